@@ -1,0 +1,158 @@
+"""Find a LibreChat checkout, read its release, detect native per-user fetching, guard paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NotACheckoutError, UnsafePathError
+
+STATE_DIR_NAME = ".librechat-dynmodels"
+_REQUIRED_DIRS = ("api", "client", "packages/data-provider")
+
+# Code that only releases with native per-user model fetching have (LibreChat PR #12466).
+_NATIVE_MARKERS = (
+    ("packages/api/src/endpoints/config/models.ts", ("createLoadConfigModels", "getUserKeyValues")),
+    ("api/server/services/Config/loadConfigModels.js", ("createLoadConfigModels", "getUserKeyValues")),
+)
+
+
+@dataclass(frozen=True)
+class NativeSupport:
+    present: bool
+    evidence: str | None = None  # the file whose code shows it
+
+
+@dataclass(frozen=True)
+class Checkout:
+    root: Path
+    version: str | None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR_NAME
+
+    def target(self, relpath: str) -> Path:
+        return safe_target(self.root, relpath)
+
+    @property
+    def is_git_worktree(self) -> bool:
+        return (self.root / ".git").exists()
+
+
+def _missing_parts(candidate: Path) -> list[str]:
+    missing = []
+    package = candidate / "package.json"
+    try:
+        name = json.loads(package.read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    if name != "LibreChat":
+        missing.append("package.json named 'LibreChat'")
+    missing += [f"{d}/" for d in _REQUIRED_DIRS if not (candidate / d).is_dir()]
+    return missing
+
+
+def read_version(root: Path) -> str | None:
+    try:
+        version = json.loads((root / "package.json").read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
+
+
+def find_checkout(path: Path | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Checkout:
+    """PATH, else $LIBRECHAT_DIR, else the nearest LibreChat root above the current directory."""
+    env = os.environ if env is None else env
+    explicit = path if path is not None else (Path(env["LIBRECHAT_DIR"]) if env.get("LIBRECHAT_DIR") else None)
+    if explicit is not None:
+        root = explicit.expanduser().resolve()
+        if not root.is_dir():
+            raise NotACheckoutError("not a directory", str(explicit))
+        missing = _missing_parts(root)
+        if missing:
+            raise NotACheckoutError("not a LibreChat checkout: missing " + ", ".join(missing), str(explicit))
+        return Checkout(root, read_version(root))
+    start = (cwd or Path.cwd()).resolve()
+    for candidate in (start, *start.parents):
+        if not _missing_parts(candidate):
+            return Checkout(candidate, read_version(candidate))
+    raise NotACheckoutError(
+        "no LibreChat checkout here or above (looked for package.json named 'LibreChat' with api/, "
+        "client/, packages/data-provider/); pass PATH or set LIBRECHAT_DIR",
+        str(start),
+    )
+
+
+def detect_native_support(root: Path) -> NativeSupport:
+    for relpath, markers in _NATIVE_MARKERS:
+        try:
+            text = (root / relpath).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if all(marker in text for marker in markers):
+            return NativeSupport(True, relpath)
+    return NativeSupport(False)
+
+
+def safe_target(root: Path, relpath: str) -> Path:
+    """The absolute path of ``relpath`` inside ``root``; refuses anything that could escape it."""
+    pure = Path(relpath)
+    if not relpath or pure.is_absolute() or relpath.startswith(("/", "\\")) or ":" in pure.parts[0]:
+        raise UnsafePathError("absolute path in patch refused", relpath)
+    if any(part in ("..", "") for part in relpath.replace("\\", "/").split("/")):
+        raise UnsafePathError("path with '..' or an empty part in patch refused", relpath)
+    if pure.parts[0] == STATE_DIR_NAME or pure.parts[0] == ".git":
+        raise UnsafePathError("patch may not touch the tool's state or .git", relpath)
+    target = root / pure
+    if target.is_symlink():
+        raise UnsafePathError("target is a symlink; refusing to replace it", relpath)
+    # Resolve the deepest existing ancestor: a symlink anywhere on the way must stay inside.
+    probe = target
+    while not probe.exists() and probe != root:
+        probe = probe.parent
+    real, resolved_root = probe.resolve(), root.resolve()
+    if real != resolved_root and resolved_root not in real.parents:
+        raise UnsafePathError("path resolves through a symlink outside the checkout", relpath)
+    return target
+
+
+def add_git_exclude(root: Path, entry: str) -> bool:
+    """Add ``entry`` to .git/info/exclude of a plain (non-worktree-file) git checkout."""
+    from .fsutil import atomic_write
+
+    git_dir = root / ".git"
+    if not git_dir.is_dir():
+        return False
+    exclude = git_dir / "info" / "exclude"
+    try:
+        current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if entry in current.splitlines():
+            return True
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        prefix = "" if not current or current.endswith("\n") else "\n"
+        atomic_write(exclude, (current + prefix + entry + "\n").encode("utf-8"))
+    except OSError:
+        return False
+    return True
+
+
+def git_uncommitted(root: Path, relpaths: list[str]) -> list[str] | None:
+    """Which of ``relpaths`` have uncommitted changes; None when git cannot be asked."""
+    if not (root / ".git").exists():
+        return None
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        import git  # GitPython: imported only here, `status` is its only user
+    except Exception:
+        return None
+    try:
+        repo = git.Repo(root)
+        changed = {d.a_path for d in repo.index.diff(None)} | {d.a_path for d in repo.index.diff("HEAD")}
+        untracked = set(repo.untracked_files)
+    except Exception:
+        return None
+    return [p for p in relpaths if p in changed or p in untracked]

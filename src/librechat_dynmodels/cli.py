@@ -1,0 +1,323 @@
+"""The command line: parse, call the engine, render. The only module that imports typer."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import DriftError, DynModelsError, ExitCode, PatchFailedError, UsageError
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 expected failure, nothing changed; 2 usage error; 3 internal error "
+    "(a log with the traceback is named); 4 rollback or recovery incomplete (state kept, run again); "
+    "130 interrupted."
+)
+
+# Global options may be written before or after the command name.
+_GLOBAL_FLAGS = {"--json", "-v", "--verbose", "-q", "--quiet", "--no-color"}
+_GLOBAL_WITH_VALUE = {"--patches"}
+
+
+class _GlobalOptionsFirst(TyperGroup):
+    """Moves global options found after the command name in front of it."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        front: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                rest.extend(args[i:])
+                break
+            if arg in _GLOBAL_FLAGS:
+                front.append(arg)
+            elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+                front.extend(args[i : i + 2])
+                i += 1
+            elif arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE:
+                front.append(arg)
+            else:
+                rest.append(arg)
+            i += 1
+        return super().parse_args(ctx, front + rest)
+
+
+app = typer.Typer(
+    cls=_GlobalOptionsFirst,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Apply, check, verify and roll back the dynamic per-user models patches on a LibreChat "
+    "checkout. PATH defaults to $LIBRECHAT_DIR, else the LibreChat root above the current folder. " + EXIT_CODES_HELP,
+    epilog=EXIT_CODES_HELP,
+)
+
+
+@dataclass
+class Settings:
+    json: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    color: bool = True
+    patches: Path | None = None
+
+    @property
+    def fancy(self) -> bool:
+        """Rich tables and progress only for a person at a terminal."""
+        return sys.stdout.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"librechat-dynmodels {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON envelope instead of text.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show every hunk and diff.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only errors.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")] = False,
+    patches: Annotated[
+        Path | None, typer.Option("--patches", help="Use this patch catalog instead of the shipped one.")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = Settings(
+        json=json_output,
+        verbose=verbose,
+        quiet=quiet,
+        color=not no_color and "NO_COLOR" not in os.environ,
+        patches=patches,
+    )
+
+
+PathArg = Annotated[Path | None, typer.Argument(help="LibreChat checkout (default: $LIBRECHAT_DIR or the one above).")]
+SeriesOpt = Annotated[str | None, typer.Option("--series", help="Use this series instead of choosing by content.")]
+FuzzOpt = Annotated[int, typer.Option("--fuzz", help="Ignore up to N lines of context per hunk (0-2), as GNU patch.")]
+
+
+def _log_internal_error() -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"librechat-dynmodels-{stamp}-{os.getpid()}.log"
+    try:
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+    except OSError:
+        log = Path("(could not write a log)")
+    return log
+
+
+def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int, list[DynModelsError]]]) -> None:
+    """Run one command: render its result or its error, and exit with the documented code."""
+    from . import render
+
+    settings: Settings = ctx.obj
+    result: Any = None
+    errors: list[DynModelsError] = []
+    try:
+        result, code, errors = work()
+    except DynModelsError as exc:
+        code, errors = int(exc.exit_code), [exc]
+    except KeyboardInterrupt:
+        code, errors = int(ExitCode.INTERRUPTED), [DynModelsError("interrupted")]
+    except Exception as exc:  # a bug: one line, a log with the traceback
+        log = _log_internal_error()
+        error = DynModelsError(f"internal error: {type(exc).__name__}: {exc}; please report it with the log at {log}")
+        error.code = "internal"
+        code, errors = int(ExitCode.INTERNAL), [error]
+    if settings.json:
+        typer.echo(render.envelope(command, code, result, errors))
+        raise typer.Exit(code)
+    if result is not None and not settings.quiet:
+        output = render.describe(result, settings.verbose)
+        if settings.fancy:
+            render.write_rich(output, settings.color)
+        else:
+            render.write_plain(output, sys.stdout)
+    for error in errors:
+        typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(code)
+
+
+def _context(ctx: typer.Context, path: Path | None) -> tuple[Any, Any]:
+    from .catalog import load_catalog
+    from .checkout import find_checkout
+
+    settings: Settings = ctx.obj
+    return find_checkout(path), load_catalog(settings.patches)
+
+
+@contextmanager
+def _progress(ctx: typer.Context, label: str) -> Iterator[Callable[[str], None] | None]:
+    settings: Settings = ctx.obj
+    if settings.json or settings.quiet or not settings.fancy:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def advance(path: str) -> None:
+            progress.update(task, advance=1, description=f"{label} {path}")
+
+        yield advance
+
+
+def _options(**kwargs: Any) -> Any:
+    from .engine import Options
+
+    components = tuple(kwargs.pop("components", None) or ())
+    return Options(components=components, **kwargs)
+
+
+@app.command("list")
+def list_command(ctx: typer.Context) -> None:
+    """Show every series in the catalog, its releases and components."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .catalog import load_catalog
+        from .engine import list_series
+
+        return list_series(load_catalog(ctx.obj.patches)), 0, []
+
+    _finish(ctx, "list", work)
+
+
+@app.command()
+def status(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None) -> None:
+    """Release, native support, chosen series and the state of every target file."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .engine import status as run
+
+        checkout, catalog = _context(ctx, path)
+        return run(checkout, catalog, _options(series_id=series)), 0, []
+
+    _finish(ctx, "status", work)
+
+
+@app.command()
+def check(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None, fuzz: FuzzOpt = 0) -> None:
+    """Dry run that writes nothing: how every hunk would apply. Exit 0 when the series applies or is applied."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .engine import check as run
+
+        checkout, catalog = _context(ctx, path)
+        report = run(checkout, catalog, _options(series_id=series, fuzz=fuzz))
+        errors: list[DynModelsError] = [
+            PatchFailedError(f"hunk {h.index} of {h.patch.rsplit('/', 1)[-1]} {h.describe()}", h.path)
+            for f in report.files
+            for h in f.hunks
+            if not h.ok
+        ]
+        return report, 0 if report.ok else 1, errors
+
+    _finish(ctx, "check", work)
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    path: PathArg = None,
+    series: SeriesOpt = None,
+    fuzz: FuzzOpt = 0,
+    component: Annotated[
+        list[str] | None,
+        typer.Option("--component", help="Apply only this component (repeatable); what it needs comes along."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the diff; write nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-apply over a drifted or partially patched checkout.")
+    ] = False,
+) -> None:
+    """Back up, then apply every hunk of the series atomically (all files or none)."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .engine import apply as run
+
+        checkout, catalog = _context(ctx, path)
+        opts = _options(series_id=series, fuzz=fuzz, components=component, dry_run=dry_run, force=force)
+        with _progress(ctx, "applying") as on_write:
+            return run(checkout, catalog, opts, on_write), 0, []
+
+    _finish(ctx, "apply", work)
+
+
+@app.command()
+def verify(ctx: typer.Context, path: PathArg = None) -> None:
+    """Exit 0 only when every file the series changed still matches the manifest."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .engine import verify as run
+
+        checkout, catalog = _context(ctx, path)
+        report = run(checkout, catalog, _options(verbose=ctx.obj.verbose))
+        errors: list[DynModelsError] = [
+            DriftError(f"{f.state} since apply", f.path) for f in report.files if f.state != "ok"
+        ]
+        return report, 0 if report.ok else 1, errors
+
+    _finish(ctx, "verify", work)
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    path: PathArg = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Roll back edited files too, keeping each edit as FILE.dynmodels-edited.")
+    ] = False,
+) -> None:
+    """Restore every original byte for byte, delete created files, remove the state directory."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .engine import rollback as run
+
+        checkout, catalog = _context(ctx, path)
+        with _progress(ctx, "restoring") as on_write:
+            return run(checkout, catalog, _options(force=force), on_write), 0, []
+
+    _finish(ctx, "rollback", work)
+
+
+@app.command()
+def recover(ctx: typer.Context, path: PathArg = None) -> None:
+    """Finish or undo an apply or rollback that was interrupted (the checkout ends pristine)."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .checkout import find_checkout
+        from .engine import recover as run
+
+        return run(find_checkout(path)), 0, []
+
+    _finish(ctx, "recover", work)
+
+
+def main() -> None:
+    try:
+        app(prog_name="librechat-dynmodels")
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+
+
+__all__ = ["app", "main", "UsageError"]

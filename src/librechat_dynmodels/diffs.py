@@ -1,0 +1,93 @@
+"""Parse git-style unified diffs into :class:`FilePatch` objects (with unidiff)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import CatalogError
+from .hunks import Hunk
+
+_MODE = re.compile(r"^new file mode (\d{6})$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class FilePatch:
+    path: str  # relative to the checkout root, POSIX separators
+    hunks: tuple[Hunk, ...]
+    is_new: bool = False
+    is_deleted: bool = False
+    new_mode: int | None = None  # permission bits for created files
+
+
+def _strip_prefix(name: str, prefix: str, patch_name: str) -> str:
+    if not name.startswith(prefix):
+        raise CatalogError(f"file name {name!r} lacks the git '{prefix}' prefix", patch_name)
+    return name[len(prefix) :]
+
+
+def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
+    """Every file section of a git-style unified diff, in order."""
+    from unidiff.patch import PatchSet
+    from unidiff.errors import UnidiffParseError
+
+    try:
+        patch_set = PatchSet.from_string(text)
+    except UnidiffParseError as exc:
+        raise CatalogError(f"corrupt patch: {exc}", patch_name) from None
+    if not len(patch_set):
+        raise CatalogError("corrupt patch: no file sections found", patch_name)
+
+    result = []
+    for patched in patch_set:
+        if getattr(patched, "is_binary_file", False):
+            raise CatalogError(f"binary patches are not supported ({patched.path})", patch_name)
+        if patched.is_rename:
+            raise CatalogError(f"renames are not supported ({patched.path})", patch_name)
+        is_new = patched.is_added_file
+        is_deleted = patched.is_removed_file
+        if is_new:
+            path = _strip_prefix(patched.target_file, "b/", patch_name)
+        else:
+            path = _strip_prefix(patched.source_file, "a/", patch_name)
+            if not is_deleted:
+                target = _strip_prefix(patched.target_file, "b/", patch_name)
+                if target != path:
+                    raise CatalogError(f"renames are not supported ({path} -> {target})", patch_name)
+        mode_match = _MODE.search(str(patched.patch_info or ""))
+        new_mode = int(mode_match.group(1)[-3:], 8) if mode_match else None
+        hunks = tuple(_convert(i, hunk) for i, hunk in enumerate(patched, start=1))
+        if not hunks:
+            raise CatalogError(f"corrupt patch: {path} has no hunks", patch_name)
+        result.append(FilePatch(path, hunks, is_new, is_deleted, new_mode))
+    return result
+
+
+def _convert(index: int, hunk: object) -> Hunk:
+    lines: list[tuple[str, str]] = []
+    old_no_newline = new_no_newline = False
+    for line in hunk:  # type: ignore[attr-defined]
+        tag = line.line_type
+        if tag == "\\":
+            previous = lines[-1][0] if lines else " "
+            if previous in (" ", "-"):
+                old_no_newline = True
+            if previous in (" ", "+"):
+                new_no_newline = True
+            continue
+        value = line.value
+        if value.endswith("\n"):
+            value = value[:-1]
+        if value.endswith("\r"):
+            value = value[:-1]
+        lines.append((tag, value))
+    return Hunk(
+        index=index,
+        old_start=hunk.source_start,  # type: ignore[attr-defined]
+        old_len=hunk.source_length,  # type: ignore[attr-defined]
+        new_start=hunk.target_start,  # type: ignore[attr-defined]
+        new_len=hunk.target_length,  # type: ignore[attr-defined]
+        lines=tuple(lines),
+        old_no_newline=old_no_newline,
+        new_no_newline=new_no_newline,
+    )

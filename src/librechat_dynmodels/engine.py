@@ -1,0 +1,875 @@
+"""Plan, check, apply, verify and roll back a series: each a transaction over one checkout.
+
+Data flows one way: the CLI calls these functions, they read the checkout and the catalog,
+plan in memory, write through :mod:`fsutil` and the :class:`StateDir`, and return result
+objects from :mod:`models`. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .catalog import Catalog, Series, with_needed_components
+from .checkout import STATE_DIR_NAME, Checkout, add_git_exclude, detect_native_support, git_uncommitted
+from .errors import (
+    CatalogError,
+    DriftError,
+    DynModelsError,
+    FileAccessError,
+    IncompleteError,
+    InterruptedOperationError,
+    NoSeriesError,
+    PatchFailedError,
+    StateError,
+    UsageError,
+)
+from .fsutil import atomic_write, file_mode, is_read_only, remove_file, sha256_bytes
+from .hunks import Hunk, Match, MatchKind, apply_hunks, first_mismatch
+from .models import (
+    ApplyReport,
+    CheckReport,
+    FileResult,
+    HunkResult,
+    ListReport,
+    RecoverReport,
+    RollbackReport,
+    SeriesChoice,
+    SeriesInfo,
+    StatusReport,
+    VerifiedFile,
+    VerifyReport,
+)
+from .state import FileRecord, Manifest, StateDir
+from .textdoc import TextDocument
+
+MAX_FUZZ = 2
+OnWrite = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    series_id: str | None = None
+    fuzz: int = 0
+    components: tuple[str, ...] = ()  # empty: every component of the series
+    force: bool = False
+    dry_run: bool = False
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fuzz <= MAX_FUZZ:
+            raise UsageError(f"--fuzz must be between 0 and {MAX_FUZZ} (got {self.fuzz})")
+
+
+# -- reading and evaluating ---------------------------------------------------------------
+
+
+class _Reader:
+    """Reads each checkout file once; ``overrides`` stand in for files (verify's originals)."""
+
+    def __init__(self, checkout: Checkout, overrides: dict[str, bytes | None] | None = None) -> None:
+        self.checkout = checkout
+        self._cache: dict[str, bytes | None] = dict(overrides or {})
+
+    def read(self, relpath: str) -> bytes | None:
+        if relpath not in self._cache:
+            target = self.checkout.target(relpath)
+            try:
+                self._cache[relpath] = target.read_bytes()
+            except FileNotFoundError:
+                self._cache[relpath] = None
+            except IsADirectoryError:
+                raise FileAccessError("is a directory, expected a file", relpath) from None
+            except PermissionError:
+                raise FileAccessError("permission denied while reading", relpath) from None
+        return self._cache[relpath]
+
+
+@dataclass
+class _FilePlan:
+    path: str
+    component: str
+    action: str  # modify | create
+    original: bytes | None
+    doc: TextDocument | None
+    mode: int
+    hunks: list[HunkResult] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        kinds = {h.status for h in self.hunks}
+        if kinds & {"fails", "ambiguous"}:
+            return "fails"
+        if kinds == {"already applied"}:
+            return "patched"
+        if "already applied" in kinds:
+            return "partially patched"
+        return "pristine"
+
+    @property
+    def patched(self) -> bytes:
+        assert self.doc is not None
+        return self.doc.to_bytes()
+
+    @property
+    def changes(self) -> bool:
+        return self.original != self.patched
+
+    def result(self, uncommitted: bool | None = None) -> FileResult:
+        return FileResult(self.path, self.component, self.action, self.state, tuple(self.hunks), uncommitted)
+
+
+@dataclass
+class _Evaluation:
+    chain: list[Series]
+    components: tuple[str, ...]
+    files: dict[str, _FilePlan]
+
+    @property
+    def all_hunks(self) -> list[HunkResult]:
+        return [h for f in self.files.values() for h in f.hunks]
+
+    @property
+    def hunks_ok(self) -> int:
+        return sum(1 for h in self.all_hunks if h.ok)
+
+    @property
+    def exact_hunks(self) -> int:
+        return sum(1 for h in self.all_hunks if h.status in ("exact", "already applied"))
+
+    @property
+    def ok(self) -> bool:
+        return all(h.ok for h in self.all_hunks)
+
+    @property
+    def state(self) -> str:
+        states = {f.state for f in self.files.values()}
+        if "fails" in states:
+            return "fails"
+        if states == {"pristine"}:
+            return "pristine"
+        if states == {"patched"}:
+            return "patched"
+        return "partially patched"
+
+    def first_failure(self) -> HunkResult | None:
+        return next((h for h in self.all_hunks if not h.ok), None)
+
+    def results(self, uncommitted: list[str] | None = None) -> tuple[FileResult, ...]:
+        return tuple(f.result(None if uncommitted is None else f.path in uncommitted) for f in self.files.values())
+
+
+def _evaluate(chain: list[Series], components: tuple[str, ...], reader: _Reader, fuzz: int) -> _Evaluation:
+    files: dict[str, _FilePlan] = {}
+    for series in chain:
+        for entry in series.patches:
+            if entry.component not in components:
+                continue
+            for file_patch in series.file_patches(entry):
+                if file_patch.is_deleted:
+                    raise CatalogError(f"file deletions are not supported ({file_patch.path})", entry.file)
+                plan = files.get(file_patch.path)
+                if plan is None:
+                    original = reader.read(file_patch.path)
+                    if file_patch.is_new:
+                        mode = file_patch.new_mode or 0o644
+                    else:
+                        target = reader.checkout.target(file_patch.path)
+                        mode = file_mode(target) if original is not None and target.exists() else 0o644
+                    plan = _FilePlan(
+                        path=file_patch.path,
+                        component=entry.component,
+                        action="create" if file_patch.is_new else "modify",
+                        original=original,
+                        doc=TextDocument.from_bytes(original) if original is not None else None,
+                        mode=mode,
+                    )
+                    files[file_patch.path] = plan
+                _plan_file_patch(plan, file_patch.hunks, file_patch.is_new, entry.file, fuzz)
+    return _Evaluation(chain, components, files)
+
+
+def _from_match(patch: str, path: str, hunk: Hunk, match: Match) -> HunkResult:
+    return HunkResult(
+        patch=patch,
+        path=path,
+        index=hunk.index,
+        header=hunk.header,
+        status=match.kind.value,
+        offset=match.offset,
+        fuzz=match.fuzz,
+        first_difference=match.first_difference,
+        expected_line=match.expected_line,
+        actual_line=match.actual_line,
+    )
+
+
+def _plan_file_patch(plan: _FilePlan, hunks: tuple[Hunk, ...], is_new: bool, patch: str, fuzz: int) -> None:
+    if is_new:
+        hunk = hunks[0]
+        wanted = TextDocument(hunk.new_lines, ["\n"] * len(hunk.new_lines))
+        if hunk.new_no_newline and wanted.endings:
+            wanted.endings[-1] = ""
+        if plan.doc is None:
+            plan.doc = wanted
+            match = Match(MatchKind.EXACT)
+        elif plan.doc.lines == wanted.lines:
+            match = Match(MatchKind.ALREADY_APPLIED)
+        else:
+            match = first_mismatch(wanted.lines, plan.doc.lines, 0, whole=True)
+        plan.hunks.append(_from_match(patch, plan.path, hunk, match))
+        return
+    if plan.doc is None:
+        missing = Match(MatchKind.FAILS, expected_line="(the file)")
+        plan.hunks.extend(_from_match(patch, plan.path, hunk, missing) for hunk in hunks)
+        return
+    patched, matches = apply_hunks(plan.doc, hunks, fuzz)
+    plan.hunks.extend(_from_match(patch, plan.path, h, m) for h, m in zip(hunks, matches, strict=True))
+    if all(m.ok for m in matches):
+        plan.doc = patched
+
+
+# -- choosing the series ------------------------------------------------------------------
+
+
+def _components(series_chain: list[Series], requested: tuple[str, ...]) -> tuple[str, ...]:
+    available = {c for s in series_chain for c in s.components}
+    wanted = with_needed_components(list(requested)) if requested else available
+    missing = sorted(set(requested) - available)
+    if missing:
+        raise UsageError(f"series {series_chain[-1].id} has no component {', '.join(missing)}")
+    return tuple(c for c in ("backend", "data-provider", "client") if c in wanted and c in available)
+
+
+def _choose(
+    checkout: Checkout,
+    catalog: Catalog,
+    opts: Options,
+    reader: _Reader,
+    manifest: Manifest | None = None,
+    closest_ok: bool = False,
+) -> tuple[SeriesChoice, _Evaluation]:
+    """The series to use and how it meets the checkout.
+
+    With ``closest_ok`` a checkout that no series fits gets the closest one (for reports);
+    otherwise that is a :class:`NoSeriesError`.
+    """
+    native = detect_native_support(checkout.root)
+    if opts.series_id or manifest is not None:
+        series_id = opts.series_id or (manifest.series if manifest else "")
+        try:
+            chain = catalog.chain(series_id)
+        except NoSeriesError:
+            if manifest is not None and not opts.series_id:
+                raise StateError(
+                    f"the applied series {series_id!r} is not in this catalog; use --patches", STATE_DIR_NAME
+                ) from None
+            raise
+        if native.present and not chain[-1].native:
+            raise NoSeriesError(
+                f"series {series_id} is for releases without native per-user fetching, and this checkout "
+                f"has it ({native.evidence}); refusing to add a second implementation"
+            )
+        requested = opts.components or (manifest.components if manifest and not opts.series_id else ())
+        evaluation = _evaluate(chain, _components(chain, requested), reader, opts.fuzz)
+        reason = "--series" if opts.series_id else "state directory"
+        return _choice(chain, evaluation, reason, checkout.version), evaluation
+
+    candidates = [s for s in catalog.series.values() if s.native == native.present]
+    if not candidates:
+        kind = "native" if native.present else "pre-native"
+        raise NoSeriesError(f"the catalog has no series for {kind} releases ({checkout.version or 'unknown release'})")
+    ranked = []
+    for series in candidates:
+        chain = catalog.chain(series.id)
+        evaluation = _evaluate(chain, _components(chain, opts.components), reader, opts.fuzz)
+        ranked.append((series, chain, evaluation))
+    fitting = [r for r in ranked if r[2].ok]
+    if not fitting:
+        series, chain, evaluation = max(ranked, key=lambda r: (r[2].hunks_ok / max(len(r[2].all_hunks), 1), r[0].id))
+        if closest_ok:
+            return _choice(chain, evaluation, "closest", checkout.version), evaluation
+        failed = evaluation.first_failure()
+        assert failed is not None
+        raise NoSeriesError(
+            f"no series fits this checkout (closest: {series.id}, {evaluation.hunks_ok} of "
+            f"{len(evaluation.all_hunks)} hunks match; first: {failed.path} hunk {failed.index} of "
+            f"{failed.patch.rsplit('/', 1)[-1]} {failed.describe()}); nothing was written"
+        )
+    version = checkout.version
+
+    def rank(r: tuple[Series, list[Series], _Evaluation]) -> tuple[bool, int, str]:
+        return (version in r[0].librechat, r[2].exact_hunks, r[0].id)
+
+    series, chain, evaluation = max(fitting, key=rank)
+    return _choice(chain, evaluation, "content", version), evaluation
+
+
+def _choice(chain: list[Series], evaluation: _Evaluation, reason: str, version: str | None) -> SeriesChoice:
+    return SeriesChoice(
+        id=chain[-1].id,
+        reason=reason,
+        targets_version=version in chain[-1].librechat,
+        hunks_ok=evaluation.hunks_ok,
+        hunks_total=len(evaluation.all_hunks),
+    )
+
+
+# -- state helpers ------------------------------------------------------------------------
+
+
+@contextmanager
+def _locked(state: StateDir) -> Iterator[None]:
+    state.acquire_lock()
+    try:
+        yield
+    finally:
+        state.release_lock()
+        state.remove_if_empty()
+
+
+def _refuse_if_interrupted(state: StateDir) -> None:
+    journal = state.read_journal() if state.exists() else None
+    if journal is None:
+        return
+    holder = state.lock_holder()
+    from .state import _alive
+
+    if holder is not None and _alive(holder):
+        raise InterruptedOperationError(
+            f"another run (pid {holder.get('pid')}) is writing this checkout; try again when it is done",
+            str(state.path),
+        )
+    raise InterruptedOperationError(
+        f"an interrupted {journal.get('operation', 'operation')} was found; run "
+        "'librechat-dynmodels recover' (apply and rollback also recover first)",
+        str(state.path),
+    )
+
+
+def _current(checkout: Checkout, relpath: str) -> bytes | None:
+    try:
+        return checkout.target(relpath).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileAccessError(f"cannot read: {exc.strerror}", relpath) from None
+
+
+def _drifted(checkout: Checkout, manifest: Manifest) -> list[str]:
+    drifted = []
+    for record in manifest.files:
+        current = _current(checkout, record.path)
+        if current is None or sha256_bytes(current) != record.patched_sha256:
+            drifted.append(record.path)
+    return drifted
+
+
+def _keep_edited(target: Path, data: bytes) -> Path:
+    """Save an edited file beside itself under a name that is not taken yet."""
+    candidate = target.with_name(target.name + ".dynmodels-edited")
+    n = 1
+    while candidate.exists() and candidate.read_bytes() != data:
+        candidate = target.with_name(f"{target.name}.dynmodels-edited.{n}")
+        n += 1
+    if not candidate.exists():
+        atomic_write(candidate, data, file_mode(target) if target.exists() else 0o644)
+    return candidate
+
+
+@dataclass
+class _Restored:
+    restored: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    kept_edited: list[str] = field(default_factory=list)
+
+
+def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: OnWrite | None = None) -> _Restored:
+    """Put every original back (idempotent: safe to run again after a crash)."""
+    done = _Restored()
+    for record in manifest.files:
+        target = checkout.target(record.path)
+        current = _current(checkout, record.path)
+        digest = sha256_bytes(current) if current is not None else None
+        known = {record.patched_sha256, record.original_sha256}
+        if current is not None and digest not in known:
+            done.kept_edited.append(str(_keep_edited(target, current).relative_to(checkout.root)))
+        if record.action == "modify":
+            original = state.read_backup(record)
+            mode = record.original_mode if record.original_mode is not None else 0o644
+            if digest != record.original_sha256 or file_mode(target) != mode:
+                atomic_write(target, original, mode)
+                done.restored.append(record.path)
+        elif current is not None:
+            remove_file(target)
+            done.deleted.append(record.path)
+        if on_write:
+            on_write(record.path)
+    for relpath in sorted(manifest.created_dirs, key=len, reverse=True):
+        try:
+            (checkout.root / relpath).rmdir()
+        except OSError:
+            pass
+    return done
+
+
+def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
+    """Finish or undo an interrupted apply or rollback; the checkout ends pristine."""
+    journal = state.read_journal() if state.exists() else None
+    if journal is None:
+        return None
+    operation = journal.get("operation", "unknown")
+    if operation == "apply" and journal.get("phase") == "prepare":
+        state.discard()
+        return RecoverReport(checkout.root, "discarded an interrupted apply (no file had been written)")
+    try:
+        if state.has_manifest():
+            manifest = state.read_manifest()
+            done = _restore(checkout, state, manifest)
+        else:
+            done = _Restored()
+        state.discard()
+    except DynModelsError as exc:
+        raise IncompleteError(
+            f"recovery of an interrupted {operation} could not finish: {exc}", str(state.path)
+        ) from None
+    except OSError as exc:
+        raise IncompleteError(
+            f"recovery of an interrupted {operation} could not finish: {exc.strerror}; state kept, run again",
+            str(state.path),
+        ) from None
+    outcome = "undid interrupted apply" if operation == "apply" else f"finished interrupted {operation}"
+    return RecoverReport(checkout.root, outcome, tuple(done.restored), tuple(done.deleted), tuple(done.kept_edited))
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def list_series(catalog: Catalog) -> ListReport:
+    infos = tuple(
+        SeriesInfo(
+            id=s.id,
+            description=s.description,
+            librechat=s.librechat,
+            native=s.native,
+            requires=s.requires,
+            components=tuple(s.components),
+            patches=tuple(p.file for p in s.patches),
+        )
+        for s in catalog.series.values()
+    )
+    return ListReport(catalog.directory, infos)
+
+
+def status(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> StatusReport:
+    native = detect_native_support(checkout.root)
+    state = StateDir(checkout.state_dir)
+    journal = state.read_journal() if state.exists() else None
+    manifest = state.read_manifest() if state.has_manifest() else None
+    reader = _Reader(checkout)
+    message = None
+    choice: SeriesChoice | None = None
+    files: tuple[FileResult, ...] = ()
+    overall = "unknown"
+    paths: list[str] = []
+    try:
+        choice, evaluation = _choose(checkout, catalog, opts, reader, manifest)
+        paths = list(evaluation.files)
+        overall = evaluation.state if evaluation.state != "fails" else "unknown"
+        files = evaluation.results()
+    except NoSeriesError as exc:
+        message = exc.message
+    if manifest is not None:
+        files, overall = _status_from_manifest(checkout, manifest, {f.path: f for f in files})
+        paths = [r.path for r in manifest.files]
+    if journal is not None:
+        overall = "unknown"
+        message = f"an interrupted {journal.get('operation')} was found; run 'librechat-dynmodels recover'"
+    uncommitted = git_uncommitted(checkout.root, paths) if checkout.is_git_worktree and paths else None
+    if uncommitted is not None:
+        files = tuple(FileResult(f.path, f.component, f.action, f.state, f.hunks, f.path in uncommitted) for f in files)
+    return StatusReport(
+        root=checkout.root,
+        librechat_version=checkout.version,
+        native_support=native.present,
+        native_evidence=native.evidence,
+        series=choice,
+        state=overall,
+        files=files,
+        applied_at=manifest.applied_at if manifest else None,
+        components=manifest.components if manifest else (),
+        interrupted_operation=journal.get("operation") if journal else None,
+        git_worktree=checkout.is_git_worktree,
+        message=message,
+    )
+
+
+def _status_from_manifest(
+    checkout: Checkout, manifest: Manifest, evaluated: dict[str, FileResult]
+) -> tuple[tuple[FileResult, ...], str]:
+    results = []
+    for record in manifest.files:
+        current = _current(checkout, record.path)
+        digest = sha256_bytes(current) if current is not None else None
+        if digest == record.patched_sha256:
+            state = "patched"
+        elif current is None and record.action == "create":
+            state = "pristine" if record.original_sha256 is None else "missing"
+        elif digest == record.original_sha256:
+            state = "pristine"
+        else:
+            state = "drifted" if current is not None else "missing"
+        base = evaluated.get(record.path)
+        results.append(
+            FileResult(record.path, base.component if base else "", record.action, state, base.hunks if base else ())
+        )
+    states = {r.state for r in results}
+    if states & {"drifted", "missing"}:
+        overall = "drifted"
+    elif states == {"patched"}:
+        overall = "patched"
+    elif states == {"pristine"}:
+        overall = "pristine"
+    else:
+        overall = "partially patched"
+    return tuple(results), overall
+
+
+def check(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> CheckReport:
+    """A dry run that writes nothing at all."""
+    state = StateDir(checkout.state_dir)
+    _refuse_if_interrupted(state)
+    manifest = state.read_manifest() if state.has_manifest() else None
+    choice, evaluation = _choose(checkout, catalog, opts, _Reader(checkout), manifest, closest_ok=True)
+    native = detect_native_support(checkout.root)
+    return CheckReport(
+        root=checkout.root,
+        librechat_version=checkout.version,
+        native_support=native.present,
+        series=choice,
+        ok=evaluation.ok,
+        state=evaluation.state,
+        fuzz=opts.fuzz,
+        files=evaluation.results(),
+    )
+
+
+def _failure_error(evaluation: _Evaluation) -> PatchFailedError:
+    failed = evaluation.first_failure()
+    assert failed is not None
+    count = sum(1 for h in evaluation.all_hunks if not h.ok)
+    where = f"hunk {failed.index} of {failed.patch.rsplit('/', 1)[-1]} {failed.describe()}"
+    more = f" ({count - 1} more hunks fail)" if count > 1 else ""
+    return PatchFailedError(
+        f"{where}{more}; nothing was written; run 'librechat-dynmodels check --verbose'", failed.path
+    )
+
+
+def _preflight(checkout: Checkout, plans: list[_FilePlan]) -> None:
+    """Refuse before any write what a write would trip over."""
+    for plan in plans:
+        target = checkout.target(plan.path)
+        if target.exists():
+            if is_read_only(target):
+                raise FileAccessError("file is read-only; nothing was changed", plan.path)
+            parent = target.parent
+        else:
+            parent = target.parent
+            while not parent.exists():
+                parent = parent.parent
+            if not parent.is_dir():
+                raise FileAccessError(f"{parent.name} is not a directory; nothing was changed", plan.path)
+        if is_read_only(parent):
+            raise FileAccessError(f"folder {parent} is read-only; nothing was changed", plan.path)
+    root = checkout.root
+    if is_read_only(root) and not checkout.state_dir.exists():
+        raise FileAccessError("checkout root is read-only; cannot create the state directory", str(root))
+
+
+def _diff(plans: list[_FilePlan]) -> str:
+    chunks = []
+    for plan in plans:
+        before = plan.original.decode("utf-8", "replace").splitlines(keepends=True) if plan.original else []
+        after = plan.patched.decode("utf-8", "replace").splitlines(keepends=True)
+        source = "/dev/null" if plan.original is None else f"a/{plan.path}"
+        chunks.append("".join(difflib.unified_diff(before, after, source, f"b/{plan.path}")))
+    return "".join(chunks)
+
+
+def apply(
+    checkout: Checkout, catalog: Catalog, opts: Options = Options(), on_write: OnWrite | None = None
+) -> ApplyReport:
+    state = StateDir(checkout.state_dir)
+    if opts.dry_run:
+        _refuse_if_interrupted(state)
+        manifest = state.read_manifest() if state.has_manifest() else None
+        choice, evaluation = _choose(checkout, catalog, opts, _Reader(checkout), manifest)
+        if not evaluation.ok:
+            raise _failure_error(evaluation)
+        plans = [p for p in evaluation.files.values() if p.changes]
+        outcome = "already applied" if not plans else "would apply"
+        return ApplyReport(
+            checkout.root,
+            checkout.version,
+            choice,
+            outcome,
+            evaluation.components,
+            evaluation.results(),
+            diff=_diff(plans),
+        )
+    with _locked(state):
+        _recover(checkout, state)
+        rolled_back = False
+        requested = opts.components
+        if state.has_manifest():
+            manifest = state.read_manifest()
+            state.verify_backups(manifest)
+            drifted = _drifted(checkout, manifest)
+            same_series = opts.series_id in (None, manifest.series)
+            chain = catalog.chain(manifest.series) if same_series else []
+            wanted = set(_components(chain, requested)) if requested and chain else set(manifest.components)
+            if not drifted and same_series and wanted <= set(manifest.components):
+                choice, evaluation = _choose(
+                    checkout, catalog, Options(fuzz=manifest.fuzz), _Reader(checkout), manifest
+                )
+                return ApplyReport(
+                    checkout.root,
+                    checkout.version,
+                    choice,
+                    "already applied",
+                    manifest.components,
+                    evaluation.results(),
+                    state.path,
+                )
+            if drifted and not opts.force:
+                raise DriftError(
+                    f"{', '.join(drifted)} changed since the patches were applied; 'apply --force' re-applies "
+                    "and keeps the edited copies as FILE.dynmodels-edited",
+                    drifted[0],
+                )
+            _rollback_locked(checkout, state, manifest)
+            rolled_back = True
+            if same_series:
+                requested = tuple(sorted(set(requested) | set(manifest.components)))
+        choice, evaluation = _choose(
+            checkout, catalog, Options(opts.series_id, opts.fuzz, requested), _Reader(checkout)
+        )
+        if not evaluation.ok:
+            raise _failure_error(evaluation)
+        if evaluation.state == "patched":
+            return ApplyReport(
+                checkout.root, checkout.version, choice, "already applied", evaluation.components, evaluation.results()
+            )
+        if evaluation.state == "partially patched" and not opts.force:
+            partial = [p.path for p in evaluation.files.values() if p.state != "pristine"]
+            raise DriftError(
+                f"checkout is partially patched ({', '.join(partial)}) without this tool's state; "
+                "'apply --force' applies the missing hunks",
+                partial[0],
+            )
+        plans = list(evaluation.files.values())
+        _preflight(checkout, plans)
+        _write_apply(checkout, state, evaluation, choice, opts, on_write)
+        add_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")
+        return ApplyReport(
+            checkout.root,
+            checkout.version,
+            choice,
+            "applied",
+            evaluation.components,
+            evaluation.results(),
+            state.path,
+            rolled_back_first=rolled_back,
+        )
+
+
+def _write_apply(
+    checkout: Checkout,
+    state: StateDir,
+    evaluation: _Evaluation,
+    choice: SeriesChoice,
+    opts: Options,
+    on_write: OnWrite | None,
+) -> None:
+    plans = list(evaluation.files.values())
+    created_dirs = _dirs_to_create(checkout, plans)
+    records = tuple(
+        FileRecord(
+            path=p.path,
+            action="create" if p.original is None else "modify",
+            patched_sha256=sha256_bytes(p.patched),
+            patched_mode=p.mode,
+            original_sha256=sha256_bytes(p.original) if p.original is not None else None,
+            original_mode=p.mode if p.original is not None else None,
+        )
+        for p in plans
+    )
+    manifest = Manifest(
+        series=choice.id,
+        chain=tuple(s.id for s in evaluation.chain),
+        components=evaluation.components,
+        tool_version=__version__,
+        librechat_version=checkout.version,
+        applied_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        files=records,
+        partial_base=evaluation.state == "partially patched",
+        fuzz=opts.fuzz,
+        created_dirs=tuple(created_dirs),
+    )
+    try:
+        state.write_journal("apply", "prepare")
+        for plan, record in zip(plans, records, strict=False):
+            if plan.original is not None:
+                state.write_backup(record, plan.original)
+        state.write_manifest(manifest)
+        state.write_journal("apply", "write")
+    except BaseException as exc:
+        state.discard()
+        if isinstance(exc, OSError):
+            raise FileAccessError(
+                f"cannot write the state directory: {exc.strerror}; nothing was changed", str(state.path)
+            ) from None
+        raise
+    try:
+        for plan in plans:
+            if plan.changes:
+                atomic_write(checkout.target(plan.path), plan.patched, plan.mode)
+            if on_write:
+                on_write(plan.path)
+    except BaseException as exc:
+        try:
+            _restore(checkout, state, manifest)
+            state.discard()
+        except BaseException:
+            raise IncompleteError(
+                "apply failed and could not be undone; state kept: run 'librechat-dynmodels recover'", str(state.path)
+            ) from None
+        if isinstance(exc, OSError):
+            where = exc.filename and str(Path(exc.filename).relative_to(checkout.root)) if exc.filename else None
+            raise FileAccessError(
+                f"write failed ({exc.strerror}); every file was restored, nothing changed", where
+            ) from None
+        raise
+    state.clear_journal()
+
+
+def _dirs_to_create(checkout: Checkout, plans: list[_FilePlan]) -> list[str]:
+    dirs: set[str] = set()
+    for plan in plans:
+        if plan.original is None:
+            parent = checkout.target(plan.path).parent
+            while not parent.exists():
+                dirs.add(str(parent.relative_to(checkout.root)))
+                parent = parent.parent
+    return sorted(dirs)
+
+
+def verify(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> VerifyReport:
+    state = StateDir(checkout.state_dir)
+    _refuse_if_interrupted(state)
+    if not state.has_manifest():
+        raise StateError("nothing was applied here by this tool (no state directory); run 'apply'", STATE_DIR_NAME)
+    manifest = state.read_manifest()
+    expected: dict[str, bytes] = {}
+    if opts.verbose:
+        expected = _expected_contents(checkout, catalog, state, manifest)
+    files = []
+    for record in manifest.files:
+        current = _current(checkout, record.path)
+        if current is None:
+            files.append(VerifiedFile(record.path, "missing"))
+        elif sha256_bytes(current) != record.patched_sha256:
+            diff = None
+            if record.path in expected:
+                diff = "".join(
+                    difflib.unified_diff(
+                        expected[record.path].decode("utf-8", "replace").splitlines(keepends=True),
+                        current.decode("utf-8", "replace").splitlines(keepends=True),
+                        f"applied/{record.path}",
+                        f"current/{record.path}",
+                    )
+                )
+            files.append(VerifiedFile(record.path, "drifted", diff))
+        else:
+            files.append(VerifiedFile(record.path, "ok"))
+    return VerifyReport(checkout.root, manifest.series, all(f.state == "ok" for f in files), tuple(files))
+
+
+def _expected_contents(checkout: Checkout, catalog: Catalog, state: StateDir, manifest: Manifest) -> dict[str, bytes]:
+    """What apply wrote, rebuilt by re-applying the series to the backed-up originals."""
+    overrides: dict[str, bytes | None] = {}
+    for record in manifest.files:
+        overrides[record.path] = state.read_backup(record) if record.action == "modify" else None
+    try:
+        chain = catalog.chain(manifest.series)
+        evaluation = _evaluate(chain, manifest.components, _Reader(checkout, overrides), manifest.fuzz)
+    except DynModelsError:
+        return {}
+    return {p.path: p.patched for p in evaluation.files.values() if p.doc is not None}
+
+
+def _rollback_locked(
+    checkout: Checkout, state: StateDir, manifest: Manifest, on_write: OnWrite | None = None
+) -> _Restored:
+    state.write_journal("rollback", "write")
+    try:
+        done = _restore(checkout, state, manifest, on_write)
+        state.discard()
+    except DynModelsError as exc:
+        raise IncompleteError(
+            f"rollback could not finish: {exc}; state kept, run rollback again", str(state.path)
+        ) from None
+    except OSError as exc:
+        raise IncompleteError(
+            f"rollback could not finish: {exc.strerror}; state kept, run rollback again", exc.filename
+        ) from None
+    return done
+
+
+def rollback(
+    checkout: Checkout, catalog: Catalog, opts: Options = Options(), on_write: OnWrite | None = None
+) -> RollbackReport:
+    state = StateDir(checkout.state_dir)
+    with _locked(state):
+        recovered = _recover(checkout, state)
+        if not state.has_manifest():
+            outcome = "nothing to roll back" if recovered is None else recovered.outcome
+            restored = recovered.restored if recovered else ()
+            deleted = recovered.deleted if recovered else ()
+            return RollbackReport(checkout.root, outcome, None, restored, deleted)
+        manifest = state.read_manifest()
+        state.verify_backups(manifest)
+        drifted = _drifted(checkout, manifest)
+        if drifted and not opts.force:
+            raise DriftError(
+                f"{', '.join(drifted)} changed since the patches were applied; 'rollback --force' restores the "
+                "originals and keeps the edited copies as FILE.dynmodels-edited",
+                drifted[0],
+            )
+        for relpath in (r.path for r in manifest.files):
+            target = checkout.target(relpath)
+            if target.exists() and is_read_only(target):
+                raise FileAccessError("file is read-only; nothing was changed", relpath)
+        done = _rollback_locked(checkout, state, manifest, on_write)
+    return RollbackReport(
+        checkout.root,
+        "rolled back",
+        manifest.series,
+        tuple(done.restored),
+        tuple(done.deleted),
+        tuple(done.kept_edited),
+    )
+
+
+def recover(checkout: Checkout) -> RecoverReport:
+    state = StateDir(checkout.state_dir)
+    if not state.exists():
+        return RecoverReport(checkout.root, "nothing to recover")
+    with _locked(state):
+        report = _recover(checkout, state)
+    return report or RecoverReport(checkout.root, "nothing to recover")

@@ -1,0 +1,99 @@
+"""The one error hierarchy of the tool and the fixed exit-code table.
+
+Every expected failure is a :class:`DynModelsError`. The CLI turns it into one line and its
+exit code; anything else is a bug and becomes exit 3 with a log file.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # expected failure, nothing changed
+    USAGE = 2
+    INTERNAL = 3
+    INCOMPLETE = 4  # rollback or recovery incomplete; state kept so a re-run finishes it
+    INTERRUPTED = 130
+
+
+class DynModelsError(Exception):
+    """Root of every expected failure. ``code`` is a stable machine-readable name."""
+
+    code = "error"
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class UsageError(DynModelsError):
+    code = "usage"
+    exit_code = ExitCode.USAGE
+
+
+class NotACheckoutError(DynModelsError):
+    code = "not_a_checkout"
+
+
+class CatalogError(DynModelsError):
+    """A series.yaml or patch file that cannot be read or is malformed."""
+
+    code = "catalog"
+
+
+class NoSeriesError(DynModelsError):
+    """No series in the catalog fits the checkout, or the one asked for does not exist."""
+
+    code = "no_series"
+
+
+class PatchFailedError(DynModelsError):
+    """One or more hunks do not apply; nothing was written."""
+
+    code = "patch_failed"
+
+
+class UnsafePathError(DynModelsError):
+    code = "unsafe_path"
+
+
+class DriftError(DynModelsError):
+    """A file the tool patched was edited afterwards."""
+
+    code = "drifted"
+
+
+class StateError(DynModelsError):
+    """The state directory is missing, corrupt or belongs to something else."""
+
+    code = "state"
+
+
+class LockedError(DynModelsError):
+    code = "locked"
+
+
+class FileAccessError(DynModelsError):
+    """Read-only files, permission errors, a full disk: detected or undone, nothing changed."""
+
+    code = "file_access"
+
+
+class InterruptedOperationError(DynModelsError):
+    """A journal of an interrupted apply or rollback was found by a read-only command."""
+
+    code = "interrupted_operation"
+
+
+class IncompleteError(DynModelsError):
+    """A rollback or recovery could not finish; the state directory is kept for a re-run."""
+
+    code = "incomplete"
+    exit_code = ExitCode.INCOMPLETE

@@ -1,0 +1,212 @@
+"""Turn result objects into human output (rich tables on a terminal, plain lines elsewhere)
+and into the one ``--json`` envelope. Only the CLI calls this module."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from .errors import DynModelsError
+from .models import (
+    ApplyReport,
+    CheckReport,
+    FileResult,
+    ListReport,
+    RecoverReport,
+    Result,
+    RollbackReport,
+    StatusReport,
+    VerifyReport,
+)
+
+SCHEMA_VERSION = 1
+
+
+def envelope(command: str, exit_code: int, result: Result | None, errors: list[DynModelsError]) -> str:
+    status = "ok" if exit_code == 0 else ("error" if result is None else "failed")
+    body = {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "status": status,
+        "exit_code": exit_code,
+        "data": result.to_dict() if result is not None else None,
+        "errors": [{"code": e.code, "message": e.message, "path": e.path} for e in errors],
+    }
+    return json.dumps(body, indent=2, sort_keys=False)
+
+
+@dataclass
+class Table:
+    """A table described as data; drawn by rich on a terminal or as aligned plain text."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Output:
+    lines: list[str]
+    tables: list[Table]
+    footer: list[str]
+
+
+def _file_rows(files: tuple[FileResult, ...], show_uncommitted: bool = False) -> list[list[str]]:
+    rows = []
+    for f in files:
+        row = [f.path, f.component, f.action, f.state]
+        if show_uncommitted:
+            row.append({True: "uncommitted edits", False: "", None: "?"}[f.uncommitted])
+        rows.append(row)
+    return rows
+
+
+def _hunk_table(files: tuple[FileResult, ...]) -> Table:
+    rows = [[h.path, str(h.index), h.patch.rsplit("/", 1)[-1], h.describe()] for f in files for h in f.hunks]
+    return Table("hunks", ["file", "hunk", "patch", "result"], rows)
+
+
+def describe(result: Result, verbose: bool = False) -> Output:
+    builder = _BUILDERS[type(result)]
+    return builder(result, verbose)
+
+
+def _list(r: ListReport, verbose: bool) -> Output:
+    rows = [
+        [s.id, ", ".join(s.librechat), ", ".join(s.components), "native" if s.native else "pre-native"]
+        for s in r.series
+    ]
+    footer = [f"{s.id}: {s.description}" for s in r.series] if verbose else []
+    return Output(
+        [f"catalog: {r.catalog}"], [Table("series", ["series", "releases", "components", "kind"], rows)], footer
+    )
+
+
+def _series_line(choice: Any) -> str:
+    if choice is None:
+        return "series: none"
+    return f"series: {choice.id} (chosen by {choice.reason}; {choice.hunks_ok} of {choice.hunks_total} hunks match)"
+
+
+def _status(r: StatusReport, verbose: bool) -> Output:
+    native = "yes" if r.native_support else "no"
+    lines = [
+        f"checkout: {r.root}",
+        f"release: {r.librechat_version or 'unknown'}",
+        f"native per-user fetching: {native}" + (f" ({r.native_evidence})" if r.native_evidence else ""),
+        _series_line(r.series),
+        f"state: {r.state}",
+    ]
+    if r.applied_at:
+        lines.append(f"applied: {r.applied_at} (components: {', '.join(r.components)})")
+    tables = [
+        Table(
+            "files",
+            ["file", "component", "action", "state"] + (["git"] if r.git_worktree else []),
+            _file_rows(r.files, r.git_worktree),
+        )
+    ]
+    footer = [r.message] if r.message else []
+    return Output(lines, tables, footer)
+
+
+def _check(r: CheckReport, verbose: bool) -> Output:
+    lines = [f"release: {r.librechat_version or 'unknown'}", _series_line(r.series), f"state: {r.state}"]
+    verdict = (
+        "the series is already applied"
+        if r.state == "patched"
+        else ("the whole series would apply" if r.ok else "the series does not apply")
+    )
+    return Output(lines, [_hunk_table(r.files)], [verdict])
+
+
+def _apply(r: ApplyReport, verbose: bool) -> Output:
+    lines = [_series_line(r.series), f"components: {', '.join(r.components)}"]
+    tables = [Table("files", ["file", "component", "action", "state before"], _file_rows(r.files))]
+    if verbose:
+        tables.append(_hunk_table(r.files))
+    footer = []
+    if r.rolled_back_first:
+        footer.append("rolled back the previous apply first")
+    if r.outcome == "applied":
+        footer.append(f"applied: {len(r.files)} files; backups and manifest in {r.state_dir}")
+        footer.append("undo with: librechat-dynmodels rollback")
+    elif r.outcome == "would apply":
+        footer.append(f"dry run: would change {len(r.files)} files; nothing was written")
+        if r.diff:
+            footer.append(r.diff.rstrip("\n"))
+    else:
+        footer.append("already applied: nothing to do")
+    return Output(lines, tables, footer)
+
+
+def _verify(r: VerifyReport, verbose: bool) -> Output:
+    rows = [[f.path, f.state] for f in r.files]
+    footer = [
+        "verified: every file matches the manifest"
+        if r.ok
+        else "verify failed: " + ", ".join(f"{f.path} ({f.state})" for f in r.files if f.state != "ok")
+    ]
+    if verbose:
+        footer += [f.diff.rstrip("\n") for f in r.files if f.diff]
+    return Output([f"series: {r.series}"], [Table("files", ["file", "state"], rows)], footer)
+
+
+def _rollback(r: RollbackReport, verbose: bool) -> Output:
+    lines = [f"{r.outcome}" + (f": {r.series}" if r.series else "")]
+    lines += [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
+    lines += [f"kept your edited copy as {p}" for p in r.kept_edited]
+    return Output(lines, [], [])
+
+
+def _recover(r: RecoverReport, verbose: bool) -> Output:
+    lines = [r.outcome] + [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
+    lines += [f"kept an edited copy as {p}" for p in r.kept_edited]
+    return Output(lines, [], [])
+
+
+_BUILDERS: dict[type, Callable[[Any, bool], Output]] = {
+    ListReport: _list,
+    StatusReport: _status,
+    CheckReport: _check,
+    ApplyReport: _apply,
+    VerifyReport: _verify,
+    RollbackReport: _rollback,
+    RecoverReport: _recover,
+}
+
+
+def write_plain(output: Output, stream: TextIO) -> None:
+    for line in output.lines:
+        stream.write(line + "\n")
+    for table in output.tables:
+        if not table.rows:
+            continue
+        widths = [max(len(c), *(len(r[i]) for r in table.rows)) for i, c in enumerate(table.columns)]
+        stream.write("  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=False)).rstrip() + "\n")
+        for row in table.rows:
+            stream.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() + "\n")
+    for line in output.footer:
+        stream.write(line + "\n")
+
+
+def write_rich(output: Output, color: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console(no_color=not color, highlight=False)
+    for line in output.lines:
+        console.print(line, markup=False)
+    for table in output.tables:
+        if not table.rows:
+            continue
+        drawn = RichTable(title=table.title)
+        for column in table.columns:
+            drawn.add_column(column)
+        for row in table.rows:
+            drawn.add_row(*row)
+        console.print(drawn)
+    for line in output.footer:
+        console.print(line, markup=False)

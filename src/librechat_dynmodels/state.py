@@ -1,0 +1,282 @@
+"""The state directory at the checkout root: manifest, backups, journal and lock.
+
+```
+.librechat-dynmodels/
+  manifest.json     what was applied: series, components, sha256 and mode of every file before
+                    and after, with a checksum over the whole manifest
+  backups/<path>    the original bytes of every file the apply changed
+  journal.json      present only while an apply or rollback is writing (crash recovery)
+  lock              present only while a writing command runs (pid and host)
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import LockedError, StateError
+from .fsutil import atomic_write, sha256_bytes
+
+MANIFEST_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    action: str  # "modify" | "create"
+    patched_sha256: str
+    patched_mode: int
+    original_sha256: str | None = None
+    original_mode: int | None = None
+
+    @property
+    def backup_name(self) -> str:
+        return f"backups/{self.path}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "action": self.action,
+            "original_sha256": self.original_sha256,
+            "original_mode": self.original_mode,
+            "patched_sha256": self.patched_sha256,
+            "patched_mode": self.patched_mode,
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    series: str
+    chain: tuple[str, ...]
+    components: tuple[str, ...]
+    tool_version: str
+    librechat_version: str | None
+    applied_at: str
+    files: tuple[FileRecord, ...]
+    partial_base: bool = False  # originals were a partially patched tree (apply --force)
+    fuzz: int = 0
+    created_dirs: tuple[str, ...] = ()  # folders apply made for new files, removed on rollback
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "schema": MANIFEST_SCHEMA,
+            "series": self.series,
+            "chain": list(self.chain),
+            "components": list(self.components),
+            "tool_version": self.tool_version,
+            "librechat_version": self.librechat_version,
+            "applied_at": self.applied_at,
+            "partial_base": self.partial_base,
+            "fuzz": self.fuzz,
+            "created_dirs": list(self.created_dirs),
+            "files": [f.to_dict() for f in self.files],
+        }
+
+    def to_json(self) -> bytes:
+        body = self.body()
+        body["checksum"] = _checksum(body)
+        return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    def record(self, path: str) -> FileRecord | None:
+        return next((f for f in self.files if f.path == path), None)
+
+
+def _checksum(body: dict[str, Any]) -> str:
+    return sha256_bytes(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
+def _parse_manifest(raw: bytes, where: str) -> Manifest:
+    try:
+        data = json.loads(raw)
+        checksum = data.pop("checksum")
+        if checksum != _checksum(data):
+            raise StateError("manifest fails its checksum (edited or corrupt); refusing to use it", where)
+        if data["schema"] != MANIFEST_SCHEMA:
+            raise StateError(f"manifest schema {data['schema']} is not supported by this version", where)
+        files = tuple(
+            FileRecord(
+                path=f["path"],
+                action=f["action"],
+                patched_sha256=f["patched_sha256"],
+                patched_mode=int(f["patched_mode"]),
+                original_sha256=f.get("original_sha256"),
+                original_mode=f.get("original_mode"),
+            )
+            for f in data["files"]
+        )
+        return Manifest(
+            series=data["series"],
+            chain=tuple(data["chain"]),
+            components=tuple(data["components"]),
+            tool_version=data["tool_version"],
+            librechat_version=data.get("librechat_version"),
+            applied_at=data["applied_at"],
+            files=files,
+            partial_base=bool(data.get("partial_base", False)),
+            fuzz=int(data.get("fuzz", 0)),
+            created_dirs=tuple(data.get("created_dirs", ())),
+        )
+    except StateError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise StateError("manifest is corrupt (not the JSON this tool writes); refusing to use it", where) from None
+
+
+@dataclass
+class StateDir:
+    path: Path
+    _lock_held: bool = field(default=False, repr=False)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.path / "journal.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / "lock"
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    # -- manifest and backups -------------------------------------------------------------
+    def has_manifest(self) -> bool:
+        return self.manifest_path.exists()
+
+    def read_manifest(self) -> Manifest:
+        try:
+            raw = self.manifest_path.read_bytes()
+        except FileNotFoundError:
+            raise StateError("no manifest in the state directory", str(self.manifest_path)) from None
+        except OSError as exc:
+            raise StateError(f"cannot read manifest: {exc.strerror}", str(self.manifest_path)) from None
+        return _parse_manifest(raw, str(self.manifest_path))
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        atomic_write(self.manifest_path, manifest.to_json(), 0o644)
+
+    def write_backup(self, record: FileRecord, data: bytes) -> None:
+        atomic_write(self.path / record.backup_name, data, 0o600)
+
+    def read_backup(self, record: FileRecord) -> bytes:
+        """The original bytes of a modified file, verified against the manifest."""
+        where = str(self.path / record.backup_name)
+        try:
+            data = (self.path / record.backup_name).read_bytes()
+        except OSError:
+            raise StateError(f"backup of {record.path} is missing or unreadable", where) from None
+        if sha256_bytes(data) != record.original_sha256:
+            raise StateError(f"backup of {record.path} fails its checksum; refusing to restore from it", where)
+        return data
+
+    def verify_backups(self, manifest: Manifest) -> None:
+        for record in manifest.files:
+            if record.action == "modify":
+                self.read_backup(record)
+
+    # -- journal --------------------------------------------------------------------------
+    def write_journal(self, operation: str, phase: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        body = {"operation": operation, "phase": phase, "pid": os.getpid(), "time": time.time()}
+        atomic_write(self.journal_path, json.dumps(body).encode("utf-8"), 0o644)
+
+    def read_journal(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.journal_path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            # A journal we cannot read still means an operation was interrupted.
+            return {"operation": "unknown", "phase": "write"}
+        return data if isinstance(data, dict) else {"operation": "unknown", "phase": "write"}
+
+    def clear_journal(self) -> None:
+        from .fsutil import remove_file
+
+        remove_file(self.journal_path)
+
+    # -- lock -----------------------------------------------------------------------------
+    def acquire_lock(self) -> None:
+        """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()})
+        for _ in range(3):
+            tmp = self.path / f".lock.{os.getpid()}"
+            tmp.write_text(body, encoding="utf-8")
+            try:
+                os.link(tmp, self.lock_path)
+                self._lock_held = True
+                return
+            except FileExistsError:
+                holder = self.lock_holder()
+                if holder is not None and _alive(holder):
+                    pid = holder.get("pid")
+                    raise LockedError(
+                        f"another librechat-dynmodels run (pid {pid}) is working on this checkout; "
+                        "wait for it to finish",
+                        str(self.lock_path),
+                    ) from None
+                self.lock_path.unlink(missing_ok=True)  # stale: its process is gone
+            finally:
+                tmp.unlink(missing_ok=True)
+        raise LockedError("could not take the lock; another run keeps taking it", str(self.lock_path))
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.lock_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            # Unreadable: stale unless it is brand new (its writer may be mid-write).
+            try:
+                fresh = time.time() - self.lock_path.stat().st_mtime < 5
+            except OSError:
+                fresh = False
+            return {"pid": None, "host": socket.gethostname(), "fresh": True} if fresh else None
+        return data if isinstance(data, dict) else None
+
+    def release_lock(self) -> None:
+        if self._lock_held:
+            self.lock_path.unlink(missing_ok=True)
+            self._lock_held = False
+
+    def remove_if_empty(self) -> None:
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+
+    def discard(self) -> None:
+        """Remove manifest, backups and journal (the lock is released separately)."""
+        import shutil
+
+        self.manifest_path.unlink(missing_ok=True)  # first: without it nothing points at backups
+        if (self.path / "backups").exists():
+            shutil.rmtree(self.path / "backups")
+        self.clear_journal()
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    if holder.get("fresh"):
+        return True
+    if holder.get("host") != socket.gethostname():
+        return True  # cannot tell for another host: assume it is running
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

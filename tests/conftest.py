@@ -1,0 +1,203 @@
+"""Small LibreChat-shaped trees and small patch series, built from dicts in temp folders."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+from librechat_dynmodels.catalog import Catalog, load_catalog
+from librechat_dynmodels.checkout import Checkout, find_checkout
+
+CONTROLLER = """\
+const { getLogStores } = require('~/cache');
+
+async function loadModels(req) {
+  const cache = getLogStores('CONFIG_STORE');
+  const cached = await cache.get('MODELS_CONFIG');
+  if (cached) {
+    return cached;
+  }
+  const config = await loadDefaultModels(req);
+  await cache.set('MODELS_CONFIG', config);
+  return config;
+}
+
+async function modelController(req, res) {
+  const modelConfig = await loadModels(req);
+  res.send(modelConfig);
+}
+
+module.exports = { modelController, loadModels };
+"""
+
+ROUTES = """\
+const express = require('express');
+const { modelController } = require('~/server/controllers/ModelController');
+const { requireJwtAuth } = require('~/server/middleware/');
+
+const router = express.Router();
+router.get('/', requireJwtAuth, modelController);
+
+module.exports = router;
+"""
+
+HOOK = """\
+import { useCallback } from 'react';
+
+const useUserKey = (endpoint: string) => {
+  const saveUserKey = useCallback(() => {
+    updateKey.mutate({ name: endpoint });
+  }, [endpoint]);
+  return { saveUserKey };
+};
+
+export default useUserKey;
+"""
+
+
+def librechat_files(version: str = "v0.8.3") -> dict[str, str | bytes]:
+    return {
+        "package.json": json.dumps({"name": "LibreChat", "version": version}),
+        "api/server/controllers/ModelController.js": CONTROLLER,
+        "api/server/routes/models.js": ROUTES,
+        "client/src/hooks/Input/useUserKey.ts": HOOK,
+        "packages/data-provider/package.json": "{}\n",
+    }
+
+
+def build_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    for relpath, content in files.items():
+        target = root / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_bytes(content.encode("utf-8"))
+    return root
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``root`` with its bytes and permission bits (folders as empty)."""
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames + dirnames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            if path.is_dir():
+                result[rel + "/"] = (b"", 0)
+            else:
+                result[rel] = (path.read_bytes(), path.stat().st_mode & 0o7777)
+    return result
+
+
+def git_diff(changes: Mapping[str, tuple[str | None, str]], modes: Mapping[str, str] | None = None) -> str:
+    """A git-style unified diff (3 lines of context) from {path: (old text or None, new text)}."""
+    modes = modes or {}
+    out = []
+    for path, (old, new) in changes.items():
+        out.append(f"diff --git a/{path} b/{path}\n")
+        if old is None:
+            out.append(f"new file mode {modes.get(path, '100644')}\n")
+            out.append("--- /dev/null\n")
+        else:
+            out.append(f"--- a/{path}\n")
+        out.append(f"+++ b/{path}\n")
+        before = [] if old is None else old.splitlines(keepends=True)
+        lines = list(difflib.unified_diff(before, new.splitlines(keepends=True), n=3))
+        out.extend(lines[2:])
+    return "".join(out)
+
+
+# The edits of the test series: one per component, plus a created file.
+PATCHED_CONTROLLER = CONTROLLER.replace(
+    "  await cache.set('MODELS_CONFIG', config);\n  return config;\n",
+    "  await cache.set('MODELS_CONFIG', config);\n  return overlayUserModels(req, config);\n",
+).replace(
+    "const { getLogStores } = require('~/cache');\n",
+    "const { getLogStores } = require('~/cache');\nconst { overlayUserModels } = require('~/server/services/UserModels');\n",
+)
+PATCHED_ROUTES = ROUTES.replace(
+    "router.get('/', requireJwtAuth, modelController);\n",
+    "router.get('/', requireJwtAuth, modelController);\nrouter.post('/fetch', requireJwtAuth, fetchUserModelsController);\n",
+)
+NEW_SERVICE = (
+    "async function overlayUserModels(req, config) {\n  return config;\n}\n\nmodule.exports = { overlayUserModels };\n"
+)
+PATCHED_HOOK = HOOK.replace(
+    "    updateKey.mutate({ name: endpoint });\n",
+    "    updateKey.mutate({ name: endpoint });\n    refreshModels.mutate({ endpoint, force: true });\n",
+)
+
+
+def write_series(
+    catalog: Path,
+    series_id: str = "dynmodels-test",
+    releases: tuple[str, ...] = ("v0.8.3",),
+    patches: Mapping[str, tuple[str, str]] | None = None,
+    native: bool = False,
+    requires: tuple[str, ...] = (),
+) -> Path:
+    """A series folder; ``patches`` maps file name to (component, diff text)."""
+    if patches is None:
+        patches = {
+            "0001-backend.patch": (
+                "backend",
+                git_diff(
+                    {
+                        "api/server/controllers/ModelController.js": (CONTROLLER, PATCHED_CONTROLLER),
+                        "api/server/routes/models.js": (ROUTES, PATCHED_ROUTES),
+                        "api/server/services/UserModels/index.js": (None, NEW_SERVICE),
+                    }
+                ),
+            ),
+            "0002-client.patch": (
+                "client",
+                git_diff({"client/src/hooks/Input/useUserKey.ts": (HOOK, PATCHED_HOOK)}),
+            ),
+        }
+    folder = catalog / series_id
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, (component, text) in patches.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        entries.append(f"  - file: {name}\n    component: {component}\n    description: test patch {name}\n")
+    (folder / "series.yaml").write_text(
+        f"id: {series_id}\ndescription: test series\nlibrechat: {json.dumps(list(releases))}\n"
+        f"native: {'true' if native else 'false'}\nrequires: {json.dumps(list(requires))}\npatches:\n"
+        + "".join(entries),
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return build_tree(tmp_path / "librechat", librechat_files())
+
+
+@pytest.fixture
+def catalog_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "catalog"
+    write_series(folder)
+    return folder
+
+
+@pytest.fixture
+def catalog(catalog_dir: Path) -> Catalog:
+    return load_catalog(catalog_dir)
+
+
+@pytest.fixture
+def checkout(tree: Path) -> Checkout:
+    return find_checkout(tree)
+
+
+@pytest.fixture
+def reload() -> Callable[[Path], Checkout]:
+    return find_checkout

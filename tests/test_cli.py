@@ -1,0 +1,187 @@
+"""The command-line contract: exit codes, one-line errors, the JSON envelope."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import HOOK, snapshot
+from librechat_dynmodels import engine
+from librechat_dynmodels.cli import app
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+runner = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    return runner.invoke(app, list(args), env=env)
+
+
+def envelope(*args: str) -> dict[str, Any]:
+    result = run("--json", *args)
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == result.exit_code
+    return data
+
+
+def test_version_and_help_document_the_exit_codes() -> None:
+    assert run("--version").stdout.startswith("librechat-dynmodels ")
+    help_text = run("--help").stdout
+    assert "Exit codes: 0 success; 1 expected failure" in help_text and "130 interrupted" in help_text
+
+
+def test_json_envelope_has_the_stable_shape(tree: Path, catalog_dir: Path) -> None:
+    data = envelope("--patches", str(catalog_dir), "status", str(tree))
+    assert list(data) == ["schema_version", "command", "status", "exit_code", "data", "errors"]
+    assert (data["schema_version"], data["command"], data["status"], data["errors"]) == (1, "status", "ok", [])
+    assert data["data"]["librechat_version"] == "v0.8.3" and data["data"]["native_support"] is False
+
+
+def test_global_options_work_after_the_command_too(tree: Path, catalog_dir: Path) -> None:
+    result = run("check", str(tree), "--json", "--patches", str(catalog_dir))
+    assert result.exit_code == 0 and json.loads(result.stdout)["data"]["ok"] is True
+
+
+def test_full_cycle_exit_codes(tree: Path, catalog_dir: Path) -> None:
+    before = snapshot(tree)
+    common = ("--patches", str(catalog_dir))
+    assert run(*common, "check", str(tree)).exit_code == 0
+    applied = run(*common, "apply", str(tree))
+    assert applied.exit_code == 0 and "undo with: librechat-dynmodels rollback" in applied.stdout
+    again = run(*common, "apply", str(tree))
+    assert again.exit_code == 0 and "already applied" in again.stdout
+    assert run(*common, "verify", str(tree)).exit_code == 0
+    (tree / "api/server/routes/models.js").write_text("edited\n")
+    drift = envelope(*common, "verify", str(tree))
+    assert drift["exit_code"] == 1 and drift["errors"][0] == {
+        "code": "drifted",
+        "message": "drifted since apply",
+        "path": "api/server/routes/models.js",
+    }
+    refused = run(*common, "rollback", str(tree))
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "rollback --force" in refused.stderr
+    assert run(*common, "rollback", "--force", str(tree)).exit_code == 0
+    assert (tree / "api/server/routes/models.js.dynmodels-edited").read_text() == "edited\n"
+    (tree / "api/server/routes/models.js.dynmodels-edited").unlink()
+    assert snapshot(tree) == before
+
+
+def test_check_that_fails_exits_1_with_the_hunk_in_errors(tree: Path, catalog_dir: Path) -> None:
+    (tree / "client/src/hooks/Input/useUserKey.ts").write_text(HOOK.replace("name: endpoint", "name"))
+    data = envelope("--patches", str(catalog_dir), "check", str(tree))
+    assert data["exit_code"] == 1 and data["status"] == "failed"
+    assert data["errors"][0]["code"] == "patch_failed"
+    assert data["errors"][0]["path"] == "client/src/hooks/Input/useUserKey.ts"
+    assert "fails at line 5" in data["errors"][0]["message"]
+
+
+def test_not_a_checkout_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = run("status", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "not a LibreChat checkout: missing package.json named 'LibreChat'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("args", [("check", "--fuzz", "3"), ("apply", "--bogus"), ("nosuchcommand",)])
+def test_usage_errors_exit_2(tree: Path, catalog_dir: Path, args: tuple[str, ...]) -> None:
+    assert run("--patches", str(catalog_dir), *args[:1], str(tree), *args[1:]).exit_code == 2
+
+
+def test_unknown_component_is_a_usage_error(tree: Path, catalog_dir: Path) -> None:
+    result = run("--patches", str(catalog_dir), "apply", str(tree), "--component", "server")
+    assert result.exit_code == 2 and "unknown component 'server'" in result.stderr
+
+
+def test_internal_error_exits_3_with_a_log(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "check", broken)
+    result = run("--patches", str(catalog_dir), "check", str(tree), env={"TMPDIR": str(tmp_path)})
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError: boom; please report it with the log at" in result.stderr
+    log = Path(result.stderr.rsplit("log at ", 1)[1].strip())
+    assert "Traceback" in log.read_text() and "boom" in log.read_text()
+
+
+def test_interrupt_exits_130_and_leaves_nothing_half_done(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(tree)
+    real = engine.atomic_write
+    calls = {"n": 0}
+
+    def interrupted(path: Path, data: bytes, mode: int | None = None) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real(path, data, mode)
+
+    monkeypatch.setattr(engine, "atomic_write", interrupted)
+    result = run("--patches", str(catalog_dir), "apply", str(tree))
+    assert result.exit_code == 130
+    assert snapshot(tree) == before
+
+
+def test_incomplete_rollback_exits_4_and_a_rerun_finishes(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(tree)
+    assert run("--patches", str(catalog_dir), "apply", str(tree)).exit_code == 0
+    real = engine.atomic_write
+    calls = {"n": 0}
+
+    def failing(path: Path, data: bytes, mode: int | None = None) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path, data, mode)
+
+    monkeypatch.setattr(engine, "atomic_write", failing)
+    result = run("--patches", str(catalog_dir), "rollback", str(tree))
+    assert result.exit_code == 4 and "state kept" in result.stderr
+    assert (tree / ".librechat-dynmodels" / "manifest.json").exists()
+    monkeypatch.setattr(engine, "atomic_write", real)
+    assert run("--patches", str(catalog_dir), "rollback", str(tree)).exit_code == 0
+    assert snapshot(tree) == before
+
+
+def test_list_shows_series_releases_and_components(catalog_dir: Path) -> None:
+    result = run("--patches", str(catalog_dir), "list")
+    assert result.exit_code == 0
+    assert "dynmodels-test" in result.stdout and "backend, client" in result.stdout
+
+
+def test_checkout_from_environment_variable(tree: Path, catalog_dir: Path) -> None:
+    result = run("--patches", str(catalog_dir), "--json", "status", env={"LIBRECHAT_DIR": str(tree)})
+    assert json.loads(result.stdout)["data"]["root"] == str(tree.resolve())
+
+
+def test_help_and_check_import_neither_gitpython_nor_rich(tree: Path, catalog_dir: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from librechat_dynmodels.cli import app\n"
+        "for args in (['--help'], ['--patches', sys.argv[2], 'check', sys.argv[1]]):\n"
+        "    try:\n"
+        "        app(args, prog_name='x')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('git' in sys.modules, 'rich' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tree), str(catalog_dir)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=SRC, CI="true"),
+    )
+    assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
