@@ -52,7 +52,11 @@ class HunkResult(Result):
         if self.status == "fuzz":
             return f"fuzz {self.fuzz}" + (f", offset {self.offset:+d}" if self.offset else "")
         if self.status == "fails" and self.first_difference is not None:
-            return f"fails at line {self.first_difference}: expected {self.expected_line!r}, found {self.actual_line!r}"
+            expected = "end of file" if self.expected_line is None else repr(self.expected_line)
+            found = "end of file" if self.actual_line is None else repr(self.actual_line)
+            return f"fails at line {self.first_difference}: expected {expected}, found {found}"
+        if self.status == "fails" and self.expected_line == "(the file)":
+            return "fails: the file is missing"
         if self.status == "ambiguous":
             return "ambiguous (matches two places equally well)"
         return self.status
