@@ -129,7 +129,8 @@ def load_series(directory: Path) -> Series:
 
     where = str(directory / "series.yaml")
     try:
-        data = yaml.safe_load((directory / "series.yaml").read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+        data = yaml.load((directory / "series.yaml").read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     except FileNotFoundError:
         raise CatalogError("series.yaml is missing", where) from None
     except yaml.YAMLError as exc:

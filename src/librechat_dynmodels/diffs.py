@@ -28,8 +28,8 @@ def _strip_prefix(name: str, prefix: str, patch_name: str) -> str:
 
 def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
     """Every file section of a git-style unified diff, in order."""
-    from unidiff.patch import PatchSet
     from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
 
     try:
         patch_set = PatchSet.from_string(text)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
 def sha256_bytes(data: bytes) -> str:
+    import hashlib  # deferred: `check` on a checkout without state never hashes
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -40,6 +40,8 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
 
     ``mode`` defaults to the existing file's permission bits, else 0o644.
     """
+    import tempfile
+
     if mode is None:
         mode = file_mode(path) if path.exists() else 0o644
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,7 +207,7 @@ class StateDir:
     def acquire_lock(self) -> None:
         """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
         self.path.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()})
+        body = json.dumps({"pid": os.getpid(), "host": _hostname(), "time": time.time()})
         for _ in range(3):
             tmp = self.path / f".lock.{os.getpid()}"
             tmp.write_text(body, encoding="utf-8")
@@ -241,7 +240,7 @@ class StateDir:
                 fresh = time.time() - self.lock_path.stat().st_mtime < 5
             except OSError:
                 fresh = False
-            return {"pid": None, "host": socket.gethostname(), "fresh": True} if fresh else None
+            return {"pid": None, "host": _hostname(), "fresh": True} if fresh else None
         return data if isinstance(data, dict) else None
 
     def release_lock(self) -> None:
@@ -265,10 +264,16 @@ class StateDir:
         self.clear_journal()
 
 
+def _hostname() -> str:
+    import socket  # deferred: only writing commands take the lock
+
+    return socket.gethostname()
+
+
 def _alive(holder: dict[str, Any]) -> bool:
     if holder.get("fresh"):
         return True
-    if holder.get("host") != socket.gethostname():
+    if holder.get("host") != _hostname():
         return True  # cannot tell for another host: assume it is running
     pid = holder.get("pid")
     if not isinstance(pid, int) or pid <= 0:
