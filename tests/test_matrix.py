@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CONTROLLER, ROUTES, build_tree, librechat_files
+from librechat_dynmodels.catalog import Catalog
+from librechat_dynmodels.matrix import default_tags, release_key, run_matrix
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+                   check=True, capture_output=True)
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """v0.8.3 as the series expects; v0.8.4 with lines added above a hunk; v0.9.0 rewritten."""
+    repo = build_tree(tmp_path / "repo", librechat_files("v0.8.3"))
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v0.8.3")
+    git(repo, "tag", "v0.8.3")
+    build_tree(repo, {"api/server/routes/models.js": "// new header\n" + ROUTES,
+                      "package.json": '{"name": "LibreChat", "version": "v0.8.4"}'})
+    git(repo, "commit", "-qam", "v0.8.4")
+    git(repo, "tag", "v0.8.4")
+    git(repo, "tag", "not-a-release")
+    build_tree(repo, {"api/server/controllers/ModelController.js": CONTROLLER.replace("loadModels", "loadAll")})
+    git(repo, "commit", "-qam", "v0.9.0")
+    git(repo, "tag", "v0.9.0-rc1")
+    return repo / ".git"
+
+
+def test_release_tags_sort_with_rc_before_release() -> None:
+    tags = ["v0.8.10", "v0.8.8-rc1", "v0.8.8", "v0.8.9-rc2", "v0.8.9-rc10"]
+    assert sorted(tags, key=lambda t: release_key(t) or ()) == [
+        "v0.8.8-rc1", "v0.8.8", "v0.8.9-rc2", "v0.8.9-rc10", "v0.8.10"]
+    assert release_key("not-a-release") is None
+
+
+def test_default_tags_are_the_named_ones_plus_newer_releases(mirror: Path, catalog: Catalog) -> None:
+    assert default_tags(mirror, catalog) == ["v0.8.3", "v0.8.4", "v0.9.0-rc1"]
+
+
+def test_matrix_runs_every_step_and_reports_an_uncovered_release_as_a_finding(mirror: Path, catalog: Catalog) -> None:
+    report = run_matrix(mirror, catalog)
+    rows = {r.tag: r for r in report.rows}
+    assert rows["v0.8.3"].ok and rows["v0.8.3"].hunks_exact == 5
+    assert rows["v0.8.4"].ok and rows["v0.8.4"].hunks_offset == 1
+    assert set(rows["v0.8.4"].steps.values()) == {"ok"}
+    uncovered = rows["v0.9.0-rc1"]
+    assert not uncovered.ok and uncovered.series is None
+    assert uncovered.finding and "no series fits this checkout" in uncovered.finding
+    assert report.summary == "2 of 3 releases pass every step; 1 without a fitting series"
