@@ -119,11 +119,16 @@ def _row_for(tag: str, tree: Path, catalog: Catalog) -> MatrixRow:
             for h in f.hunks:
                 if h.status in counts:
                     counts[h.status] += 1
-        steps["check"] = "ok" if check.ok else "failed: " + next(
-            f"{h.path} hunk {h.index}: {h.describe()}" for f in check.files for h in f.hunks if not h.ok
+        steps["check"] = (
+            "ok"
+            if check.ok
+            else "failed: "
+            + next(f"{h.path} hunk {h.index}: {h.describe()}" for f in check.files for h in f.hunks if not h.ok)
         )
         if not check.ok:
-            return MatrixRow(tag, series, steps, counts["exact"], counts["offset"], counts["fuzz"], status.native_support)
+            return MatrixRow(
+                tag, series, steps, counts["exact"], counts["offset"], counts["fuzz"], status.native_support
+            )
         steps["apply"] = "ok" if engine.apply(checkout, catalog).outcome == "applied" else "failed: nothing applied"
         verify = engine.verify(checkout, catalog)
         steps["verify"] = "ok" if verify.ok else "failed: " + ", ".join(f.path for f in verify.files if f.state != "ok")
