@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -12,6 +11,7 @@ import pytest
 
 from librechat_dynmodels.catalog import Catalog, load_catalog
 from librechat_dynmodels.checkout import Checkout, find_checkout
+from librechat_dynmodels.diffs import render_git_diff
 
 CONTROLLER = """\
 const { getLogStores } = require('~/cache');
@@ -96,22 +96,13 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     return result
 
 
-def git_diff(changes: Mapping[str, tuple[str | None, str]], modes: Mapping[str, str] | None = None) -> str:
+def git_diff(changes: Mapping[str, tuple[str | None, str]], modes: Mapping[str, int] | None = None) -> str:
     """A git-style unified diff (3 lines of context) from {path: (old text or None, new text)}."""
     modes = modes or {}
-    out = []
-    for path, (old, new) in changes.items():
-        out.append(f"diff --git a/{path} b/{path}\n")
-        if old is None:
-            out.append(f"new file mode {modes.get(path, '100644')}\n")
-            out.append("--- /dev/null\n")
-        else:
-            out.append(f"--- a/{path}\n")
-        out.append(f"+++ b/{path}\n")
-        before = [] if old is None else old.splitlines(keepends=True)
-        lines = list(difflib.unified_diff(before, new.splitlines(keepends=True), n=3))
-        out.extend(lines[2:])
-    return "".join(out)
+    return "".join(
+        render_git_diff(path, None if old is None else old.encode(), new.encode(), modes.get(path, 0o644))
+        for path, (old, new) in changes.items()
+    )
 
 
 # The edits of the test series: one per component, plus a created file.

@@ -112,3 +112,33 @@ def test_insertion_at_end_of_file_without_newline_keeps_that_state() -> None:
     h = Hunk(1, 19, 2, 19, 3, ((" ", "line 19"), (" ", "line 20"), ("+", "line 21")))
     patched, _ = apply_hunks(TextDocument.from_bytes("\n".join(BODY).encode()), [h])
     assert patched.to_bytes().endswith(b"line 20\nline 21")
+
+
+def test_generated_diffs_apply_exactly_to_their_source() -> None:
+    import random
+
+    from librechat_dynmodels.diffs import render_git_diff
+
+    rng = random.Random(1234)
+    for case in range(300):
+        size = rng.randint(0, 30)
+        old_lines = [f"l{rng.randint(0, 8)}" for _ in range(size)]
+        new_lines = list(old_lines)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randint(0, len(new_lines))
+            if new_lines and rng.random() < 0.4:
+                del new_lines[min(at, len(new_lines) - 1)]
+            else:
+                new_lines.insert(at, f"new{rng.randint(0, 3)}")
+        eol = rng.choice(["\n", "\r\n"])
+        old = eol.join(old_lines) + (eol if old_lines and rng.random() < 0.8 else "")
+        new = eol.join(new_lines) + (eol if new_lines and rng.random() < 0.8 else "")
+        if not old or old == new:
+            continue
+        text = render_git_diff("f.txt", old.encode(), new.encode())
+        if not text:
+            continue
+        (file_patch,) = parse_patch(text, f"case {case}")
+        patched, matches = apply_hunks(TextDocument.from_bytes(old.encode()), file_patch.hunks)
+        assert all(m.applies for m in matches), (case, old, new, matches)
+        assert patched.to_bytes() == new.encode(), (case, old, new)

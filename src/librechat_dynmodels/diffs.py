@@ -91,3 +91,38 @@ def _convert(index: int, hunk: object) -> Hunk:
         old_no_newline=old_no_newline,
         new_no_newline=new_no_newline,
     )
+
+
+def render_git_diff(path: str, old: bytes | None, new: bytes, new_mode: int = 0o644, context: int = 3) -> str:
+    """One git-style file section (no index line, no timestamps) turning ``old`` into ``new``.
+
+    ``old`` None means a created file. Returns "" when nothing changed.
+    """
+    import difflib
+
+    before = _diff_lines(old) if old is not None else []
+    after = _diff_lines(new)
+    body = list(difflib.unified_diff(before, after, n=context, lineterm="\n"))[2:]
+    if not body:
+        return ""
+    header = [f"diff --git a/{path} b/{path}\n"]
+    if old is None:
+        header += [f"new file mode 100{new_mode:o}\n", "--- /dev/null\n"]
+    else:
+        header.append(f"--- a/{path}\n")
+    header.append(f"+++ b/{path}\n")
+    out = []
+    for line in body:
+        if line.endswith("\x00"):  # marker for a last line without newline (see _diff_lines)
+            out.append(line[:-1] + "\n\\ No newline at end of file\n")
+        else:
+            out.append(line)
+    return "".join(header + out)
+
+
+def _diff_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8", "surrogateescape")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\x00"  # keeps "no newline" distinct from the same line with one
+    return lines

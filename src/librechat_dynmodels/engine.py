@@ -17,6 +17,7 @@ from pathlib import Path
 from . import __version__
 from .catalog import Catalog, Series, with_needed_components
 from .checkout import STATE_DIR_NAME, Checkout, add_git_exclude, detect_native_support, git_uncommitted
+from .diffs import render_git_diff
 from .errors import (
     CatalogError,
     DriftError,
@@ -592,13 +593,7 @@ def _preflight(checkout: Checkout, plans: list[_FilePlan]) -> None:
 
 
 def _diff(plans: list[_FilePlan]) -> str:
-    chunks = []
-    for plan in plans:
-        before = plan.original.decode("utf-8", "replace").splitlines(keepends=True) if plan.original else []
-        after = plan.patched.decode("utf-8", "replace").splitlines(keepends=True)
-        source = "/dev/null" if plan.original is None else f"a/{plan.path}"
-        chunks.append("".join(difflib.unified_diff(before, after, source, f"b/{plan.path}")))
-    return "".join(chunks)
+    return "".join(render_git_diff(p.path, p.original, p.patched, p.mode) for p in plans)
 
 
 def apply(

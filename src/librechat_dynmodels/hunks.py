@@ -9,7 +9,7 @@ whose old side is not) is already applied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .textdoc import TextDocument
@@ -115,17 +115,19 @@ def locate(hunk: Hunk, lines: Sequence[str], expected: int, start: int = 0, fuzz
             continue
         found = []  # (distance, is_new_side, position, tie, side length)
         for is_new, side in ((False, old), (True, new)):
-            if is_new and not new:
-                continue  # a hunk that empties a file leaves nothing to recognise it by
+            if is_new and (not new or new == old):
+                # a hunk that empties a file, or changes only the final newline, cannot be
+                # recognised as applied by its lines (apply_hunks checks the newline itself)
+                continue
             pattern = side[lead : len(side) - trail]
             best, tie = _nearest(_positions(lines, pattern, start, expected), expected + lead)
             if best is not None:
                 found.append((abs(best - lead - expected), is_new, best - lead, tie, len(side)))
         if not found:
             continue
-        found.sort(key=lambda f: (f[0], f[1]))
+        found.sort(key=lambda f: (f[0], f[1]))  # nearest first; the old side wins a tie
         distance, is_new, position, tie, length = found[0]
-        if tie or (len(found) == 2 and found[1][0] == distance):
+        if tie:  # the nearer side matches two places equally near: refuse to guess
             return Match(MatchKind.AMBIGUOUS, position=position, length=length)
         offset = position - expected
         if is_new:
@@ -166,6 +168,8 @@ def apply_hunks(doc: TextDocument, hunks: Sequence[Hunk], fuzz: int = 0) -> tupl
     for hunk in hunks:
         base = hunk.old_start - 1 if hunk.old_len else hunk.old_start
         match = locate(hunk, lines, base + offset, start, fuzz)
+        if match.applies and hunk.old_lines == hunk.new_lines and doc.final_newline != hunk.new_no_newline:
+            match = replace(match, kind=MatchKind.ALREADY_APPLIED)  # only the final newline, already right
         matches.append(match)
         if match.ok:
             offset = match.position - base
