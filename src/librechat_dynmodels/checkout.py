@@ -156,3 +156,31 @@ def git_uncommitted(root: Path, relpaths: list[str]) -> list[str] | None:
     except Exception:
         return None
     return [p for p in relpaths if p in changed or p in untracked]
+
+
+def git_changed_files(root: Path) -> list[str] | None:
+    """Every modified or untracked (not ignored) file of a git work tree; None without git."""
+    if not (root / ".git").exists():
+        return None
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        import git
+    except Exception:
+        return None
+    try:
+        repo = git.Repo(root)
+        changed = {d.a_path for d in repo.index.diff(None)} | {d.a_path for d in repo.index.diff("HEAD")}
+        return sorted({p for p in changed if p} | set(repo.untracked_files))
+    except Exception:
+        return None
+
+
+def git_head_bytes(root: Path, relpath: str) -> bytes | None:
+    """The committed content of ``relpath`` at HEAD, or None when it is not tracked (or no git)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{relpath}"], capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None

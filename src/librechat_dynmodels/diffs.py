@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .errors import CatalogError
 from .hunks import Hunk
+from .textdoc import TextDocument
 
 _MODE = re.compile(r"^new file mode (\d{6})$", re.MULTILINE)
 
@@ -18,6 +19,14 @@ class FilePatch:
     is_new: bool = False
     is_deleted: bool = False
     new_mode: int | None = None  # permission bits for created files
+
+    def created_document(self) -> TextDocument:
+        """The whole content of a created file."""
+        hunk = self.hunks[0]
+        doc = TextDocument(hunk.new_lines, ["\n"] * len(hunk.new_lines))
+        if hunk.new_no_newline and doc.endings:
+            doc.endings[-1] = ""
+        return doc
 
 
 def _strip_prefix(name: str, prefix: str, patch_name: str) -> str:

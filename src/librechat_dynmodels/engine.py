@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from .catalog import Catalog, Series, with_needed_components
 from .checkout import STATE_DIR_NAME, Checkout, add_git_exclude, detect_native_support, git_uncommitted
-from .diffs import render_git_diff
+from .diffs import FilePatch, render_git_diff
 from .errors import (
     CatalogError,
     DriftError,
@@ -99,6 +99,7 @@ class _FilePlan:
     original: bytes | None
     doc: TextDocument | None
     mode: int
+    patch: str = ""  # the patch file (of the last series in the chain) that first touches it
     hunks: list[HunkResult] = field(default_factory=list)
 
     @property
@@ -189,9 +190,10 @@ def _evaluate(chain: list[Series], components: tuple[str, ...], reader: _Reader,
                         original=original,
                         doc=TextDocument.from_bytes(original) if original is not None else None,
                         mode=mode,
+                        patch=entry.file,
                     )
                     files[file_patch.path] = plan
-                _plan_file_patch(plan, file_patch.hunks, file_patch.is_new, entry.file, fuzz)
+                _plan_file_patch(plan, file_patch, entry.file, fuzz)
     return _Evaluation(chain, components, files)
 
 
@@ -210,12 +212,10 @@ def _from_match(patch: str, path: str, hunk: Hunk, match: Match) -> HunkResult:
     )
 
 
-def _plan_file_patch(plan: _FilePlan, hunks: tuple[Hunk, ...], is_new: bool, patch: str, fuzz: int) -> None:
-    if is_new:
-        hunk = hunks[0]
-        wanted = TextDocument(hunk.new_lines, ["\n"] * len(hunk.new_lines))
-        if hunk.new_no_newline and wanted.endings:
-            wanted.endings[-1] = ""
+def _plan_file_patch(plan: _FilePlan, file_patch: FilePatch, patch: str, fuzz: int) -> None:
+    hunks = file_patch.hunks
+    if file_patch.is_new:
+        wanted = file_patch.created_document()
         if plan.doc is None:
             plan.doc = wanted
             match = Match(MatchKind.EXACT)
@@ -223,7 +223,7 @@ def _plan_file_patch(plan: _FilePlan, hunks: tuple[Hunk, ...], is_new: bool, pat
             match = Match(MatchKind.ALREADY_APPLIED)
         else:
             match = first_mismatch(wanted.lines, plan.doc.lines, 0, whole=True)
-        plan.hunks.append(_from_match(patch, plan.path, hunk, match))
+        plan.hunks.append(_from_match(patch, plan.path, hunks[0], match))
         return
     if plan.doc is None:
         missing = Match(MatchKind.FAILS, expected_line="(the file)")
@@ -701,6 +701,8 @@ def _write_apply(
             patched_mode=p.mode,
             original_sha256=sha256_bytes(p.original) if p.original is not None else None,
             original_mode=p.mode if p.original is not None else None,
+            patch=p.patch,
+            component=p.component,
         )
         for p in plans
     )

@@ -33,6 +33,8 @@ class FileRecord:
     patched_mode: int
     original_sha256: str | None = None
     original_mode: int | None = None
+    patch: str = ""  # the series' patch file this file's changes belong to
+    component: str = ""
 
     @property
     def backup_name(self) -> str:
@@ -46,6 +48,8 @@ class FileRecord:
             "original_mode": self.original_mode,
             "patched_sha256": self.patched_sha256,
             "patched_mode": self.patched_mode,
+            "patch": self.patch,
+            "component": self.component,
         }
 
 
@@ -106,6 +110,8 @@ def _parse_manifest(raw: bytes, where: str) -> Manifest:
                 patched_mode=int(f["patched_mode"]),
                 original_sha256=f.get("original_sha256"),
                 original_mode=f.get("original_mode"),
+                patch=f.get("patch", ""),
+                component=f.get("component", ""),
             )
             for f in data["files"]
         )

@@ -1,0 +1,358 @@
+"""Tools for the people who maintain patch series: `refresh` and `port`.
+
+refresh: after editing a patched checkout by hand, regenerate the applied series' patch files
+from the backed-up originals and the current files (3 lines of context, stable order, no
+timestamps), keeping series.yaml and the manifest in step.
+
+port: start a series for a new release from the nearest existing one: every hunk that applies
+as is is kept; a file whose hunks do not is merged three ways (the series' own release from the
+mirror as base) and, where that conflicts, left with standard conflict markers in the checkout
+for a human, who then runs `refresh`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .catalog import Catalog, Series
+from .checkout import Checkout, git_changed_files, git_head_bytes
+from .diffs import render_git_diff
+from .errors import CatalogError, DriftError, StateError, UsageError
+from .fsutil import atomic_write, file_mode, sha256_bytes
+from .hunks import apply_hunks
+from .models import Result, SeriesChoice
+from .state import FileRecord, StateDir
+from .textdoc import TextDocument
+
+CONFLICT_MARKER = "<<<<<<< "
+_COMPONENT_BY_PREFIX = (
+    ("packages/data-provider/", "data-provider"),
+    ("client/", "client"),
+    ("api/", "backend"),
+    ("packages/", "backend"),
+)
+
+
+@dataclass(frozen=True)
+class RefreshedPatch(Result):
+    file: str
+    component: str
+    files: tuple[str, ...]
+    hunks: int
+
+
+@dataclass(frozen=True)
+class RefreshReport(Result):
+    series: str
+    series_dir: Path
+    patches: tuple[RefreshedPatch, ...]
+    added_files: tuple[str, ...] = ()
+    series_yaml_changed: bool = False
+
+
+@dataclass(frozen=True)
+class PortedFile(Result):
+    path: str
+    patch: str
+    result: str  # clean | merged | conflict | missing
+    hunks: int
+    hunks_clean: int
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class PortReport(Result):
+    source: str
+    base_release: str
+    new_series: str
+    series_dir: Path
+    librechat_version: str | None
+    hunks_total: int
+    hunks_clean: int
+    files: tuple[PortedFile, ...]
+    needs_human: tuple[str, ...]
+
+
+def component_of(relpath: str) -> str:
+    for prefix, component in _COMPONENT_BY_PREFIX:
+        if relpath.startswith(prefix):
+            return component
+    raise UsageError(f"cannot tell which component {relpath} belongs to (api/, packages/, client/)")
+
+
+def _hunk_count(diff_text: str) -> int:
+    return sum(1 for line in diff_text.splitlines() if line.startswith("@@ "))
+
+
+def _append_entries(series_dir: Path, entries: list[tuple[str, str, str]]) -> None:
+    text = (series_dir / "series.yaml").read_text(encoding="utf-8")
+    if not text.endswith("\n"):
+        text += "\n"
+    for file, component, description in entries:
+        text += f"  - file: {file}\n    component: {component}\n    description: {description}\n"
+    atomic_write(series_dir / "series.yaml", text.encode("utf-8"))
+
+
+def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ()) -> RefreshReport:
+    state = StateDir(checkout.state_dir)
+    if not state.has_manifest():
+        raise StateError("refresh needs a checkout patched by this tool (no state directory)", str(state.path))
+    manifest = state.read_manifest()
+    state.verify_backups(manifest)
+    series = catalog.get(manifest.series)
+    known = {r.path for r in manifest.files}
+
+    changed = git_changed_files(checkout.root)
+    if changed is not None:
+        outside = [
+            p
+            for p in changed
+            if p not in known
+            and not p.endswith(".dynmodels-edited")
+            and p not in include
+            and not p.startswith(checkout.state_dir.name + "/")
+        ]
+        if outside:
+            raise DriftError(
+                f"edits outside the series: {', '.join(outside)}; name them with --include to add them, or undo them",
+                outside[0],
+            )
+    records = list(manifest.files)
+    added = []
+    for relpath in include:
+        if relpath in known:
+            continue
+        target = checkout.target(relpath)
+        if not target.exists():
+            raise UsageError("--include names a file that does not exist", relpath)
+        original = git_head_bytes(checkout.root, relpath)
+        component = component_of(relpath)
+        patch = next((p.file for p in series.patches if p.component == component), "")
+        record = FileRecord(
+            path=relpath,
+            action="modify" if original is not None else "create",
+            patched_sha256="",
+            patched_mode=file_mode(target),
+            original_sha256=sha256_bytes(original) if original is not None else None,
+            original_mode=file_mode(target) if original is not None else None,
+            patch=patch,
+            component=component,
+        )
+        if original is not None:
+            state.write_backup(record, original)
+        records.append(record)
+        added.append(relpath)
+
+    new_entries: list[tuple[str, str, str]] = []
+    by_patch: dict[str, list[FileRecord]] = {}
+    for record in records:
+        patch = record.patch
+        if not patch:
+            number = len(series.patches) + len(new_entries) + 1
+            patch = f"{number:04d}-{record.component}-extra.patch"
+            new_entries.append(
+                (patch, record.component, f"Files added by refresh to the {record.component} component.")
+            )
+            record = _with(record, patch=patch)
+        by_patch.setdefault(patch, []).append(record)
+
+    texts: dict[str, str] = {}
+    refreshed = []
+    final_records = []
+    for patch, members in by_patch.items():
+        order = _section_order(series, patch)
+        members.sort(key=lambda r: (order.get(r.path, len(order)), r.path))
+        sections = []
+        for record in members:
+            current = _read(checkout, record.path)
+            if current is None:
+                raise UsageError("file was deleted; refresh cannot express a deletion", record.path)
+            if CONFLICT_MARKER.encode() in current:
+                raise UsageError("file still has conflict markers; resolve them first", record.path)
+            original = state.read_backup(record) if record.action == "modify" else None
+            sections.append(render_git_diff(record.path, original, current, record.patched_mode))
+            final_records.append(_with(record, patched_sha256=sha256_bytes(current)))
+        text = "".join(sections)
+        if not text:
+            raise UsageError(f"refresh would leave {patch} empty; remove it from series.yaml by hand", patch)
+        texts[patch] = text
+        component = members[0].component or next((p.component for p in series.patches if p.file == patch), "")
+        refreshed.append(RefreshedPatch(patch, component, tuple(r.path for r in members), _hunk_count(text)))
+
+    for patch, text in texts.items():
+        atomic_write(series.directory / patch, text.encode("utf-8"))
+    if new_entries:
+        _append_entries(series.directory, new_entries)
+    state.write_manifest(replace(manifest, files=tuple(final_records)))
+    return RefreshReport(series.id, series.directory, tuple(refreshed), tuple(added), bool(new_entries))
+
+
+def _section_order(series: Series, patch: str) -> dict[str, int]:
+    entry = next((p for p in series.patches if p.file == patch), None)
+    if entry is None or not (series.directory / patch).exists():
+        return {}
+    try:
+        return {fp.path: i for i, fp in enumerate(series.file_patches(entry))}
+    except CatalogError:
+        return {}
+
+
+def _with(record: FileRecord, **changes: object) -> FileRecord:
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def _read(checkout: Checkout, relpath: str) -> bytes | None:
+    try:
+        return checkout.target(relpath).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _git_show(mirror: Path, tag: str, relpath: str) -> bytes | None:
+    done = subprocess.run(["git", "--git-dir", str(mirror), "show", f"{tag}:{relpath}"], capture_output=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _merge3(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
+    """Three-way merge with git's merge-file: (result, number of conflicts)."""
+    with tempfile.TemporaryDirectory(prefix="dynmodels-port-") as tmp:
+        paths = []
+        for name, data in (("current", current), ("base", base), ("series", ours)):
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            paths.append(str(path))
+        done = subprocess.run(
+            ["git", "merge-file", "-p", "-L", "checkout", "-L", "base release", "-L", "series", *paths],
+            capture_output=True,
+        )
+    if done.returncode < 0 or done.returncode > 127:
+        raise UsageError(f"git merge-file failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout, done.returncode
+
+
+def port(
+    checkout: Checkout,
+    catalog: Catalog,
+    source_id: str,
+    mirror: Path,
+    new_id: str | None = None,
+    out_dir: Path | None = None,
+) -> PortReport:
+    from . import engine
+
+    source = catalog.get(source_id)
+    state = StateDir(checkout.state_dir)
+    if state.has_manifest():
+        raise StateError("this checkout already has patches applied; roll back first", str(state.path))
+    base_tag = next((t for t in reversed(source.librechat) if _tag_exists(mirror, t)), None)
+    if base_tag is None:
+        raise UsageError(
+            f"none of {source.id}'s releases ({', '.join(source.librechat)}) is in the mirror", str(mirror)
+        )
+    version = checkout.version or "unknown"
+    new_id = new_id or f"dynmodels-{version}"
+    series_dir = (out_dir or catalog.directory) / new_id
+    if series_dir.exists():
+        raise UsageError("the new series folder exists already", str(series_dir))
+
+    plans = []
+    ported = []
+    for entry in source.patches:
+        for file_patch in source.file_patches(entry):
+            count = len(file_patch.hunks)
+            current = _read(checkout, file_patch.path)
+            if file_patch.is_new:
+                wanted = file_patch.created_document().to_bytes()
+                if current is None or current == wanted:
+                    result, clean, merged, conflicts = wanted, count, "clean", 0
+                else:
+                    ported.append(PortedFile(file_patch.path, entry.file, "conflict", count, 0, 1))
+                    continue
+            elif current is None:
+                ported.append(PortedFile(file_patch.path, entry.file, "missing", count, 0))
+                continue
+            else:
+                patched, matches = apply_hunks(TextDocument.from_bytes(current), file_patch.hunks)
+                clean = sum(1 for m in matches if m.ok)
+                if clean == count:
+                    result, merged, conflicts = patched.to_bytes(), "clean", 0
+                else:
+                    base = _git_show(mirror, base_tag, file_patch.path)
+                    if base is None:
+                        raise CatalogError(f"{file_patch.path} is not in {base_tag}", entry.file)
+                    ours, own = apply_hunks(TextDocument.from_bytes(base), file_patch.hunks)
+                    if not all(m.ok for m in own):
+                        raise CatalogError(f"{source.id} does not apply to its own release {base_tag}", entry.file)
+                    result, conflicts = _merge3(current, base, ours.to_bytes())
+                    merged = "conflict" if conflicts else "merged"
+            ported.append(PortedFile(file_patch.path, entry.file, merged, count, clean, conflicts))
+            plan = engine._FilePlan(
+                path=file_patch.path,
+                component=entry.component,
+                action="create" if current is None else "modify",
+                original=current,
+                doc=TextDocument.from_bytes(result),
+                mode=file_mode(checkout.target(file_patch.path))
+                if current is not None
+                else (file_patch.new_mode or 0o644),
+                patch=entry.file,
+            )
+            plans.append(plan)
+
+    # The new series: the clean and merged files now; conflicted ones once a human ran refresh.
+    series_dir.mkdir(parents=True)
+    entries_text = []
+    for entry in source.patches:
+        members = [p for p in plans if p.patch == entry.file and not _conflicted(ported, p.path)]
+        text = "".join(render_git_diff(p.path, p.original, p.patched, p.mode) for p in members)
+        if text:
+            atomic_write(series_dir / entry.file, text.encode("utf-8"))
+        entries_text.append(
+            f"  - file: {entry.file}\n    component: {entry.component}\n    description: {entry.description}\n"
+        )
+    yaml_text = (
+        f"id: {new_id}\ndescription: Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.\n"
+        f'librechat: ["{version}"]\nnative: {"true" if source.native else "false"}\n'
+        + (f"requires: [{', '.join(source.requires)}]\n" if source.requires else "")
+        + "patches:\n"
+        + "".join(entries_text)
+    )
+    atomic_write(series_dir / "series.yaml", yaml_text.encode("utf-8"))
+
+    evaluation = engine._Evaluation([], tuple(sorted({p.component for p in plans})), {p.path: p for p in plans})
+    choice = SeriesChoice(new_id, "port", True, sum(f.hunks_clean for f in ported), sum(f.hunks for f in ported))
+    with engine._locked(state):
+        engine._preflight(checkout, plans)
+        engine._write_apply(checkout, state, evaluation, choice, engine.Options(), None)
+    needs = tuple(
+        f"{f.path}: {f.conflicts} conflict(s), resolve the markers then run 'librechat-dynmodels refresh'"
+        if f.result == "conflict"
+        else f"{f.path}: missing in this release, port its hunks by hand"
+        for f in ported
+        if f.result in ("conflict", "missing")
+    )
+    return PortReport(
+        source=source.id,
+        base_release=base_tag,
+        new_series=new_id,
+        series_dir=series_dir,
+        librechat_version=checkout.version,
+        hunks_total=sum(f.hunks for f in ported),
+        hunks_clean=sum(f.hunks_clean for f in ported),
+        files=tuple(ported),
+        needs_human=needs,
+    )
+
+
+def _conflicted(ported: list[PortedFile], path: str) -> bool:
+    return any(f.path == path and f.result == "conflict" for f in ported)
+
+
+def _tag_exists(mirror: Path, tag: str) -> bool:
+    done = subprocess.run(
+        ["git", "--git-dir", str(mirror), "rev-parse", "--verify", "-q", f"{tag}^{{commit}}"], capture_output=True
+    )
+    return done.returncode == 0

@@ -1,0 +1,131 @@
+"""refresh and port: the maintainer's tools for keeping series current."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import CONTROLLER, PATCHED_ROUTES, ROUTES, build_tree, librechat_files, snapshot, write_series
+from librechat_dynmodels import engine
+from librechat_dynmodels.catalog import load_catalog
+from librechat_dynmodels.checkout import find_checkout
+from librechat_dynmodels.errors import DriftError, UsageError
+from librechat_dynmodels.maintain import port, refresh
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+CONTROLLER_PATH = "api/server/controllers/ModelController.js"
+ROUTES_PATH = "api/server/routes/models.js"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def committed_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    build_tree(root, files)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    return root
+
+
+def test_refresh_regenerates_the_series_from_a_hand_edited_checkout(tmp_path: Path, catalog_dir: Path) -> None:
+    files = librechat_files()
+    files["api/other.js"] = "module.exports = 1;\n"
+    root = committed_tree(tmp_path / "lc", files)
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    controller = root / CONTROLLER_PATH
+    edited = controller.read_text().replace("return overlayUserModels(req, config);", "return overlayUserModels(req, config, { strict: true });")
+    controller.write_text(edited)
+    (root / "api/other.js").write_text("module.exports = 2;\n")
+
+    with pytest.raises(DriftError, match="edits outside the series: api/other.js"):
+        refresh(checkout, load_catalog(catalog_dir))
+    report = refresh(checkout, load_catalog(catalog_dir), include=("api/other.js",))
+    assert report.added_files == ("api/other.js",)
+    backend = next(p for p in report.patches if p.file == "0001-backend.patch")
+    assert backend.files == (CONTROLLER_PATH, ROUTES_PATH, "api/server/services/UserModels/index.js", "api/other.js")
+    patch_text = (catalog_dir / "dynmodels-test" / "0001-backend.patch").read_text()
+    assert "{ strict: true }" in patch_text and "index " not in patch_text and "\t20" not in patch_text
+    assert engine.verify(checkout, load_catalog(catalog_dir)).ok
+
+    engine.rollback(checkout, load_catalog(catalog_dir))
+    assert controller.read_text() == CONTROLLER and (root / "api/other.js").read_text() == "module.exports = 1;\n"
+    engine.apply(checkout, load_catalog(catalog_dir))
+    assert controller.read_text() == edited and (root / "api/other.js").read_text() == "module.exports = 2;\n"
+
+
+def test_refresh_refuses_conflict_markers(tmp_path: Path, catalog_dir: Path) -> None:
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    (root / ROUTES_PATH).write_text("<<<<<<< checkout\na\n=======\nb\n>>>>>>> series\n")
+    before = (catalog_dir / "dynmodels-test" / "0001-backend.patch").read_text()
+    with pytest.raises(UsageError, match="conflict markers"):
+        refresh(checkout, load_catalog(catalog_dir))
+    assert (catalog_dir / "dynmodels-test" / "0001-backend.patch").read_text() == before
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    repo = committed_tree(tmp_path / "mirror-work", librechat_files("v0.8.3"))
+    git(repo, "tag", "v0.8.3")
+    build_tree(repo, {
+        "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
+        # a change two lines above a hunk's edit: merges cleanly
+        CONTROLLER_PATH: CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, true);"),
+        # a change to the very line the series builds on: conflicts
+        ROUTES_PATH: ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"),
+    })
+    git(repo, "commit", "-qam", "v0.8.4")
+    git(repo, "tag", "v0.8.4")
+    return repo / ".git"
+
+
+def export(mirror: Path, tag: str, into: Path) -> Path:
+    data = subprocess.run(["git", "--git-dir", str(mirror), "archive", tag], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="tar")
+    return into
+
+
+def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path: Path, mirror: Path) -> None:
+    catalog_dir = tmp_path / "catalog"
+    write_series(catalog_dir, "dynmodels-v0.8.3", releases=("v0.8.3",))
+    root = export(mirror, "v0.8.4", tmp_path / "v0.8.4")
+    checkout = find_checkout(root)
+
+    report = port(checkout, load_catalog(catalog_dir), "dynmodels-v0.8.3", mirror)
+    results = {f.path: f.result for f in report.files}
+    assert results == {
+        CONTROLLER_PATH: "merged",
+        ROUTES_PATH: "conflict",
+        "api/server/services/UserModels/index.js": "clean",
+        "client/src/hooks/Input/useUserKey.ts": "clean",
+    }
+    assert (report.new_series, report.base_release, report.hunks_total) == ("dynmodels-v0.8.4", "v0.8.3", 5)
+    assert report.hunks_clean == 3
+    assert "<<<<<<< checkout" in (root / ROUTES_PATH).read_text()
+    assert report.needs_human == (f"{ROUTES_PATH}: 1 conflict(s), resolve the markers then run 'librechat-dynmodels refresh'",)
+    assert "overlayUserModels" in (root / CONTROLLER_PATH).read_text()
+    assert "loadDefaultModels(req, true)" in (root / CONTROLLER_PATH).read_text()
+
+    # A human resolves the conflict, refresh writes the full series, and it applies to a fresh v0.8.4.
+    (root / ROUTES_PATH).write_text(PATCHED_ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"))
+    refresh(checkout, load_catalog(catalog_dir))
+    fresh = find_checkout(export(mirror, "v0.8.4", tmp_path / "fresh"))
+    pristine = snapshot(fresh.root)
+    catalog = load_catalog(catalog_dir)
+    checked = engine.check(fresh, catalog)
+    assert checked.ok and checked.series.id == "dynmodels-v0.8.4"
+    engine.apply(fresh, catalog)
+    assert (fresh.root / ROUTES_PATH).read_text() == (root / ROUTES_PATH).read_text()
+    engine.rollback(fresh, catalog)
+    assert snapshot(fresh.root) == pristine
