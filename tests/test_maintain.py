@@ -129,3 +129,19 @@ def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path:
     assert (fresh.root / ROUTES_PATH).read_text() == (root / ROUTES_PATH).read_text()
     engine.rollback(fresh, catalog)
     assert snapshot(fresh.root) == pristine
+
+
+def test_port_command_reports_clean_hunks(tmp_path: Path, mirror: Path) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    catalog_dir = tmp_path / "catalog"
+    write_series(catalog_dir, "dynmodels-v0.8.3", releases=("v0.8.3",))
+    root = export(mirror, "v0.8.4", tmp_path / "v0.8.4")
+    args = ["--patches", str(catalog_dir), "port", str(root), "--from", "dynmodels-v0.8.3", "--git", str(mirror)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "3 of 5 hunks ported cleanly" in result.stdout and "needs a human: api/server/routes/models.js" in result.stdout
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1 and "already has patches applied" in again.stderr

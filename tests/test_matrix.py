@@ -58,3 +58,17 @@ def test_matrix_runs_every_step_and_reports_an_uncovered_release_as_a_finding(mi
     assert not uncovered.ok and uncovered.series is None
     assert uncovered.finding and "no series fits this checkout" in uncovered.finding
     assert report.summary == "2 of 3 releases pass every step; 1 without a fitting series"
+
+
+def test_matrix_command_prints_one_row_per_tag_and_fails_on_a_finding(mirror: Path, catalog_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    result = CliRunner().invoke(app, ["--patches", str(catalog_dir), "matrix", "--git", str(mirror)])
+    assert result.exit_code == 1
+    assert "2 of 3 releases pass every step; 1 without a fitting series" in result.stdout
+    assert [line.split()[0] for line in result.stdout.splitlines() if line.startswith("v0.")][:3] == [
+        "v0.8.3", "v0.8.4", "v0.9.0-rc1"]
+    ok = CliRunner().invoke(app, ["--json", "--patches", str(catalog_dir), "matrix", "--git", str(mirror), "v0.8.4"])
+    assert ok.exit_code == 0 and '"reapply": "ok"' in ok.stdout

@@ -312,6 +312,76 @@ def recover(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "recover", work)
 
 
+@app.command()
+def matrix(
+    ctx: typer.Context,
+    tags: Annotated[
+        list[str] | None, typer.Argument(help="Release tags (default: the catalog's, plus newer ones).")
+    ] = None,
+    git_dir: Annotated[Path, typer.Option("--git", help="A LibreChat git mirror with the release tags.")] = Path("."),
+) -> None:
+    """Export every release tag and run status, check, apply, verify, re-apply and rollback on each."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .catalog import load_catalog
+        from .matrix import run_matrix
+
+        report = run_matrix(git_dir, load_catalog(ctx.obj.patches), tags or None)
+        errors: list[DynModelsError] = [
+            DynModelsError(row.finding or "; ".join(f"{k} {v}" for k, v in row.steps.items() if v != "ok"), row.tag)
+            for row in report.rows
+            if not row.ok
+        ]
+        return report, 0 if report.ok else 1, errors
+
+    _finish(ctx, "matrix", work)
+
+
+@app.command()
+def refresh(
+    ctx: typer.Context,
+    path: PathArg = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Also take this edited file into the series.")
+    ] = None,
+) -> None:
+    """Regenerate the applied series' patch files from the backups and the hand-edited checkout."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .maintain import refresh as run
+
+        checkout, catalog = _context(ctx, path)
+        return run(checkout, catalog, tuple(include or ())), 0, []
+
+    _finish(ctx, "refresh", work)
+
+
+@app.command()
+def port(
+    ctx: typer.Context,
+    path: PathArg = None,
+    source: Annotated[str, typer.Option("--from", help="The series to port.")] = "",
+    git_dir: Annotated[Path, typer.Option("--git", help="A LibreChat git mirror with the series' release.")] = Path(
+        "."
+    ),
+    new_id: Annotated[
+        str | None, typer.Option("--id", help="Id of the new series (default dynmodels-VERSION).")
+    ] = None,
+) -> None:
+    """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .maintain import port as run
+
+        if not source:
+            raise UsageError("port needs --from SERIES")
+        checkout, catalog = _context(ctx, path)
+        report = run(checkout, catalog, source, git_dir, new_id)
+        return report, 0, []
+
+    _finish(ctx, "port", work)
+
+
 def main() -> None:
     try:
         app(prog_name="librechat-dynmodels")

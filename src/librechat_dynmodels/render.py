@@ -69,6 +69,8 @@ def _hunk_table(files: tuple[FileResult, ...]) -> Table:
 
 
 def describe(result: Result, verbose: bool = False) -> Output:
+    if type(result) not in _BUILDERS:
+        _register_maintainer_reports()
     builder = _BUILDERS[type(result)]
     return builder(result, verbose)
 
@@ -167,6 +169,46 @@ def _recover(r: RecoverReport, verbose: bool) -> Output:
     return Output(lines, [], [])
 
 
+def _matrix(r: Any, verbose: bool) -> Output:
+    from .matrix import STEPS
+
+    rows = [
+        [
+            row.tag,
+            row.series or "-",
+            *(_short(row.steps[s]) for s in STEPS),
+            f"{row.hunks_exact}/{row.hunks_offset}/{row.hunks_fuzz}",
+        ]
+        for row in r.rows
+    ]
+    footer = [f"{row.tag}: {row.finding}" for row in r.rows if row.finding]
+    footer += [f"{row.tag} {k}: {v}" for row in r.rows for k, v in row.steps.items() if v.startswith("failed")]
+    return Output(
+        [f"mirror: {r.mirror}"],
+        [Table("releases", ["tag", "series", *STEPS, "exact/offset/fuzz"], rows)],
+        footer + [r.summary],
+    )
+
+
+def _short(step: str) -> str:
+    return "failed" if step.startswith("failed") else step
+
+
+def _refresh(r: Any, verbose: bool) -> Output:
+    rows = [[p.file, p.component, str(len(p.files)), str(p.hunks)] for p in r.patches]
+    footer = [f"added to the series: {', '.join(r.added_files)}"] if r.added_files else []
+    footer.append(f"rewrote {len(r.patches)} patch files in {r.series_dir}")
+    return Output([f"series: {r.series}"], [Table("patches", ["patch", "component", "files", "hunks"], rows)], footer)
+
+
+def _port(r: Any, verbose: bool) -> Output:
+    rows = [[f.path, f.patch, f.result, f"{f.hunks_clean}/{f.hunks}"] for f in r.files]
+    lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}"]
+    footer = [f"{r.hunks_clean} of {r.hunks_total} hunks ported cleanly; new series in {r.series_dir}"]
+    footer += [f"needs a human: {item}" for item in r.needs_human]
+    return Output(lines, [Table("files", ["file", "patch", "result", "clean hunks"], rows)], footer)
+
+
 _BUILDERS: dict[type, Callable[[Any, bool], Output]] = {
     ListReport: _list,
     StatusReport: _status,
@@ -176,6 +218,13 @@ _BUILDERS: dict[type, Callable[[Any, bool], Output]] = {
     RollbackReport: _rollback,
     RecoverReport: _recover,
 }
+
+
+def _register_maintainer_reports() -> None:
+    from .maintain import PortReport, RefreshReport
+    from .matrix import MatrixReport
+
+    _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port})
 
 
 def write_plain(output: Output, stream: TextIO) -> None:
