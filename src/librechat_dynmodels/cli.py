@@ -224,10 +224,7 @@ def check(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None, fu
         checkout, catalog = _context(ctx, path)
         report = run(checkout, catalog, _options(series_id=series, fuzz=fuzz))
         errors: list[DynModelsError] = [
-            PatchFailedError(f"hunk {h.index} of {h.patch.rsplit('/', 1)[-1]} {h.describe()}", h.path)
-            for f in report.files
-            for h in f.hunks
-            if not h.ok
+            PatchFailedError(h.summary(), h.path) for f in report.files for h in f.hunks if not h.ok
         ]
         return report, 0 if report.ok else 1, errors
 

@@ -201,7 +201,7 @@ def _from_match(patch: str, path: str, hunk: Hunk, match: Match) -> HunkResult:
     return HunkResult(
         patch=patch,
         path=path,
-        index=hunk.index,
+        number=hunk.index,
         header=hunk.header,
         status=match.kind.value,
         offset=match.offset,
@@ -299,8 +299,7 @@ def _choose(
         assert failed is not None
         raise NoSeriesError(
             f"no series fits this checkout (closest: {series.id}, {evaluation.hunks_ok} of "
-            f"{len(evaluation.all_hunks)} hunks match; first: {failed.path} hunk {failed.index} of "
-            f"{failed.patch.rsplit('/', 1)[-1]} {failed.describe()}); nothing was written"
+            f"{len(evaluation.all_hunks)} hunks match; first: {failed.path} {failed.summary()}); nothing was written"
         )
     version = checkout.version
 
@@ -564,7 +563,7 @@ def _failure_error(evaluation: _Evaluation) -> PatchFailedError:
     failed = evaluation.first_failure()
     assert failed is not None
     count = sum(1 for h in evaluation.all_hunks if not h.ok)
-    where = f"hunk {failed.index} of {failed.patch.rsplit('/', 1)[-1]} {failed.describe()}"
+    where = failed.summary()
     more = f" ({count - 1} more hunks fail)" if count > 1 else ""
     return PatchFailedError(
         f"{where}{more}; nothing was written; run 'librechat-dynmodels check --verbose'", failed.path

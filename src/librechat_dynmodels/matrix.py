@@ -122,8 +122,7 @@ def _row_for(tag: str, tree: Path, catalog: Catalog) -> MatrixRow:
         steps["check"] = (
             "ok"
             if check.ok
-            else "failed: "
-            + next(f"{h.path} hunk {h.index}: {h.describe()}" for f in check.files for h in f.hunks if not h.ok)
+            else "failed: " + next(f"{h.path} {h.summary()}" for f in check.files for h in f.hunks if not h.ok)
         )
         if not check.ok:
             return MatrixRow(

@@ -15,23 +15,23 @@ from .models import (
     FileResult,
     ListReport,
     RecoverReport,
-    Result,
     RollbackReport,
     StatusReport,
     VerifyReport,
+    to_jsonable,
 )
 
 SCHEMA_VERSION = 1
 
 
-def envelope(command: str, exit_code: int, result: Result | None, errors: list[DynModelsError]) -> str:
+def envelope(command: str, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
     status = "ok" if exit_code == 0 else ("error" if result is None else "failed")
     body = {
         "schema_version": SCHEMA_VERSION,
         "command": command,
         "status": status,
         "exit_code": exit_code,
-        "data": result.to_dict() if result is not None else None,
+        "data": to_jsonable(result) if result is not None else None,
         "errors": [{"code": e.code, "message": e.message, "path": e.path} for e in errors],
     }
     return json.dumps(body, indent=2, sort_keys=False)
@@ -64,11 +64,11 @@ def _file_rows(files: tuple[FileResult, ...], show_uncommitted: bool = False) ->
 
 
 def _hunk_table(files: tuple[FileResult, ...]) -> Table:
-    rows = [[h.path, str(h.index), h.patch.rsplit("/", 1)[-1], h.describe()] for f in files for h in f.hunks]
+    rows = [[h.path, str(h.number), h.patch.rsplit("/", 1)[-1], h.describe()] for f in files for h in f.hunks]
     return Table("hunks", ["file", "hunk", "patch", "result"], rows)
 
 
-def describe(result: Result, verbose: bool = False) -> Output:
+def describe(result: Any, verbose: bool = False) -> Output:
     if type(result) not in _BUILDERS:
         _register_maintainer_reports()
     builder = _BUILDERS[type(result)]
