@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .diffs import FilePatch, parse_patch
 from .errors import CatalogError, NoSeriesError, UsageError
@@ -42,8 +42,7 @@ def with_needed_components(wanted: list[str]) -> set[str]:
     return closed
 
 
-@dataclass(frozen=True)
-class PatchEntry:
+class PatchEntry(NamedTuple):
     file: str
     component: str
     description: str
@@ -78,8 +77,7 @@ class Series:
         return self._parsed[entry.file]
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(NamedTuple):
     directory: Path
     series: dict[str, Series]
 

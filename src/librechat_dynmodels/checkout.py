@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import NotACheckoutError, UnsafePathError
 
@@ -20,14 +20,12 @@ _NATIVE_MARKERS = (
 )
 
 
-@dataclass(frozen=True)
-class NativeSupport:
+class NativeSupport(NamedTuple):
     present: bool
     evidence: str | None = None  # the file whose code shows it
 
 
-@dataclass(frozen=True)
-class Checkout:
+class Checkout(NamedTuple):
     root: Path
     version: str | None
 

@@ -9,8 +9,9 @@ whose old side is not) is already applied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from .textdoc import TextDocument
 
@@ -64,8 +65,7 @@ class MatchKind(str, Enum):
     AMBIGUOUS = "ambiguous"
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     kind: MatchKind
     position: int = 0  # 0-based line where the hunk's (untrimmed) old or new side starts
     offset: int = 0
@@ -169,7 +169,7 @@ def apply_hunks(doc: TextDocument, hunks: Sequence[Hunk], fuzz: int = 0) -> tupl
         base = hunk.old_start - 1 if hunk.old_len else hunk.old_start
         match = locate(hunk, lines, base + offset, start, fuzz)
         if match.applies and hunk.old_lines == hunk.new_lines and doc.final_newline != hunk.new_no_newline:
-            match = replace(match, kind=MatchKind.ALREADY_APPLIED)  # only the final newline, already right
+            match = match._replace(kind=MatchKind.ALREADY_APPLIED)  # only the final newline, already right
         matches.append(match)
         if match.ok:
             offset = match.position - base

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog, Series
@@ -156,7 +156,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
             new_entries.append(
                 (patch, record.component, f"Files added by refresh to the {record.component} component.")
             )
-            record = _with(record, patch=patch)
+            record = record._replace(patch=patch)
         by_patch.setdefault(patch, []).append(record)
 
     texts: dict[str, str] = {}
@@ -174,7 +174,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
                 raise UsageError("file still has conflict markers; resolve them first", record.path)
             original = state.read_backup(record) if record.action == "modify" else None
             sections.append(render_git_diff(record.path, original, current, record.patched_mode))
-            final_records.append(_with(record, patched_sha256=sha256_bytes(current)))
+            final_records.append(record._replace(patched_sha256=sha256_bytes(current)))
         text = "".join(sections)
         if not text:
             raise UsageError(f"refresh would leave {patch} empty; remove it from series.yaml by hand", patch)
@@ -186,7 +186,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
         atomic_write(series.directory / patch, text.encode("utf-8"))
     if new_entries:
         _append_entries(series.directory, new_entries)
-    state.write_manifest(replace(manifest, files=tuple(final_records)))
+    state.write_manifest(manifest._replace(files=tuple(final_records)))
     return RefreshReport(series.id, series.directory, tuple(refreshed), tuple(added), bool(new_entries))
 
 
@@ -198,10 +198,6 @@ def _section_order(series: Series, patch: str) -> dict[str, int]:
         return {fp.path: i for i, fp in enumerate(series.file_patches(entry))}
     except CatalogError:
         return {}
-
-
-def _with(record: FileRecord, **changes: object) -> FileRecord:
-    return replace(record, **changes)  # type: ignore[arg-type]
 
 
 def _read(checkout: Checkout, relpath: str) -> bytes | None:

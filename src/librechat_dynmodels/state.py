@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import LockedError, StateError
 from .fsutil import atomic_write, sha256_bytes
@@ -25,8 +25,7 @@ from .fsutil import atomic_write, sha256_bytes
 MANIFEST_SCHEMA = 1
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(NamedTuple):
     path: str
     action: str  # "modify" | "create"
     patched_sha256: str
@@ -53,8 +52,7 @@ class FileRecord:
         }
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     series: str
     chain: tuple[str, ...]
     components: tuple[str, ...]
