@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Opt-in verification of the patch series on real LibreChat release trees.
+
+For each release tag: export the tag from a LibreChat git mirror into a temporary directory,
+install it (npm dependencies, package builds, test env files), run LibreChat's own suites for the
+areas the feature touches and the client's `tsc --noEmit` as the baseline, apply the series with
+this project's CLI, rebuild the packages, run the same suites again (now including the specs the
+patches add), then roll back and check every target file is byte-identical to the release.
+
+A release passes when no test that passed before fails after, every test the patches add passes,
+`tsc` reports no error that the baseline does not have, `build:data-provider` succeeds, and the
+rollback restores every byte. Counts per release are printed and written as JSON.
+
+Never part of the default test command: it needs network access to an npm registry, about three
+minutes and 1.6 GB per release for the install, and several minutes for the suites.
+
+    python3 scripts/verify-librechat.py --git /path/to/LibreChat.git v0.8.3 v0.8.4 --client-build v0.8.4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTALLER = PROJECT.parent / "shared" / "librechat-install.py"
+SUITE_TIMEOUT = 45 * 60
+
+# The areas the feature touches, per package, as jest path patterns relative to the package.
+SUITES: dict[str, tuple[str, list[str]]] = {
+    "api": ("api", ["server/services/Config", "server/controllers", "server/routes", "server/middleware", "cache"]),
+    "data-provider": ("packages/data-provider", []),
+    "client-hooks": ("client", ["src/hooks", "src/routes"]),
+}
+TSC_ERROR = re.compile(r"^(?P<file>[^(\s]+)\(\d+,\d+\): error (?P<code>TS\d+): (?P<message>.*)$")
+
+
+class SuiteRun(NamedTuple):
+    passed: int
+    failed: int
+    skipped: int
+    results: dict[str, str]  # "spec file > full test name" -> passed | failed | pending | suite-failed
+
+
+def run(cmd: list[str], cwd: Path, log: Path, timeout: int = SUITE_TIMEOUT) -> int:
+    """Run a command with its output appended to a log; return its exit code."""
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ (cd {cwd} && {' '.join(cmd)})\n")
+        out.flush()
+        env = {**os.environ, "CI": "true", "NODE_OPTIONS": "--max-old-space-size=6144"}
+        try:
+            return subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            out.write(f"timed out after {timeout} s\n")
+            return 124
+
+
+def jest(tree: Path, suite: str, report: Path, log: Path) -> SuiteRun:
+    """Run one jest suite with a JSON report and read its results, test by test."""
+    folder, patterns = SUITES[suite]
+    report.unlink(missing_ok=True)
+    cmd = ["npx", "jest", "--ci", "--forceExit", "--json", f"--outputFile={report}", *patterns]
+    run(cmd, tree / folder, log)
+    if not report.exists():
+        return SuiteRun(0, 0, 0, {"(jest did not run)": "suite-failed"})
+    data = json.loads(report.read_text(encoding="utf-8"))
+    results: dict[str, str] = {}
+    for spec in data.get("testResults", []):
+        name = os.path.relpath(spec["name"], tree)
+        assertions = spec.get("assertionResults") or []
+        if not assertions and spec.get("status") == "failed":
+            results[name] = "suite-failed"
+        for test in assertions:
+            results[f"{name} > {test['fullName']}"] = test["status"]
+    return SuiteRun(data.get("numPassedTests", 0), data.get("numFailedTests", 0),
+                    data.get("numPendingTests", 0) + data.get("numTodoTests", 0), results)
+
+
+def tsc_errors(tree: Path, log: Path) -> list[str]:
+    """The client's type errors, without positions (patched files shift lines)."""
+    out = subprocess.run(["npx", "tsc", "--noEmit"], cwd=tree / "client", capture_output=True, text=True,
+                         timeout=SUITE_TIMEOUT, env={**os.environ, "NODE_OPTIONS": "--max-old-space-size=6144"})
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(f"\n$ (cd {tree / 'client'} && npx tsc --noEmit)\n{out.stdout}{out.stderr}")
+    return sorted(f"{m['file']}: {m['code']}: {m['message']}" for m in map(TSC_ERROR.match, out.stdout.splitlines()) if m)
+
+
+def compare(before: SuiteRun, after: SuiteRun) -> dict[str, Any]:
+    """What changed between the unpatched and the patched run of one suite."""
+    regressions = sorted(t for t, s in before.results.items() if s == "passed" and after.results.get(t) != "passed")
+    added = {t: s for t, s in after.results.items() if t not in before.results}
+    return {
+        "before": before._asdict() | {"results": None},
+        "after": after._asdict() | {"results": None},
+        "added_tests": len(added),
+        "added_failing": sorted(t for t, s in added.items() if s != "passed"),
+        "regressions": regressions,
+        "failing_in_both": sorted(t for t, s in after.results.items() if s in ("failed", "suite-failed")
+                                  and before.results.get(t) in ("failed", "suite-failed")),
+    }
+
+
+def tool(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
+    return subprocess.run([sys.executable, "-m", "librechat_dynmodels", "--json", *args],
+                          capture_output=True, text=True, env=env)
+
+
+def target_files(tree: Path) -> list[str]:
+    status = json.loads(tool("status", str(tree)).stdout)
+    return sorted(f["path"] for f in status["data"]["files"])
+
+
+def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_build: bool) -> dict[str, Any]:
+    tree, log = work / tag, work / f"{tag}.log"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", f"--git-dir={mirror}", "archive", tag], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    result: dict[str, Any] = {"tag": tag, "log": str(log)}
+    started = time.monotonic()
+
+    if run([sys.executable, str(installer), str(tree)], PROJECT, log) != 0:
+        return result | {"ok": False, "error": "install failed (see log)"}
+    install_record = tree / ".librechat-install.json"
+    result["substitutions"] = json.loads(install_record.read_text()) if install_record.exists() else []
+
+    reports = work / f"{tag}-reports"
+    reports.mkdir()
+    baseline = {suite: jest(tree, suite, reports / f"{suite}-before.json", log) for suite in SUITES}
+    tsc_before = tsc_errors(tree, log)
+
+    applied = tool("apply", str(tree))
+    result["apply"] = json.loads(applied.stdout) if applied.stdout else {"stderr": applied.stderr}
+    if applied.returncode != 0:
+        return result | {"ok": False, "error": f"apply exited {applied.returncode}"}
+    result["build_data_provider"] = run(["npm", "run", "build:data-provider"], tree, log) == 0
+    if any(path.startswith("packages/api/") for path in target_files(tree)):
+        result["build_api"] = run(["npm", "run", "build:api"], tree, log) == 0
+
+    result["suites"] = {suite: compare(baseline[suite], jest(tree, suite, reports / f"{suite}-after.json", log))
+                        for suite in SUITES}
+    tsc_after = tsc_errors(tree, log)
+    result["tsc"] = {"before": len(tsc_before), "after": len(tsc_after),
+                     "new_errors": sorted(set(tsc_after) - set(tsc_before))}
+    if client_build:
+        result["client_build"] = run(["npm", "run", "frontend"], tree, log) == 0
+
+    result["verify_exit"] = tool("verify", str(tree)).returncode
+    files = target_files(tree)
+    result["rollback_exit"] = tool("rollback", str(tree)).returncode
+    changed = []
+    for path in files:
+        original = subprocess.run(["git", f"--git-dir={mirror}", "cat-file", "blob", f"{tag}:{path}"],
+                                  capture_output=True)
+        on_disk = (tree / path).read_bytes() if (tree / path).exists() else None
+        if (original.stdout if original.returncode == 0 else None) != on_disk:
+            changed.append(path)
+    result["rollback_differs"] = changed
+    result["seconds"] = round(time.monotonic() - started)
+    result["ok"] = (
+        result["build_data_provider"] and result.get("build_api", True) and result.get("client_build", True)
+        and result["verify_exit"] == 0 and result["rollback_exit"] == 0 and not changed
+        and not result["tsc"]["new_errors"]
+        and all(not s["regressions"] and not s["added_failing"] for s in result["suites"].values())
+    )
+    return result
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    if "suites" not in result:
+        return f"{result['tag']}: FAILED: {result.get('error')}"
+    parts = []
+    for suite, cmp in result["suites"].items():
+        b, a = cmp["before"], cmp["after"]
+        parts.append(f"{suite} {b['passed']}/{b['failed']}/{b['skipped']} -> {a['passed']}/{a['failed']}/{a['skipped']}"
+                     f" (+{cmp['added_tests']} new, {len(cmp['regressions'])} regressions)")
+    tsc = result["tsc"]
+    parts.append(f"tsc {tsc['before']} -> {tsc['after']} errors ({len(tsc['new_errors'])} new)")
+    if "client_build" in result:
+        parts.append(f"client build {'ok' if result['client_build'] else 'FAILED'}")
+    parts.append(f"rollback {'byte-identical' if not result['rollback_differs'] else 'DIFFERS'}")
+    return f"{result['tag']}: {'ok' if result['ok'] else 'FAILED'}: " + "; ".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tags", nargs="*", help="release tags (default: every tag the catalog names)")
+    parser.add_argument("--git", type=Path, default=os.environ.get("LIBRECHAT_GIT"), help="LibreChat git mirror")
+    parser.add_argument("--installer", type=Path, default=DEFAULT_INSTALLER)
+    parser.add_argument("--client-build", action="append", default=[], metavar="TAG",
+                        help="also build the client (npm run frontend) on this tag")
+    parser.add_argument("--work", type=Path, help="keep trees and logs here instead of a temporary directory")
+    parser.add_argument("--report", type=Path, help="write the JSON report here")
+    args = parser.parse_args()
+    if not args.git:
+        parser.error("no mirror: pass --git or set LIBRECHAT_GIT")
+    catalog = json.loads(tool("list").stdout)["data"]["series"]
+    tags = args.tags or sorted({tag for series in catalog for tag in series["librechat"]})
+    work = args.work or Path(tempfile.mkdtemp(prefix="dynmodels-verify-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for tag in tags:
+        result = verify_release(args.git.resolve(), tag, work, args.installer.resolve(), tag in args.client_build)
+        results.append(result)
+        print(summary_line(result), flush=True)
+        if not args.work:
+            shutil.rmtree(work / tag, ignore_errors=True)
+    report = args.report or work / "verify-report.json"
+    report.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"report: {report}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
