@@ -310,6 +310,27 @@ def recover(ctx: typer.Context, path: PathArg = None) -> None:
 
 
 @app.command()
+def doctor(ctx: typer.Context, path: PathArg = None) -> None:
+    """Check librechat.yaml and .env against the feature, per custom endpoint, and whether the patches are
+    applied and verified. Exit 0 when nothing blocks the feature."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .doctor import doctor as run
+        from .errors import FindingError
+
+        checkout, catalog = _context(ctx, path)
+        report = run(checkout, catalog)
+        errors: list[DynModelsError] = [
+            FindingError(f.code, f"endpoint {f.endpoint!r}: {f.message}" if f.endpoint else f.message, f.path)
+            for f in report.findings
+            if f.severity == "blocker"
+        ]
+        return report, 0 if report.ok else 1, errors
+
+    _finish(ctx, "doctor", work)
+
+
+@app.command()
 def matrix(
     ctx: typer.Context,
     tags: Annotated[

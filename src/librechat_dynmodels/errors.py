@@ -97,3 +97,11 @@ class IncompleteError(DynModelsError):
 
     code = "incomplete"
     exit_code = ExitCode.INCOMPLETE
+
+
+class FindingError(DynModelsError):
+    """A blocker that ``doctor`` found; its code is the finding's (``config_invalid``, ``empty_defaults``, ...)."""
+
+    def __init__(self, code: str, message: str, path: str | None = None) -> None:
+        super().__init__(message, path)
+        self.code = code

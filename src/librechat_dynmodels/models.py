@@ -170,3 +170,46 @@ class RecoverReport(NamedTuple):
     restored: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
     kept_edited: tuple[str, ...] = ()
+
+
+class Finding(NamedTuple):
+    """One thing ``doctor`` found: a ``blocker`` stops the feature, a ``warning`` does not."""
+
+    severity: str  # blocker | warning
+    code: str
+    message: str
+    endpoint: str | None = None  # the custom endpoint it is about, if any
+    path: str | None = None  # the file it is about, if any
+    line: int | None = None  # 1-based, for YAML errors
+    column: int | None = None
+
+
+class EndpointCheck(NamedTuple):
+    name: str
+    eligible: bool  # models.fetch is true, apiKey or baseURL is "user_provided", and nothing blocks it
+    fetch: bool
+    user_provided: tuple[str, ...]  # "apiKey", "baseURL"
+    defaults: tuple[str, ...]
+    reasons: tuple[str, ...]  # codes of the findings about this endpoint
+
+
+class PatchCheck(NamedTuple):
+    native_support: bool
+    native_evidence: str | None
+    state: str  # the state `status` reports, or "native" on releases that need no patches
+    series: str | None
+    applied: bool  # applied by this tool (a manifest exists)
+    verified: bool | None  # every patched file still matches the manifest; None: not checked
+    components: tuple[str, ...] = ()
+
+
+class DoctorReport(NamedTuple):
+    root: Path
+    librechat_version: str | None
+    config: str  # the librechat.yaml read (or a URL that cannot be read)
+    config_source: str  # "CONFIG_PATH in .env" | "default"
+    env_file: str | None  # the .env read, None when there is none
+    endpoints: tuple[EndpointCheck, ...]
+    patches: PatchCheck | None
+    findings: tuple[Finding, ...]
+    ok: bool  # no blocker

@@ -12,6 +12,7 @@ from .errors import DynModelsError
 from .models import (
     ApplyReport,
     CheckReport,
+    DoctorReport,
     FileResult,
     ListReport,
     RecoverReport,
@@ -169,6 +170,44 @@ def _recover(r: RecoverReport, verbose: bool) -> Output:
     return Output(lines, [], [])
 
 
+def _doctor(r: DoctorReport, verbose: bool) -> Output:
+    lines = [
+        f"checkout: {r.root}",
+        f"release: {r.librechat_version or 'unknown'}",
+        f"config: {r.config} ({r.config_source})",
+        f"env: {r.env_file or 'no .env'} (only this file is read, not the process environment)",
+    ]
+    p = r.patches
+    if p is None:
+        lines.append("patches: unknown")
+    elif p.native_support:
+        lines.append(f"patches: not needed, native per-user fetching ({p.native_evidence})")
+    else:
+        verified = {True: ", verified", False: ", NOT verified", None: ""}[p.verified]
+        applied = "applied by this tool" if p.applied else "not applied by this tool"
+        lines.append(f"patches: {p.state} ({p.series or 'no series fits'}; {applied}{verified})")
+    endpoint_rows = [
+        [e.name, "yes" if e.eligible else "no", ", ".join(e.reasons) or "-"] for e in r.endpoints
+    ]
+    finding_rows = [
+        [f.severity, f.code, f.endpoint or f.path or "-", f.message]
+        for f in sorted(r.findings, key=lambda f: f.severity != "blocker")
+    ]
+    blockers = sum(1 for f in r.findings if f.severity == "blocker")
+    warnings = len(r.findings) - blockers
+    verdict = (
+        f"nothing blocks the feature ({warnings} warning{'s' * (warnings != 1)})"
+        if r.ok
+        else f"{blockers} blocker{'s' * (blockers != 1)}, {warnings} warning{'s' * (warnings != 1)}: "
+        "fix the blockers and run doctor again"
+    )
+    tables = [
+        Table("custom endpoints", ["endpoint", "per-user models", "findings"], endpoint_rows),
+        Table("findings", ["severity", "code", "where", "message"], finding_rows),
+    ]
+    return Output(lines, tables, [verdict])
+
+
 def _matrix(r: Any, verbose: bool) -> Output:
     from .matrix import STEPS
 
@@ -217,6 +256,7 @@ _BUILDERS: dict[type, Callable[[Any, bool], Output]] = {
     VerifyReport: _verify,
     RollbackReport: _rollback,
     RecoverReport: _recover,
+    DoctorReport: _doctor,
 }
 
 

@@ -1,0 +1,362 @@
+"""``doctor``: does this checkout's configuration get per-user models, and are the patches in place?
+
+Reads the checkout's ``.env`` (only that file: variables set in the process environment are not
+seen) and its ``librechat.yaml`` (``CONFIG_PATH`` from ``.env`` when set), then judges every custom
+endpoint against the feature's rule and asks the engine for the state of the patches. Every
+finding is data with a severity: a ``blocker`` stops the feature, a ``warning`` does not.
+Nothing here prints, and PyYAML is imported only when a file is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog
+from .checkout import Checkout, detect_native_support
+from .errors import DynModelsError
+from .models import DoctorReport, EndpointCheck, Finding, PatchCheck
+
+USER_PROVIDED = "user_provided"
+BLOCKER = "blocker"
+WARNING = "warning"
+_ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
+_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_ENV_NOTE = (
+    "doctor reads only .env: ignore this if the variable comes from the process environment "
+    "(docker compose, systemd)"
+)
+
+
+# -- .env and the location of librechat.yaml ---------------------------------------------
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines as dotenv writes them: comments, blank lines, ``export``, quotes."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if not match:
+            continue
+        key, value = match.group(1), match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
+        values[key] = value
+    return values
+
+
+def read_env(root: Path) -> tuple[dict[str, str], Path | None]:
+    path = root / ".env"
+    try:
+        return parse_env(path.read_text(encoding="utf-8", errors="replace")), path
+    except OSError:
+        return {}, None
+
+
+def config_location(root: Path, env: Mapping[str, str]) -> tuple[str, str]:
+    """Where LibreChat reads its configuration: ``CONFIG_PATH`` (relative to the root) or the default."""
+    configured = env.get("CONFIG_PATH", "").strip()
+    if not configured:
+        return str(root / "librechat.yaml"), "default"
+    if configured.startswith(("http://", "https://")):
+        return configured, "CONFIG_PATH in .env"
+    path = Path(configured).expanduser()
+    return str(path if path.is_absolute() else root / path), "CONFIG_PATH in .env"
+
+
+def _shown(root: Path, path: str) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The parsed configuration, or None and the one finding that says why not."""
+    shown = _shown(root, location)
+    where = " (CONFIG_PATH in .env)" if source != "default" else ""
+    if location.startswith(("http://", "https://")):
+        return None, [
+            Finding(
+                WARNING,
+                "config_remote",
+                "CONFIG_PATH in .env is a URL; doctor does not download it, so no endpoint was checked "
+                "(save it locally and point CONFIG_PATH there to check it)",
+                path=location,
+            )
+        ]
+    try:
+        text = Path(location).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [
+            Finding(
+                BLOCKER, "config_missing", f"not found{where}; LibreChat needs it for custom endpoints", path=shown
+            )
+        ]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Finding(BLOCKER, "config_unreadable", f"cannot read: {exc}", path=shown)]
+
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is None:
+            return None, [Finding(BLOCKER, "config_invalid", f"invalid YAML: {problem}", path=shown)]
+        line, column = mark.line + 1, mark.column + 1
+        return None, [
+            Finding(
+                BLOCKER,
+                "config_invalid",
+                f"line {line}, column {column}: invalid YAML: {problem}",
+                path=shown,
+                line=line,
+                column=column,
+            )
+        ]
+    if not isinstance(data, dict):
+        return None, [Finding(BLOCKER, "config_invalid", "the file must be a YAML mapping", path=shown)]
+    return data, []
+
+
+# -- custom endpoints ---------------------------------------------------------------------
+
+
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string below ``value`` with the dotted key that leads to it."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]")
+
+
+def _model_names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    names = []
+    for item in value:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            names.append(item["name"])
+    return tuple(names)
+
+
+def check_endpoint(
+    item: dict[str, Any], index: int, env: Mapping[str, str], native: bool, allowed_addresses: bool, shown: str
+) -> tuple[EndpointCheck, list[Finding]]:
+    name = str(item.get("name") or f"endpoints.custom[{index}]")
+    models = item.get("models") if isinstance(item.get("models"), dict) else {}
+    assert isinstance(models, dict)
+    fetch = models.get("fetch") is True
+    user_provided = tuple(key for key in ("apiKey", "baseURL") if item.get(key) == USER_PROVIDED)
+    defaults = _model_names(models.get("default"))
+    dynamic = fetch and bool(user_provided)  # the feature's rule
+    findings: list[Finding] = []
+
+    def add(severity: str, code: str, message: str) -> None:
+        findings.append(Finding(severity, code, message, endpoint=name, path=shown))
+
+    if fetch and not user_provided:
+        add(
+            WARNING,
+            "fetch_without_user_key",
+            'models.fetch is true but neither apiKey nor baseURL is "user_provided": the list is fetched with '
+            "the configured key and is the same for every user",
+        )
+    if user_provided and not fetch:
+        add(
+            WARNING,
+            "user_key_without_fetch",
+            f'{" and ".join(user_provided)} "user_provided" without models.fetch: true: every user sees '
+            "models.default; set models.fetch: true to list each user's own models",
+        )
+    if not defaults:
+        fallback = "users without a key, or whose fetch fails, have nothing to fall back to, and " if dynamic else ""
+        add(BLOCKER, "empty_defaults", f"models.default is empty: {fallback}LibreChat requires at least one model")
+    if dynamic:
+        for key, what in (("titleModel", "titles"), ("summaryModel", "summaries")):
+            model = item.get(key)
+            if isinstance(model, str) and model and model != "current_model" and model not in defaults:
+                code = f"{key[: -len('Model')]}_model_not_in_defaults"
+                add(
+                    WARNING,
+                    code,
+                    f"{key} {model!r} is not in models.default: users whose key cannot reach it get no {what}; "
+                    "add it to models.default",
+                )
+    if native and "baseURL" in user_provided and not allowed_addresses:
+        add(
+            WARNING,
+            "no_allowed_addresses",
+            'baseURL is "user_provided" on a release with native per-user fetching and endpoints.allowedAddresses '
+            "is not set: list the private services (host:port) users may point at there; releases that "
+            "validate the URL refuse private and loopback hosts without it",
+        )
+    missing: dict[str, str] = {}
+    for where, text in _strings({k: v for k, v in item.items() if k != "name"}, ""):
+        for variable in _ENV_REFERENCE.findall(text):
+            if not env.get(variable) and variable not in missing:
+                missing[variable] = where
+    for variable, where in missing.items():
+        add(WARNING, "env_var_missing", f"${{{variable}}} (in {where}) is not set in .env; {_ENV_NOTE}")
+    reasons = tuple(f.code for f in findings)
+    eligible = dynamic and not any(f.severity == BLOCKER for f in findings)
+    if not fetch and not user_provided:
+        reasons = ("static_endpoint", *reasons)  # an ordinary endpoint: not a problem, not dynamic either
+    return EndpointCheck(name, eligible, fetch, user_provided, defaults, reasons), findings
+
+
+def check_config(
+    data: dict[str, Any], env: Mapping[str, str], native: bool, shown: str
+) -> tuple[tuple[EndpointCheck, ...], list[Finding]]:
+    endpoints = data.get("endpoints")
+    endpoints = endpoints if isinstance(endpoints, dict) else {}
+    custom = endpoints.get("custom")
+    custom = [] if custom is None else custom
+    if not isinstance(custom, list):
+        return (), [Finding(BLOCKER, "config_invalid", "endpoints.custom must be a list", path=shown)]
+    allowed = bool(endpoints.get("allowedAddresses"))
+    checks: list[EndpointCheck] = []
+    findings: list[Finding] = []
+    for index, item in enumerate(custom):
+        if not isinstance(item, dict):
+            findings.append(
+                Finding(WARNING, "config_invalid", f"endpoints.custom[{index}] is not a mapping; skipped", path=shown)
+            )
+            continue
+        check, found = check_endpoint(item, index, env, native, allowed, shown)
+        checks.append(check)
+        findings += found
+    if not any(c.fetch and c.user_provided for c in checks):
+        findings.append(
+            Finding(
+                BLOCKER,
+                "no_dynamic_endpoint",
+                'no custom endpoint has models.fetch: true with apiKey or baseURL "user_provided"; '
+                "no user gets their own model list",
+                path=shown,
+            )
+        )
+    return tuple(checks), findings
+
+
+# -- the patches --------------------------------------------------------------------------
+
+
+def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | None, list[Finding]]:
+    """The engine's own status and verify: applied by this tool, and every file as it wrote it?"""
+    from . import engine
+
+    native = detect_native_support(checkout.root)
+    try:
+        status = engine.status(checkout, catalog)
+    except DynModelsError as exc:
+        return None, [Finding(BLOCKER, "patches_unknown", f"cannot read the patch state: {exc}")]
+    series = status.series.id if status.series else None
+    applied = status.applied_at is not None
+    if native.present:
+        check = PatchCheck(True, native.evidence, "native", series, applied, None, status.components)
+        return check, []
+    findings: list[Finding] = []
+    verified: bool | None = None
+    if status.interrupted_operation:
+        findings.append(Finding(BLOCKER, "interrupted_operation", status.message or "an interrupted run was found"))
+    elif applied:
+        report = engine.verify(checkout, catalog)
+        verified = report.ok
+        if not report.ok:
+            changed = ", ".join(f"{f.path} ({f.state})" for f in report.files if f.state != "ok")
+            findings.append(
+                Finding(
+                    BLOCKER,
+                    "patches_drifted",
+                    f"changed since apply: {changed}; see 'librechat-dynmodels verify --verbose', then "
+                    "'librechat-dynmodels apply --force'",
+                )
+            )
+        elif series in catalog.series:
+            left_out = [c for c in catalog.series[series].components if c not in status.components]
+            if left_out:
+                findings.append(
+                    Finding(
+                        WARNING,
+                        "components_left_out",
+                        f"applied without {', '.join(left_out)}: the browser does not refresh model lists on its "
+                        "own; 'librechat-dynmodels apply' adds them",
+                    )
+                )
+    elif status.state == "patched":
+        findings.append(
+            Finding(
+                WARNING,
+                "patches_unverified",
+                "the patches are in the files but were not applied by this tool (no state folder), so they "
+                "cannot be verified; 'librechat-dynmodels rollback' cannot undo them either",
+            )
+        )
+    elif status.state == "pristine":
+        findings.append(
+            Finding(BLOCKER, "patches_not_applied", "the patches are not applied; run 'librechat-dynmodels apply'")
+        )
+    else:
+        why = status.message or f"the checkout is {status.state}"
+        findings.append(
+            Finding(BLOCKER, "patches_not_applied", f"{why}; run 'librechat-dynmodels check' to see each hunk")
+        )
+    check = PatchCheck(False, None, status.state, series, applied, verified, status.components)
+    return check, findings
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
+    root = checkout.root
+    env, env_file = read_env(root)
+    location, source = config_location(root, env)
+    shown = _shown(root, location)
+    native = detect_native_support(root).present
+    data, findings = load_config(root, location, source)
+    endpoints: tuple[EndpointCheck, ...] = ()
+    if data is not None:
+        endpoints, found = check_config(data, env, native, shown)
+        findings += found
+    if native and env.get("DYNAMIC_MODELS_ALLOWED_HOSTS", "").strip():
+        findings.append(
+            Finding(
+                WARNING,
+                "allowed_hosts_ignored",
+                "DYNAMIC_MODELS_ALLOWED_HOSTS is set in .env, but this release fetches per-user models natively "
+                "and never reads it; list those hosts as host:port under endpoints.allowedAddresses in "
+                "librechat.yaml",
+                path=".env",
+            )
+        )
+    patches, found = check_patches(checkout, catalog)
+    findings += found
+    return DoctorReport(
+        root=root,
+        librechat_version=checkout.version,
+        config=location,
+        config_source=source,
+        env_file=str(env_file) if env_file else None,
+        endpoints=endpoints,
+        patches=patches,
+        findings=tuple(findings),
+        ok=not any(f.severity == BLOCKER for f in findings),
+    )

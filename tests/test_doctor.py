@@ -1,0 +1,365 @@
+"""doctor: every rule on librechat.yaml and .env, the patch state, YAML errors, CONFIG_PATH, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import build_tree, librechat_files
+from librechat_dynmodels import engine
+from librechat_dynmodels.catalog import Catalog
+from librechat_dynmodels.checkout import find_checkout
+from librechat_dynmodels.cli import app
+from librechat_dynmodels.doctor import doctor, parse_env
+from librechat_dynmodels.models import DoctorReport
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+runner = CliRunner()
+
+DYNAMIC = """\
+endpoints:
+  custom:
+    - name: "LiteLLM"
+      apiKey: "user_provided"
+      baseURL: "https://litellm.example.com/v1"
+      models:
+        default: ["gpt-4o-mini"]
+        fetch: true
+      titleConvo: true
+      titleModel: "gpt-4o-mini"
+"""
+NATIVE_MARKER = {
+    "packages/api/src/endpoints/config/models.ts": (
+        "export function createLoadConfigModels(deps) {\n  const { getUserKeyValues } = deps;\n}\n"
+    )
+}
+
+
+def endpoint(name: str = "E", **fields: Any) -> str:
+    """One endpoints.custom entry as YAML (fields given as YAML-ready strings)."""
+    lines = [f'    - name: "{name}"'] + [f"      {key}: {value}" for key, value in fields.items()]
+    return "\n".join(lines) + "\n"
+
+
+def config(*entries: str, extra: str = "") -> str:
+    return "endpoints:\n" + extra + "  custom:\n" + "".join(entries)
+
+
+GOOD_MODELS = '{ default: ["m1"], fetch: true }'
+
+
+def make(tmp_path: Path, yaml_text: str | None = DYNAMIC, env: str | None = None, native: bool = False,
+         name: str = "lc", **more: str) -> Path:
+    files: dict[str, str | bytes] = dict(librechat_files("v0.8.5" if native else "v0.8.3"))
+    if native:
+        files.update(NATIVE_MARKER)
+    if yaml_text is not None:
+        files["librechat.yaml"] = yaml_text
+    if env is not None:
+        files[".env"] = env
+    files.update(more)
+    return build_tree(tmp_path / name, files)
+
+
+def run_doctor(root: Path, catalog: Catalog, apply_first: bool = False) -> DoctorReport:
+    checkout = find_checkout(root)
+    if apply_first:
+        engine.apply(checkout, catalog)
+    return doctor(checkout, catalog)
+
+
+def codes(report: DoctorReport, severity: str | None = None) -> list[str]:
+    return [f.code for f in report.findings if severity is None or f.severity == severity]
+
+
+def cli(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+# -- the happy path -----------------------------------------------------------------------
+
+
+def test_dynamic_endpoint_with_verified_patches_is_ok(tmp_path: Path, catalog: Catalog) -> None:
+    report = run_doctor(make(tmp_path), catalog, apply_first=True)
+    assert report.ok and report.findings == ()
+    (check,) = report.endpoints
+    assert (check.name, check.eligible, check.fetch, check.user_provided, check.defaults) == (
+        "LiteLLM", True, True, ("apiKey",), ("gpt-4o-mini",),
+    )
+    assert report.patches is not None
+    assert (report.patches.state, report.patches.applied, report.patches.verified) == ("patched", True, True)
+    assert report.config_source == "default" and report.env_file is None
+
+
+def test_user_provided_base_url_alone_is_eligible(tmp_path: Path, catalog: Catalog) -> None:
+    yaml_text = config(endpoint(apiKey='"sk-admin"', baseURL='"user_provided"', models=GOOD_MODELS))
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert report.ok and report.endpoints[0].user_provided == ("baseURL",)
+
+
+# -- one test per rule --------------------------------------------------------------------
+
+
+def test_fetch_without_user_provided_key_or_url_is_not_eligible(tmp_path: Path, catalog: Catalog) -> None:
+    yaml_text = DYNAMIC + endpoint("Shared", apiKey='"sk-admin"', baseURL='"https://x/v1"', models=GOOD_MODELS)
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    shared = report.endpoints[1]
+    assert not shared.eligible and shared.reasons == ("fetch_without_user_key",)
+    finding = report.findings[0]
+    assert (finding.severity, finding.endpoint, finding.path) == ("warning", "Shared", "librechat.yaml")
+    assert report.ok  # LiteLLM still gets the feature
+
+
+def test_user_provided_key_without_fetch_is_not_eligible(tmp_path: Path, catalog: Catalog) -> None:
+    yaml_text = DYNAMIC + endpoint("NoFetch", apiKey='"user_provided"', models='{ default: ["m1"] }')
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert not report.endpoints[1].eligible
+    assert codes(report) == ["user_key_without_fetch"] and "set models.fetch: true" in report.findings[0].message
+
+
+def test_fetch_false_is_not_fetch(tmp_path: Path, catalog: Catalog) -> None:
+    yaml_text = config(endpoint(apiKey='"user_provided"', models='{ default: ["m1"], fetch: "true" }'))
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert codes(report) == ["user_key_without_fetch", "no_dynamic_endpoint"] and not report.ok
+
+
+@pytest.mark.parametrize("models", ['{ default: [], fetch: true }', "{ fetch: true }"])
+def test_empty_defaults_block(tmp_path: Path, catalog: Catalog, models: str) -> None:
+    yaml_text = DYNAMIC + endpoint("Empty", apiKey='"user_provided"', models=models)
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert codes(report, "blocker") == ["empty_defaults"] and not report.ok
+    assert "nothing to fall back to" in report.findings[0].message
+
+
+def test_title_and_summary_models_must_be_in_defaults(tmp_path: Path, catalog: Catalog) -> None:
+    yaml_text = config(
+        endpoint("A", apiKey='"user_provided"', models=GOOD_MODELS, titleModel='"gpt-4o"', summaryModel='"m2"'),
+        endpoint("B", apiKey='"user_provided"', models=GOOD_MODELS, titleModel='"current_model"', summaryModel='"m1"'),
+    )
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert codes(report) == ["title_model_not_in_defaults", "summary_model_not_in_defaults"]
+    assert {f.endpoint for f in report.findings} == {"A"} and report.ok
+    assert "titleModel 'gpt-4o' is not in models.default" in report.findings[0].message
+
+
+def test_user_provided_base_url_on_native_release_wants_allowed_addresses(tmp_path: Path, catalog: Catalog) -> None:
+    entry = endpoint(apiKey='"user_provided"', baseURL='"user_provided"', models=GOOD_MODELS)
+    report = run_doctor(make(tmp_path, config(entry), native=True), catalog)
+    assert codes(report) == ["no_allowed_addresses"] and report.ok
+    assert "endpoints.allowedAddresses" in report.findings[0].message
+    allowed = config(entry, extra='  allowedAddresses: ["vllm.lan:8000"]\n')
+    assert codes(run_doctor(make(tmp_path, allowed, native=True, name="allowed"), catalog)) == []
+    pre_native = run_doctor(make(tmp_path, config(entry), name="old"), catalog, apply_first=True)
+    assert codes(pre_native) == []
+
+
+def test_env_references_missing_from_dotenv_are_named(tmp_path: Path, catalog: Catalog) -> None:
+    entry = endpoint(
+        apiKey='"user_provided"',
+        baseURL='"${LITELLM_URL}"',
+        models=GOOD_MODELS,
+        headers='{ X-Org: "${ORG_ID}", X-Team: "team-${TEAM}" }',
+    )
+    env = '# settings\nexport LITELLM_URL="https://litellm.example.com/v1"\nTEAM=\n'
+    report = run_doctor(make(tmp_path, config(entry), env=env), catalog, apply_first=True)
+    messages = [f.message for f in report.findings]
+    assert codes(report) == ["env_var_missing", "env_var_missing"] and report.ok
+    assert messages[0].startswith("${ORG_ID} (in headers.X-Org) is not set in .env")
+    assert messages[1].startswith("${TEAM} (in headers.X-Team) is not set in .env")
+    assert "process environment" in messages[0]
+    assert report.env_file == str(report.root / ".env")
+
+
+def test_dotenv_is_read_only_from_the_file_not_the_process(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORG_ID", "from-the-process")
+    entry = endpoint(apiKey='"user_provided"', models=GOOD_MODELS, headers='{ X-Org: "${ORG_ID}" }')
+    report = run_doctor(make(tmp_path, config(entry)), catalog, apply_first=True)
+    assert codes(report) == ["env_var_missing"]
+
+
+def test_parse_env_handles_comments_quotes_and_export() -> None:
+    text = (
+        "# comment\n\nA=1\nexport B='two words'\nC=\"x # not a comment\"\nD=plain # comment\n"
+        "E = spaced \nnot a line\nF=a=b\n"
+    )
+    assert parse_env(text) == {"A": "1", "B": "two words", "C": "x # not a comment", "D": "plain", "E": "spaced",
+                               "F": "a=b"}
+
+
+def test_dynamic_models_allowed_hosts_on_native_release_points_to_allowed_addresses(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    report = run_doctor(make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native=True), catalog)
+    assert codes(report) == ["allowed_hosts_ignored"] and report.ok
+    assert "endpoints.allowedAddresses" in report.findings[0].message and report.findings[0].path == ".env"
+    pre_native = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", name="old")
+    assert codes(run_doctor(pre_native, catalog, apply_first=True)) == []
+
+
+def test_no_dynamic_endpoint_blocks(tmp_path: Path, catalog: Catalog) -> None:
+    yaml_text = config(endpoint("Plain", apiKey='"sk-admin"', models='{ default: ["m1"] }'))
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert codes(report) == ["no_dynamic_endpoint"] and not report.ok
+    assert report.endpoints[0].reasons == ("static_endpoint",)
+    assert codes(run_doctor(make(tmp_path, "version: 1.2.1\n", name="none"), catalog)) == [
+        "no_dynamic_endpoint", "patches_not_applied",
+    ]
+
+
+# -- configuration files ------------------------------------------------------------------
+
+
+def test_yaml_error_names_file_line_and_column(tmp_path: Path, catalog: Catalog) -> None:
+    broken = "endpoints:\n  custom:\n    - name: x\n      apiKey: [unclosed\n      models: {}\n"
+    root = make(tmp_path, broken)
+    report = run_doctor(root, catalog, apply_first=True)
+    (finding,) = report.findings
+    assert (finding.severity, finding.code, finding.path) == ("blocker", "config_invalid", "librechat.yaml")
+    assert (finding.line, finding.column) == (5, 13)
+    assert finding.message.startswith("line 5, column 13: invalid YAML: ")
+    result = cli("--patches", str(catalog.directory), "doctor", str(root))
+    assert result.exit_code == 1
+    assert result.stderr == f"error: librechat.yaml: {finding.message}\n"
+
+
+def test_missing_librechat_yaml_is_one_line_and_exit_1(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, None)
+    engine.apply(find_checkout(root), catalog)
+    result = cli("--patches", str(catalog.directory), "doctor", str(root))
+    assert result.exit_code == 1
+    assert result.stderr == "error: librechat.yaml: not found; LibreChat needs it for custom endpoints\n"
+
+
+def test_config_path_from_dotenv_relative_to_the_root(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, "not: [valid", env="CONFIG_PATH=config/mine.yaml\n", **{"config/mine.yaml": DYNAMIC})
+    report = run_doctor(root, catalog, apply_first=True)
+    assert report.ok and report.config == str(root / "config/mine.yaml")
+    assert report.config_source == "CONFIG_PATH in .env"
+
+
+def test_config_path_absolute_and_missing(tmp_path: Path, catalog: Catalog) -> None:
+    elsewhere = tmp_path / "etc" / "librechat.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(DYNAMIC)
+    root = make(tmp_path, None, env=f'CONFIG_PATH="{elsewhere}"\n')
+    assert run_doctor(root, catalog, apply_first=True).ok
+    elsewhere.unlink()
+    report = doctor(find_checkout(root), catalog)
+    assert codes(report) == ["config_missing"] and report.findings[0].path == str(elsewhere)
+    assert "(CONFIG_PATH in .env)" in report.findings[0].message
+
+
+def test_config_path_url_is_not_downloaded(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, None, env="CONFIG_PATH=https://example.com/librechat.yaml\n")
+    report = run_doctor(root, catalog, apply_first=True)
+    assert codes(report) == ["config_remote"] and report.ok and report.endpoints == ()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [("- a list\n", "the file must be a YAML mapping"), ("endpoints:\n  custom: {}\n", "endpoints.custom must be")],
+)
+def test_malformed_configuration_shapes_block(tmp_path: Path, catalog: Catalog, yaml_text: str, message: str) -> None:
+    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
+    assert codes(report) == ["config_invalid"] and message in report.findings[0].message
+
+
+# -- the patches --------------------------------------------------------------------------
+
+
+def test_patches_not_applied_block(tmp_path: Path, catalog: Catalog) -> None:
+    report = run_doctor(make(tmp_path), catalog)
+    assert codes(report) == ["patches_not_applied"] and not report.ok
+    assert report.patches is not None and not report.patches.applied and report.patches.verified is None
+
+
+def test_patches_drifted_block(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path)
+    engine.apply(find_checkout(root), catalog)
+    (root / "api/server/routes/models.js").write_text("edited\n")
+    report = doctor(find_checkout(root), catalog)
+    assert codes(report) == ["patches_drifted"] and report.patches is not None and report.patches.verified is False
+    assert "api/server/routes/models.js (drifted)" in report.findings[0].message
+
+
+def test_patches_in_place_without_this_tool_are_a_warning(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path)
+    engine.apply(find_checkout(root), catalog)
+    shutil.rmtree(root / ".librechat-dynmodels")
+    report = doctor(find_checkout(root), catalog)
+    assert codes(report) == ["patches_unverified"] and report.ok
+
+
+def test_components_left_out_are_a_warning(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path)
+    engine.apply(find_checkout(root), catalog, engine.Options(components=("backend",)))
+    report = doctor(find_checkout(root), catalog)
+    assert codes(report) == ["components_left_out"] and "without client" in report.findings[0].message
+
+
+def test_native_release_needs_no_patches(tmp_path: Path, catalog: Catalog) -> None:
+    report = run_doctor(make(tmp_path, native=True), catalog)
+    assert report.ok and report.findings == ()
+    assert report.patches is not None and report.patches.native_support and report.patches.state == "native"
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def test_json_envelope_of_doctor(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, DYNAMIC + endpoint("Empty", apiKey='"user_provided"', models="{ fetch: true }"))
+    result = cli("--patches", str(catalog.directory), "doctor", str(root), "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and (data["command"], data["status"], data["exit_code"]) == ("doctor", "failed", 1)
+    assert list(data["data"]) == [
+        "root", "librechat_version", "config", "config_source", "env_file", "endpoints", "patches", "findings", "ok",
+    ]
+    assert list(data["data"]["findings"][0]) == ["severity", "code", "message", "endpoint", "path", "line", "column"]
+    assert data["data"]["endpoints"][1] == {
+        "name": "Empty", "eligible": False, "fetch": True, "user_provided": ["apiKey"], "defaults": [],
+        "reasons": ["empty_defaults"],
+    }
+    assert [e["code"] for e in data["errors"]] == ["empty_defaults", "patches_not_applied"]
+    assert data["errors"][0]["path"] == "librechat.yaml"
+    assert data["errors"][0]["message"].startswith("endpoint 'Empty': models.default is empty")
+
+
+def test_doctor_exit_0_and_human_report(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path)
+    engine.apply(find_checkout(root), catalog)
+    result = cli("--patches", str(catalog.directory), "doctor", str(root))
+    assert result.exit_code == 0 and result.stderr == ""
+    assert "LiteLLM   yes" in result.stdout
+    assert "patches: patched (dynmodels-test; applied by this tool, verified)" in result.stdout
+    assert result.stdout.rstrip().endswith("nothing blocks the feature (0 warnings)")
+
+
+def test_doctor_on_a_non_checkout_is_exit_1(tmp_path: Path) -> None:
+    result = cli("doctor", str(tmp_path))
+    assert result.exit_code == 1 and "not a LibreChat checkout" in result.stderr
+
+
+def test_help_imports_neither_yaml_nor_the_doctor() -> None:
+    probe = (
+        "import sys\n"
+        "from librechat_dynmodels.cli import app\n"
+        "try:\n"
+        "    app(['--help'], prog_name='x')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('yaml' in sys.modules, 'librechat_dynmodels.doctor' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=SRC, CI="true")
+    )
+    assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
