@@ -111,11 +111,13 @@ PATCHED_CONTROLLER = CONTROLLER.replace(
     "  await cache.set('MODELS_CONFIG', config);\n  return overlayUserModels(req, config);\n",
 ).replace(
     "const { getLogStores } = require('~/cache');\n",
-    "const { getLogStores } = require('~/cache');\nconst { overlayUserModels } = require('~/server/services/UserModels');\n",
+    "const { getLogStores } = require('~/cache');\n"
+    "const { overlayUserModels } = require('~/server/services/UserModels');\n",
 )
 PATCHED_ROUTES = ROUTES.replace(
     "router.get('/', requireJwtAuth, modelController);\n",
-    "router.get('/', requireJwtAuth, modelController);\nrouter.post('/fetch', requireJwtAuth, fetchUserModelsController);\n",
+    "router.get('/', requireJwtAuth, modelController);\n"
+    "router.post('/fetch', requireJwtAuth, fetchUserModelsController);\n",
 )
 NEW_SERVICE = (
     "async function overlayUserModels(req, config) {\n  return config;\n}\n\nmodule.exports = { overlayUserModels };\n"

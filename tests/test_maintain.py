@@ -23,8 +23,12 @@ ROUTES_PATH = "api/server/routes/models.js"
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def committed_tree(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -42,7 +46,9 @@ def test_refresh_regenerates_the_series_from_a_hand_edited_checkout(tmp_path: Pa
     checkout = find_checkout(root)
     engine.apply(checkout, load_catalog(catalog_dir))
     controller = root / CONTROLLER_PATH
-    edited = controller.read_text().replace("return overlayUserModels(req, config);", "return overlayUserModels(req, config, { strict: true });")
+    edited = controller.read_text().replace(
+        "return overlayUserModels(req, config);", "return overlayUserModels(req, config, { strict: true });"
+    )
     controller.write_text(edited)
     (root / "api/other.js").write_text("module.exports = 2;\n")
 
@@ -77,13 +83,16 @@ def test_refresh_refuses_conflict_markers(tmp_path: Path, catalog_dir: Path) -> 
 def mirror(tmp_path: Path) -> Path:
     repo = committed_tree(tmp_path / "mirror-work", librechat_files("v0.8.3"))
     git(repo, "tag", "v0.8.3")
-    build_tree(repo, {
-        "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
-        # a change two lines above a hunk's edit: merges cleanly
-        CONTROLLER_PATH: CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, true);"),
-        # a change to the very line the series builds on: conflicts
-        ROUTES_PATH: ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"),
-    })
+    build_tree(
+        repo,
+        {
+            "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
+            # a change two lines above a hunk's edit: merges cleanly
+            CONTROLLER_PATH: CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, true);"),
+            # a change to the very line the series builds on: conflicts
+            ROUTES_PATH: ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"),
+        },
+    )
     git(repo, "commit", "-qam", "v0.8.4")
     git(repo, "tag", "v0.8.4")
     return repo / ".git"
@@ -113,12 +122,16 @@ def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path:
     assert (report.new_series, report.base_release, report.hunks_total) == ("dynmodels-v0.8.4", "v0.8.3", 5)
     assert report.hunks_clean == 3
     assert "<<<<<<< checkout" in (root / ROUTES_PATH).read_text()
-    assert report.needs_human == (f"{ROUTES_PATH}: 1 conflict(s), resolve the markers then run 'librechat-dynmodels refresh'",)
+    assert report.needs_human == (
+        f"{ROUTES_PATH}: 1 conflict(s), resolve the markers then run 'librechat-dynmodels refresh'",
+    )
     assert "overlayUserModels" in (root / CONTROLLER_PATH).read_text()
     assert "loadDefaultModels(req, true)" in (root / CONTROLLER_PATH).read_text()
 
     # A human resolves the conflict, refresh writes the full series, and it applies to a fresh v0.8.4.
-    (root / ROUTES_PATH).write_text(PATCHED_ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"))
+    (root / ROUTES_PATH).write_text(
+        PATCHED_ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController")
+    )
     refresh(checkout, load_catalog(catalog_dir))
     fresh = find_checkout(export(mirror, "v0.8.4", tmp_path / "fresh"))
     pristine = snapshot(fresh.root)
@@ -142,6 +155,8 @@ def test_port_command_reports_clean_hunks(tmp_path: Path, mirror: Path) -> None:
     args = ["--patches", str(catalog_dir), "port", str(root), "--from", "dynmodels-v0.8.3", "--git", str(mirror)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
-    assert "3 of 5 hunks ported cleanly" in result.stdout and "needs a human: api/server/routes/models.js" in result.stdout
+    assert (
+        "3 of 5 hunks ported cleanly" in result.stdout and "needs a human: api/server/routes/models.js" in result.stdout
+    )
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 1 and "already has patches applied" in again.stderr

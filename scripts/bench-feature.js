@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+/**
+ * Feature benchmark: per-user dynamic models on a patched LibreChat tree (v0.8.x, pre-native).
+ *
+ *   node scripts/bench-feature.js /path/to/patched/LibreChat [--users 50] [--requests 200] [--sessions 6]
+ *
+ * The tree must be installed (npm dependencies, `npm run build:packages`) and patched with
+ * `librechat-dynmodels apply`; the unpatched `getModelsConfig` is loaded from the tool's backup
+ * in `.librechat-dynmodels/backups/`, so both run in one process on the same caches.
+ *
+ * A local fake OpenAI-compatible `/models` server answers every user's key with its own list and
+ * counts requests. The database is replaced by an in-memory key store and the app config by one
+ * dynamic custom endpoint; LibreChat's own cache stores (in-memory Keyv) are used as they are.
+ * Time is simulated: `Date.now()` is driven through one day, so TTLs and the 5-minute refresh rule
+ * apply as they would in a day of use.
+ *
+ * Prints: upstream fetches made by the patched tree over the simulated day, the same count for
+ * "refetch on every request" (the v0.8.5 native behaviour), the largest number of upstream fetches
+ * one user caused in any 5-minute window, and the median and p99 latency of `getModelsConfig`
+ * on a warm per-user cache against the unpatched function.
+ */
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const Module = require('module');
+
+function parseArgs(argv) {
+  const options = { users: 50, requests: 200, sessions: 6, samples: 5000 };
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--(users|requests|sessions|samples)$/.exec(argv[i]);
+    if (match) {
+      options[match[1]] = parseInt(argv[++i], 10);
+    } else {
+      rest.push(argv[i]);
+    }
+  }
+  if (rest.length !== 1) {
+    console.error('usage: node scripts/bench-feature.js TREE [--users N] [--requests M] [--sessions S]');
+    process.exit(2);
+  }
+  return { tree: path.resolve(rest[0]), ...options };
+}
+
+const options = parseArgs(process.argv.slice(2));
+const api = path.join(options.tree, 'api');
+const backup = path.join(
+  options.tree,
+  '.librechat-dynmodels/backups/api/server/controllers/ModelController.js',
+);
+for (const [what, file] of [
+  ['the patched module', path.join(api, 'server/services/Config/userModels.js')],
+  ['the backup of the unpatched ModelController (apply with librechat-dynmodels)', backup],
+  ['installed dependencies', path.join(options.tree, 'node_modules/module-alias')],
+]) {
+  if (!fs.existsSync(file)) {
+    console.error(`error: ${file}: ${what} not found`);
+    process.exit(1);
+  }
+}
+
+/* Simulated clock: Keyv's TTLs and the feature's rules all read Date.now(). */
+const realNow = Date.now;
+let simulatedNow = realNow();
+Date.now = () => simulatedNow;
+
+/* The fake provider: GET /v1/models answers the models of the presented key; counts per key. */
+const upstreamCalls = new Map();
+const server = http.createServer((req, res) => {
+  const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+  upstreamCalls.set(key, (upstreamCalls.get(key) ?? 0) + 1);
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ data: [1, 2, 3].map((n) => ({ id: `${key}-model-${n}`, object: 'model' })) }));
+});
+
+/* In-memory stand-ins for the database and the app config, installed before LibreChat loads. */
+const endpointName = 'BenchProxy';
+const keyOf = (userId) => `key-${userId}`;
+function stubModule(relative, exports) {
+  const filename = require.resolve(path.join(api, relative));
+  const stub = new Module(filename);
+  stub.filename = filename;
+  stub.loaded = true;
+  stub.exports = exports;
+  require.cache[filename] = stub;
+}
+
+function fakeDatabase() {
+  const noop = async () => null;
+  const keys = {
+    getUserKey: async ({ userId }) => JSON.stringify({ apiKey: keyOf(userId) }),
+    getUserKeyValues: async ({ userId }) => ({ apiKey: keyOf(userId) }),
+    getUserKeyExpiry: async () => ({ expiresAt: 'never' }),
+  };
+  return new Proxy(keys, { get: (target, name) => target[name] ?? noop });
+}
+
+async function main() {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseURL = `http://127.0.0.1:${server.address().port}/v1`;
+  const appConfig = {
+    endpoints: {
+      custom: [
+        {
+          name: endpointName,
+          apiKey: 'user_provided',
+          baseURL, // configured by the admin, so not subject to the user-URL guard
+          models: { default: ['default-model'], fetch: true },
+        },
+      ],
+    },
+  };
+  const sharedDefaults = { openAI: ['gpt-4o', 'gpt-4o-mini'], [endpointName]: ['default-model'] };
+
+  require(path.join(options.tree, 'node_modules/module-alias'))({ base: api });
+  stubModule('models/index.js', fakeDatabase());
+  stubModule('server/services/Config/app.js', { getAppConfig: async () => appConfig });
+  stubModule('server/services/Config/index.js', {
+    getAppConfig: async () => appConfig,
+    loadDefaultModels: async () => ({ openAI: sharedDefaults.openAI }),
+    loadConfigModels: async () => ({ [endpointName]: sharedDefaults[endpointName] }),
+  });
+  const patched = require(path.join(api, 'server/controllers/ModelController.js'));
+  const unpatched = require(backup);
+  const { overlayUserModelsWithState } = require(path.join(api, 'server/services/Config/userModels.js'));
+
+  /* One simulated day: every user has a few sessions; each starts with the client's refresh
+   * (POST /api/models/fetch without force) and goes on with /api/models requests a few seconds
+   * to a few minutes apart, as model menus, validateModel and agents ask for the config. */
+  const users = Array.from({ length: options.users }, (_, i) => ({ id: `user${i}`, role: 'USER' }));
+  const day = 24 * 60 * 60 * 1000;
+  const start = simulatedNow;
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const events = [];
+  for (const user of users) {
+    const perSession = Math.max(1, Math.floor(options.requests / options.sessions));
+    for (let s = 0; s < options.sessions; s++) {
+      let at = start + Math.floor(random() * (day - 3 * 60 * 60 * 1000));
+      events.push({ at, user, kind: 'refresh' });
+      for (let r = 0; r < perSession; r++) {
+        at += 2000 + Math.floor(random() * 120000);
+        events.push({ at, user, kind: 'models' });
+      }
+    }
+  }
+  events.sort((a, b) => a.at - b.at);
+
+  const fetchTimes = new Map(); // user id -> simulated times of its upstream fetches
+  let modelRequests = 0;
+  for (const event of events) {
+    simulatedNow = event.at;
+    const req = { user: event.user };
+    const before = upstreamCalls.get(keyOf(event.user.id)) ?? 0;
+    if (event.kind === 'refresh') {
+      const shared = await patched.loadSharedModels(req);
+      await overlayUserModelsWithState(req, shared, { modes: { [endpointName]: 'refresh' } });
+    } else {
+      modelRequests++;
+      const config = await patched.getModelsConfig(req);
+      if (!config[endpointName].includes(`${keyOf(event.user.id)}-model-1`)) {
+        throw new Error(`${event.user.id} did not get its own models`);
+      }
+    }
+    if ((upstreamCalls.get(keyOf(event.user.id)) ?? 0) > before) {
+      const times = fetchTimes.get(event.user.id) ?? [];
+      times.push(event.at);
+      fetchTimes.set(event.user.id, times);
+    }
+  }
+  const patchedFetches = [...upstreamCalls.values()].reduce((a, b) => a + b, 0);
+  let worstWindow = 0;
+  for (const times of fetchTimes.values()) {
+    for (let i = 0; i < times.length; i++) {
+      const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 5 * 60 * 1000).length;
+      worstWindow = Math.max(worstWindow, inWindow);
+    }
+  }
+
+  /* Native behaviour (v0.8.5): every /api/models request fetches every dynamic endpoint again. */
+  const nativeFetches = events.length; // each page load and each /api/models request
+
+  /* Latency of getModelsConfig on a warm cache, patched against unpatched, interleaved. */
+  Date.now = realNow;
+  simulatedNow = realNow();
+  const req = { user: users[0] };
+  await patched.getModelsConfig(req);
+  await unpatched.getModelsConfig(req);
+  const timings = { patched: [], unpatched: [] };
+  for (let i = 0; i < options.samples; i++) {
+    for (const [name, controller] of [
+      ['patched', patched],
+      ['unpatched', unpatched],
+    ]) {
+      const t0 = process.hrtime.bigint();
+      await controller.getModelsConfig(req);
+      timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  const quantile = (values, q) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  };
+  const ms = (value) => `${value.toFixed(3)} ms`;
+  const median = { patched: quantile(timings.patched, 0.5), unpatched: quantile(timings.unpatched, 0.5) };
+  const p99 = { patched: quantile(timings.patched, 0.99), unpatched: quantile(timings.unpatched, 0.99) };
+
+  console.log(
+    `simulated day: ${options.users} users, ${options.sessions} sessions each, ` +
+      `${modelRequests} /api/models requests, ${events.length - modelRequests} client refreshes`,
+  );
+  console.log(`upstream fetches, patched (per-user cache):     ${patchedFetches}`);
+  console.log(`upstream fetches, refetch on every request:     ${nativeFetches}`);
+  console.log(
+    `most upstream fetches by one user in 5 minutes: ${worstWindow} (target: at most 1 per endpoint)`,
+  );
+  console.log(`getModelsConfig, warm cache (${options.samples} samples each):`);
+  console.log(`  unpatched  median ${ms(median.unpatched)}  p99 ${ms(p99.unpatched)}`);
+  console.log(`  patched    median ${ms(median.patched)}  p99 ${ms(p99.patched)}`);
+  console.log(
+    `  added      median ${ms(median.patched - median.unpatched)}  p99 ${ms(p99.patched - p99.unpatched)}` +
+      ' (target: under 1 ms median)',
+  );
+  server.close();
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(`error: ${error.message}`);
+  process.exit(1);
+});
