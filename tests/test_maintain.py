@@ -68,6 +68,25 @@ def test_refresh_regenerates_the_series_from_a_hand_edited_checkout(tmp_path: Pa
     assert controller.read_text() == edited and (root / "api/other.js").read_text() == "module.exports = 2;\n"
 
 
+def test_refresh_drops_a_file_edited_back_to_its_original(tmp_path: Path, catalog_dir: Path) -> None:
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    (root / ROUTES_PATH).write_text(ROUTES)
+
+    report = refresh(checkout, load_catalog(catalog_dir))
+
+    assert report.dropped_files == (ROUTES_PATH,)
+    patch_text = (catalog_dir / "dynmodels-test" / "0001-backend.patch").read_text()
+    assert ROUTES_PATH not in patch_text and CONTROLLER_PATH in patch_text
+    state = root / ".librechat-dynmodels"
+    assert ROUTES_PATH not in (state / "manifest.json").read_text()
+    assert not (state / "backups" / ROUTES_PATH).exists()
+    assert engine.verify(checkout, load_catalog(catalog_dir)).ok
+    engine.rollback(checkout, load_catalog(catalog_dir))
+    assert (root / CONTROLLER_PATH).read_text() == CONTROLLER and (root / ROUTES_PATH).read_text() == ROUTES
+
+
 def test_refresh_refuses_conflict_markers(tmp_path: Path, catalog_dir: Path) -> None:
     root = committed_tree(tmp_path / "lc", librechat_files())
     checkout = find_checkout(root)

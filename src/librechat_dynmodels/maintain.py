@@ -51,6 +51,7 @@ class RefreshReport(Result):
     patches: tuple[RefreshedPatch, ...]
     added_files: tuple[str, ...] = ()
     series_yaml_changed: bool = False
+    dropped_files: tuple[str, ...] = ()  # edited back to their original: no longer part of the series
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
     texts: dict[str, str] = {}
     refreshed = []
     final_records = []
+    dropped = []
     for patch, members in by_patch.items():
         order = _section_order(series, patch)
         members.sort(key=lambda r: (order.get(r.path, len(order)), r.path))
@@ -173,6 +175,9 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
             if CONFLICT_MARKER.encode() in current:
                 raise UsageError("file still has conflict markers; resolve them first", record.path)
             original = state.read_backup(record) if record.action == "modify" else None
+            if current == original:
+                dropped.append(record)
+                continue
             sections.append(render_git_diff(record.path, original, current, record.patched_mode))
             final_records.append(record._replace(patched_sha256=sha256_bytes(current)))
         text = "".join(sections)
@@ -187,7 +192,16 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
     if new_entries:
         _append_entries(series.directory, new_entries)
     state.write_manifest(manifest._replace(files=tuple(final_records)))
-    return RefreshReport(series.id, series.directory, tuple(refreshed), tuple(added), bool(new_entries))
+    for record in dropped:
+        state.remove_backup(record)
+    return RefreshReport(
+        series.id,
+        series.directory,
+        tuple(refreshed),
+        tuple(added),
+        bool(new_entries),
+        tuple(record.path for record in dropped),
+    )
 
 
 def _section_order(series: Series, patch: str) -> dict[str, int]:

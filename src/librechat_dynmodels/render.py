@@ -236,6 +236,8 @@ def _short(step: str) -> str:
 def _refresh(r: Any, verbose: bool) -> Output:
     rows = [[p.file, p.component, str(len(p.files)), str(p.hunks)] for p in r.patches]
     footer = [f"added to the series: {', '.join(r.added_files)}"] if r.added_files else []
+    if r.dropped_files:
+        footer.append(f"back to their original, dropped from the series: {', '.join(r.dropped_files)}")
     footer.append(f"rewrote {len(r.patches)} patch files in {r.series_dir}")
     return Output([f"series: {r.series}"], [Table("patches", ["patch", "component", "files", "hunks"], rows)], footer)
 

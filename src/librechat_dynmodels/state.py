@@ -181,6 +181,9 @@ class StateDir:
             raise StateError(f"backup of {record.path} fails its checksum; refusing to restore from it", where)
         return data
 
+    def remove_backup(self, record: FileRecord) -> None:
+        (self.path / record.backup_name).unlink(missing_ok=True)
+
     def verify_backups(self, manifest: Manifest) -> None:
         for record in manifest.files:
             if record.action == "modify":
