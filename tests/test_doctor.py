@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import build_tree, librechat_files
+from conftest import PATCHED_ROUTES, ROUTES, build_tree, git_diff, librechat_files, write_series
 from librechat_dynmodels import engine
-from librechat_dynmodels.catalog import Catalog
+from librechat_dynmodels.catalog import Catalog, load_catalog
 from librechat_dynmodels.checkout import find_checkout
 from librechat_dynmodels.cli import app
 from librechat_dynmodels.doctor import doctor, parse_env
@@ -204,6 +204,24 @@ def test_dynamic_models_allowed_hosts_on_native_release_points_to_allowed_addres
     assert "endpoints.allowedAddresses" in report.findings[0].message and report.findings[0].path == ".env"
     pre_native = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", name="old")
     assert codes(run_doctor(pre_native, catalog, apply_first=True)) == []
+
+
+def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_applied(
+    tmp_path: Path, catalog_dir: Path
+) -> None:
+    native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
+    write_series(
+        catalog_dir, "dynmodels-native-test", ("v0.8.5",), {"0001-backend.patch": ("backend", native_patch)},
+        native=True,
+    )
+    catalog = load_catalog(catalog_dir)
+    root = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native=True)
+    assert "allowed_hosts_ignored" in codes(run_doctor(root, catalog))
+    report = run_doctor(root, catalog, apply_first=True)
+    assert report.patches is not None and report.patches.applied
+    assert "allowed_hosts_alias" in codes(report) and "allowed_hosts_ignored" not in codes(report)
+    finding = next(f for f in report.findings if f.code == "allowed_hosts_alias")
+    assert "alias of endpoints.allowedAddresses" in finding.message and finding.path == ".env"
 
 
 def test_no_dynamic_endpoint_blocks(tmp_path: Path, catalog: Catalog) -> None:

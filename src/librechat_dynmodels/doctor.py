@@ -336,18 +336,31 @@ def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
     if data is not None:
         endpoints, found = check_config(data, env, native, shown)
         findings += found
-    if native and env.get("DYNAMIC_MODELS_ALLOWED_HOSTS", "").strip():
-        findings.append(
-            Finding(
-                WARNING,
-                "allowed_hosts_ignored",
-                "DYNAMIC_MODELS_ALLOWED_HOSTS is set in .env, but this release fetches per-user models natively "
-                "and never reads it; list those hosts as host:port under endpoints.allowedAddresses in "
-                "librechat.yaml",
-                path=".env",
-            )
-        )
     patches, found = check_patches(checkout, catalog)
+    if native and env.get("DYNAMIC_MODELS_ALLOWED_HOSTS", "").strip():
+        if patches is not None and patches.applied:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "allowed_hosts_alias",
+                    "DYNAMIC_MODELS_ALLOWED_HOSTS is set in .env; on this release the applied extras read it only "
+                    "as an alias of endpoints.allowedAddresses (a bare host is allowed on the port of each user "
+                    "URL), and LibreChat's own code ignores it; list those hosts as host:port under "
+                    "endpoints.allowedAddresses in librechat.yaml",
+                    path=".env",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "allowed_hosts_ignored",
+                    "DYNAMIC_MODELS_ALLOWED_HOSTS is set in .env, but this release fetches per-user models "
+                    "natively and never reads it; list those hosts as host:port under endpoints.allowedAddresses "
+                    "in librechat.yaml",
+                    path=".env",
+                )
+            )
     findings += found
     return DoctorReport(
         root=root,
