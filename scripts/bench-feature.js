@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Feature benchmark: per-user dynamic models on a patched LibreChat tree (v0.8.x, pre-native).
+ * Feature benchmark: per-user dynamic models on a patched LibreChat tree (v0.8.0 and later).
  *
  *   node scripts/bench-feature.js /path/to/patched/LibreChat [--users 50] [--requests 200] [--sessions 6]
  *
@@ -18,6 +18,10 @@
  * "refetch on every request" (the v0.8.5 native behaviour), the largest number of upstream fetches
  * one user caused in any 5-minute window, and the median and p99 latency of `getModelsConfig`
  * on a warm per-user cache against the unpatched function.
+ *
+ * On a native release (v0.8.5 and later, patched with the native extras series) the unpatched
+ * controller runs LibreChat's own per-user loader (`createLoadConfigModels` with its own
+ * `fetchModels`) against the same fake provider, so its upstream count is measured, not computed.
  */
 'use strict';
 
@@ -115,12 +119,25 @@ async function main() {
   const sharedDefaults = { openAI: ['gpt-4o', 'gpt-4o-mini'], [endpointName]: ['default-model'] };
 
   require(path.join(options.tree, 'node_modules/module-alias'))({ base: api });
-  stubModule('models/index.js', fakeDatabase());
-  stubModule('server/services/Config/app.js', { getAppConfig: async () => appConfig });
+  const database = fakeDatabase();
+  const getAppConfig = async () => appConfig;
+  stubModule('models/index.js', database);
+  stubModule('server/services/Config/app.js', { getAppConfig });
+  /* Before v0.8.5 the shared loader lists the defaults for a user-provided key; from v0.8.5 it is
+   * LibreChat's own per-user loader, which fetches with the user's key on every call. */
+  const librechatApi = require(require.resolve('@librechat/api', { paths: [api] }));
+  const native = typeof librechatApi.createLoadConfigModels === 'function';
+  const loadConfigModels = native
+    ? librechatApi.createLoadConfigModels({
+        getAppConfig,
+        getUserKeyValues: database.getUserKeyValues,
+        fetchModels: librechatApi.fetchModels,
+      })
+    : async () => ({ [endpointName]: sharedDefaults[endpointName] });
   stubModule('server/services/Config/index.js', {
-    getAppConfig: async () => appConfig,
+    getAppConfig,
     loadDefaultModels: async () => ({ openAI: sharedDefaults.openAI }),
-    loadConfigModels: async () => ({ [endpointName]: sharedDefaults[endpointName] }),
+    loadConfigModels,
   });
   const patched = require(path.join(api, 'server/controllers/ModelController.js'));
   const unpatched = require(backup);
@@ -148,39 +165,51 @@ async function main() {
   }
   events.sort((a, b) => a.at - b.at);
 
-  const fetchTimes = new Map(); // user id -> simulated times of its upstream fetches
-  let modelRequests = 0;
-  for (const event of events) {
-    simulatedNow = event.at;
-    const req = { user: event.user };
-    const before = upstreamCalls.get(keyOf(event.user.id)) ?? 0;
-    if (event.kind === 'refresh') {
-      const shared = await patched.loadSharedModels(req);
-      await overlayUserModelsWithState(req, shared, { modes: { [endpointName]: 'refresh' } });
-    } else {
-      modelRequests++;
-      const config = await patched.getModelsConfig(req);
-      if (!config[endpointName].includes(`${keyOf(event.user.id)}-model-1`)) {
-        throw new Error(`${event.user.id} did not get its own models`);
+  const modelRequests = events.filter((event) => event.kind === 'models').length;
+
+  /** Runs the day through one controller; answers its upstream fetches and the worst 5-minute window. */
+  async function simulateDay(controller, refresh) {
+    upstreamCalls.clear();
+    const fetchTimes = new Map(); // user id -> simulated times of its upstream fetches
+    for (const event of events) {
+      simulatedNow = event.at;
+      const req = { user: event.user };
+      const before = upstreamCalls.get(keyOf(event.user.id)) ?? 0;
+      if (event.kind === 'refresh') {
+        await refresh(req);
+      } else {
+        const config = await controller.getModelsConfig(req);
+        if (!config[endpointName]?.includes(`${keyOf(event.user.id)}-model-1`)) {
+          throw new Error(`${event.user.id} did not get its own models`);
+        }
       }
-    }
-    if ((upstreamCalls.get(keyOf(event.user.id)) ?? 0) > before) {
+      const made = (upstreamCalls.get(keyOf(event.user.id)) ?? 0) - before;
       const times = fetchTimes.get(event.user.id) ?? [];
-      times.push(event.at);
+      times.push(...Array(made).fill(event.at));
       fetchTimes.set(event.user.id, times);
     }
-  }
-  const patchedFetches = [...upstreamCalls.values()].reduce((a, b) => a + b, 0);
-  let worstWindow = 0;
-  for (const times of fetchTimes.values()) {
-    for (let i = 0; i < times.length; i++) {
-      const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 5 * 60 * 1000).length;
-      worstWindow = Math.max(worstWindow, inWindow);
+    let worstWindow = 0;
+    for (const times of fetchTimes.values()) {
+      for (let i = 0; i < times.length; i++) {
+        const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 5 * 60 * 1000).length;
+        worstWindow = Math.max(worstWindow, inWindow);
+      }
     }
+    return { fetches: [...upstreamCalls.values()].reduce((a, b) => a + b, 0), worstWindow };
   }
 
-  /* Native behaviour (v0.8.5): every /api/models request fetches every dynamic endpoint again. */
-  const nativeFetches = events.length; // each page load and each /api/models request
+  /* The client's refresh is POST /api/models/fetch when patched; a page load asks GET /api/models. */
+  const patchedDay = await simulateDay(patched, async (req) => {
+    const shared = await patched.loadSharedModels(req);
+    await overlayUserModelsWithState(req, shared, { modes: { [endpointName]: 'refresh' } });
+  });
+  const patchedFetches = patchedDay.fetches;
+  const worstWindow = patchedDay.worstWindow;
+  /* Refetch on every request: measured on a native release, else one fetch per request. */
+  const nativeDay = native
+    ? await simulateDay(unpatched, (req) => unpatched.getModelsConfig(req))
+    : { fetches: events.length, worstWindow: null };
+  const nativeFetches = nativeDay.fetches;
 
   /* Latency of getModelsConfig on a warm cache, patched against unpatched, interleaved. */
   Date.now = realNow;
@@ -212,9 +241,14 @@ async function main() {
       `${modelRequests} /api/models requests, ${events.length - modelRequests} client refreshes`,
   );
   console.log(`upstream fetches, patched (per-user cache):     ${patchedFetches}`);
-  console.log(`upstream fetches, refetch on every request:     ${nativeFetches}`);
   console.log(
-    `most upstream fetches by one user in 5 minutes: ${worstWindow} (target: at most 1 per endpoint)`,
+    `upstream fetches, refetch on every request:     ${nativeFetches}` +
+      (native ? ' (measured: unpatched native loader)' : ' (one per request, as v0.8.5 does)'),
+  );
+  console.log(
+    `most upstream fetches by one user in 5 minutes: ${worstWindow} patched` +
+      (native ? `, ${nativeDay.worstWindow} unpatched` : '') +
+      ' (target: at most 1 per endpoint)',
   );
   console.log(`getModelsConfig, warm cache (${options.samples} samples each):`);
   console.log(`  unpatched  median ${ms(median.unpatched)}  p99 ${ms(p99.unpatched)}`);
