@@ -89,9 +89,7 @@ def main() -> int:
     mirror = os.environ.get("LIBRECHAT_GIT")
     tags = sorted({t for s in catalog.series.values() for t in s.librechat if not s.native})
     tag = args.tag or (tags[-1] if tags else None)
-    series = catalog.get(args.series) if args.series else next(
-        s for s in catalog.series.values() if tag in s.librechat
-    )
+    series = catalog.get(args.series) if args.series else next(s for s in catalog.series.values() if tag in s.librechat)
     work = Path(tempfile.mkdtemp(prefix="dynmodels-bench-"))
     tree = work / "tree"
     try:
@@ -110,7 +108,9 @@ def main() -> int:
         os.environ["PYTHONPATH"] = str(ROOT / "src")
 
         results = {
-            "python -c 'import typer' (floor)": median_ms(lambda: run([sys.executable, "-c", "import typer"]), args.runs),
+            "python -c 'import typer' (floor)": median_ms(
+                lambda: run([sys.executable, "-c", "import typer"]), args.runs
+            ),
             "bare python start": median_ms(lambda: run([sys.executable, "-c", "pass"]), args.runs),
             "git apply --check": median_ms(lambda: run(["git", "apply", "--check", str(diff)], cwd=tree), args.runs),
             "patch --dry-run": median_ms(
@@ -139,8 +139,10 @@ def main() -> int:
         for name, value in results.items():
             print(f"{name:45} {value:10.1f} {value / floor:14.2f}")
         check = results["librechat-dynmodels check"]
-        print(f"target: check < 150 ms and <= 1.5x the floor: {check:.1f} ms, {check / floor:.2f}x -> "
-              f"{'met' if check < 150 and check / floor <= 1.5 else 'NOT met'}")
+        print(
+            f"target: check < 150 ms and <= 1.5x the floor: {check:.1f} ms, {check / floor:.2f}x -> "
+            f"{'met' if check < 150 and check / floor <= 1.5 else 'NOT met'}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

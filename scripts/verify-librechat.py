@@ -58,7 +58,9 @@ def run(cmd: list[str], cwd: Path, log: Path, timeout: int = SUITE_TIMEOUT) -> i
         out.flush()
         env = {**os.environ, "CI": "true", "NODE_OPTIONS": "--max-old-space-size=6144"}
         try:
-            return subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout).returncode
+            return subprocess.run(
+                cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout
+            ).returncode
         except subprocess.TimeoutExpired:
             out.write(f"timed out after {timeout} s\n")
             return 124
@@ -81,17 +83,29 @@ def jest(tree: Path, suite: str, report: Path, log: Path) -> SuiteRun:
             results[name] = "suite-failed"
         for test in assertions:
             results[f"{name} > {test['fullName']}"] = test["status"]
-    return SuiteRun(data.get("numPassedTests", 0), data.get("numFailedTests", 0),
-                    data.get("numPendingTests", 0) + data.get("numTodoTests", 0), results)
+    return SuiteRun(
+        data.get("numPassedTests", 0),
+        data.get("numFailedTests", 0),
+        data.get("numPendingTests", 0) + data.get("numTodoTests", 0),
+        results,
+    )
 
 
 def tsc_errors(tree: Path, log: Path) -> list[str]:
     """The client's type errors, without positions (patched files shift lines)."""
-    out = subprocess.run(["npx", "tsc", "--noEmit"], cwd=tree / "client", capture_output=True, text=True,
-                         timeout=SUITE_TIMEOUT, env={**os.environ, "NODE_OPTIONS": "--max-old-space-size=6144"})
+    out = subprocess.run(
+        ["npx", "tsc", "--noEmit"],
+        cwd=tree / "client",
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT,
+        env={**os.environ, "NODE_OPTIONS": "--max-old-space-size=6144"},
+    )
     with log.open("a", encoding="utf-8") as handle:
         handle.write(f"\n$ (cd {tree / 'client'} && npx tsc --noEmit)\n{out.stdout}{out.stderr}")
-    return sorted(f"{m['file']}: {m['code']}: {m['message']}" for m in map(TSC_ERROR.match, out.stdout.splitlines()) if m)
+    return sorted(
+        f"{m['file']}: {m['code']}: {m['message']}" for m in map(TSC_ERROR.match, out.stdout.splitlines()) if m
+    )
 
 
 def _spec(test: str) -> str:
@@ -113,8 +127,10 @@ def compare(before: SuiteRun, after: SuiteRun) -> dict[str, Any]:
             if status == "passed":
                 passing[patched][_spec(test)] = passing[patched].get(_spec(test), 0) + 1
     regressions = sorted(
-        t for t, s in before.results.items()
-        if s == "passed" and after.results.get(t) != "passed"
+        t
+        for t, s in before.results.items()
+        if s == "passed"
+        and after.results.get(t) != "passed"
         and passing[True].get(_spec(t), 0) < passing[False].get(_spec(t), 0)
     )
     return {
@@ -123,15 +139,19 @@ def compare(before: SuiteRun, after: SuiteRun) -> dict[str, Any]:
         "added_tests": len(added),
         "added_failing": sorted(t for t, s in added.items() if s != "passed"),
         "regressions": regressions,
-        "failing_in_both": sorted(t for t, s in after.results.items() if s in ("failed", "suite-failed")
-                                  and before.results.get(t) in ("failed", "suite-failed")),
+        "failing_in_both": sorted(
+            t
+            for t, s in after.results.items()
+            if s in ("failed", "suite-failed") and before.results.get(t) in ("failed", "suite-failed")
+        ),
     }
 
 
 def tool(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
-    return subprocess.run([sys.executable, "-m", "librechat_dynmodels", "--json", *args],
-                          capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "librechat_dynmodels", "--json", *args], capture_output=True, text=True, env=env
+    )
 
 
 def target_files(tree: Path) -> list[str]:
@@ -165,11 +185,15 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
     if any(path.startswith("packages/api/") for path in target_files(tree)):
         result["build_api"] = run(["npm", "run", "build:api"], tree, log) == 0
 
-    result["suites"] = {suite: compare(baseline[suite], jest(tree, suite, reports / f"{suite}-after.json", log))
-                        for suite in SUITES}
+    result["suites"] = {
+        suite: compare(baseline[suite], jest(tree, suite, reports / f"{suite}-after.json", log)) for suite in SUITES
+    }
     tsc_after = tsc_errors(tree, log)
-    result["tsc"] = {"before": len(tsc_before), "after": len(tsc_after),
-                     "new_errors": sorted(set(tsc_after) - set(tsc_before))}
+    result["tsc"] = {
+        "before": len(tsc_before),
+        "after": len(tsc_after),
+        "new_errors": sorted(set(tsc_after) - set(tsc_before)),
+    }
     if client_build:
         result["client_build"] = run(["npm", "run", "frontend"], tree, log) == 0
 
@@ -178,16 +202,21 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
     result["rollback_exit"] = tool("rollback", str(tree)).returncode
     changed = []
     for path in files:
-        original = subprocess.run(["git", f"--git-dir={mirror}", "cat-file", "blob", f"{tag}:{path}"],
-                                  capture_output=True)
+        original = subprocess.run(
+            ["git", f"--git-dir={mirror}", "cat-file", "blob", f"{tag}:{path}"], capture_output=True
+        )
         on_disk = (tree / path).read_bytes() if (tree / path).exists() else None
         if (original.stdout if original.returncode == 0 else None) != on_disk:
             changed.append(path)
     result["rollback_differs"] = changed
     result["seconds"] = round(time.monotonic() - started)
     result["ok"] = (
-        result["build_data_provider"] and result.get("build_api", True) and result.get("client_build", True)
-        and result["verify_exit"] == 0 and result["rollback_exit"] == 0 and not changed
+        result["build_data_provider"]
+        and result.get("build_api", True)
+        and result.get("client_build", True)
+        and result["verify_exit"] == 0
+        and result["rollback_exit"] == 0
+        and not changed
         and not result["tsc"]["new_errors"]
         and all(not s["regressions"] and not s["added_failing"] for s in result["suites"].values())
     )
@@ -200,8 +229,10 @@ def summary_line(result: dict[str, Any]) -> str:
     parts = []
     for suite, cmp in result["suites"].items():
         b, a = cmp["before"], cmp["after"]
-        parts.append(f"{suite} {b['passed']}/{b['failed']}/{b['skipped']} -> {a['passed']}/{a['failed']}/{a['skipped']}"
-                     f" (+{cmp['added_tests']} new, {len(cmp['regressions'])} regressions)")
+        parts.append(
+            f"{suite} {b['passed']}/{b['failed']}/{b['skipped']} -> {a['passed']}/{a['failed']}/{a['skipped']}"
+            f" (+{cmp['added_tests']} new, {len(cmp['regressions'])} regressions)"
+        )
     tsc = result["tsc"]
     parts.append(f"tsc {tsc['before']} -> {tsc['after']} errors ({len(tsc['new_errors'])} new)")
     if "client_build" in result:
@@ -215,8 +246,13 @@ def main() -> int:
     parser.add_argument("tags", nargs="*", help="release tags (default: every tag the catalog names)")
     parser.add_argument("--git", type=Path, default=os.environ.get("LIBRECHAT_GIT"), help="LibreChat git mirror")
     parser.add_argument("--installer", type=Path, default=DEFAULT_INSTALLER)
-    parser.add_argument("--client-build", action="append", default=[], metavar="TAG",
-                        help="also build the client (npm run frontend) on this tag")
+    parser.add_argument(
+        "--client-build",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="also build the client (npm run frontend) on this tag",
+    )
     parser.add_argument("--work", type=Path, help="keep trees and logs here instead of a temporary directory")
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     args = parser.parse_args()
