@@ -122,21 +122,31 @@ def _string_list(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def load_series(directory: Path) -> Series:
+def _parse_yaml(text: str, where: str) -> Any:
     import yaml
 
-    where = str(directory / "series.yaml")
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
-        data = yaml.load((directory / "series.yaml").read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
-    except FileNotFoundError:
-        raise CatalogError("series.yaml is missing", where) from None
+        return yaml.load(text, Loader=loader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise CatalogError(f"invalid YAML{at}", where) from None
+
+
+def load_series(directory: Path) -> Series:
+    from .plainyaml import parse_plain
+
+    where = str(directory / "series.yaml")
+    try:
+        text = (directory / "series.yaml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError("series.yaml is missing", where) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read: {exc}", where) from None
+    data = parse_plain(text)
+    if data is None:
+        data = _parse_yaml(text, where)
     if not isinstance(data, dict):
         raise CatalogError("series.yaml must be a mapping", where)
     series_id = _require(data, "id", str, where)
