@@ -285,11 +285,21 @@ def _choose(
     if not candidates:
         kind = "native" if native.present else "pre-native"
         raise NoSeriesError(f"the catalog has no series for {kind} releases ({checkout.version or 'unknown release'})")
+    version = checkout.version
+
+    def rank(r: tuple[Series, list[Series], _Evaluation]) -> tuple[bool, int, str]:
+        return (version in r[0].librechat, r[2].exact_hunks, r[0].id)
+
+    # A fitting series that names the release outranks every other, so those are tried first and the
+    # rest only when none of them fits (the answer is the same; the work is less).
     ranked = []
-    for series in candidates:
-        chain = catalog.chain(series.id)
-        evaluation = _evaluate(chain, _components(chain, opts.components), reader, opts.fuzz)
-        ranked.append((series, chain, evaluation))
+    for targets in (True, False):
+        for series in (s for s in candidates if (version in s.librechat) == targets):
+            chain = catalog.chain(series.id)
+            evaluation = _evaluate(chain, _components(chain, opts.components), reader, opts.fuzz)
+            ranked.append((series, chain, evaluation))
+        if targets and any(r[2].ok for r in ranked):
+            break
     fitting = [r for r in ranked if r[2].ok]
     if not fitting:
         series, chain, evaluation = max(ranked, key=lambda r: (r[2].hunks_ok / max(len(r[2].all_hunks), 1), r[0].id))
@@ -301,11 +311,6 @@ def _choose(
             f"no series fits this checkout (closest: {series.id}, {evaluation.hunks_ok} of "
             f"{len(evaluation.all_hunks)} hunks match; first: {failed.path} {failed.summary()}); nothing was written"
         )
-    version = checkout.version
-
-    def rank(r: tuple[Series, list[Series], _Evaluation]) -> tuple[bool, int, str]:
-        return (version in r[0].librechat, r[2].exact_hunks, r[0].id)
-
     series, chain, evaluation = max(fitting, key=rank)
     return _choice(chain, evaluation, "content", version), evaluation
 
