@@ -1,7 +1,5 @@
 """The command line: parse, call the engine, render. The only module that imports typer."""
 
-from __future__ import annotations
-
 import os
 import sys
 import traceback
