@@ -118,6 +118,7 @@ async function main() {
   };
   const sharedDefaults = { openAI: ['gpt-4o', 'gpt-4o-mini'], [endpointName]: ['default-model'] };
 
+  process.chdir(api); // LibreChat's logger writes its files under the working directory
   require(path.join(options.tree, 'node_modules/module-alias'))({ base: api });
   const database = fakeDatabase();
   const getAppConfig = async () => appConfig;
