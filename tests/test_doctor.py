@@ -224,6 +224,23 @@ def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_app
     assert "alias of endpoints.allowedAddresses" in finding.message and finding.path == ".env"
 
 
+def test_applied_native_extras_are_verified_like_any_series(tmp_path: Path, catalog_dir: Path) -> None:
+    native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
+    write_series(
+        catalog_dir, "dynmodels-native-test", ("v0.8.5",), {"0001-backend.patch": ("backend", native_patch)},
+        native=True,
+    )
+    catalog = load_catalog(catalog_dir)
+    root = make(tmp_path, native=True)
+    report = run_doctor(root, catalog, apply_first=True)
+    assert report.ok and report.patches is not None
+    assert report.patches.native_support and report.patches.applied and report.patches.verified
+    (root / "api/server/routes/models.js").write_text(ROUTES + "// edited\n")
+    drifted = doctor(find_checkout(root), catalog)
+    assert codes(drifted, "blocker") == ["patches_drifted"] and not drifted.ok
+    assert drifted.patches is not None and drifted.patches.verified is False
+
+
 def test_no_dynamic_endpoint_blocks(tmp_path: Path, catalog: Catalog) -> None:
     yaml_text = config(endpoint("Plain", apiKey='"sk-admin"', models='{ default: ["m1"] }'))
     report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)

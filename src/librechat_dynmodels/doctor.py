@@ -262,15 +262,15 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
     """The engine's own status and verify: applied by this tool, and every file as it wrote it?"""
     from . import engine
 
-    native = detect_native_support(checkout.root)
     try:
         status = engine.status(checkout, catalog)
     except DynModelsError as exc:
         return None, [Finding(BLOCKER, "patches_unknown", f"cannot read the patch state: {exc}")]
     series = status.series.id if status.series else None
     applied = status.applied_at is not None
-    if native.present:
-        check = PatchCheck(True, native.evidence, "native", series, applied, None, status.components)
+    if status.native_support and not applied and not status.interrupted_operation:
+        # the release fetches per-user models itself; the extras series are optional there
+        check = PatchCheck(True, status.native_evidence, "native", series, False, None, status.components)
         return check, []
     findings: list[Finding] = []
     verified: bool | None = None
@@ -318,7 +318,9 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         findings.append(
             Finding(BLOCKER, "patches_not_applied", f"{why}; run 'librechat-dynmodels check' to see each hunk")
         )
-    check = PatchCheck(False, None, status.state, series, applied, verified, status.components)
+    check = PatchCheck(
+        status.native_support, status.native_evidence, status.state, series, applied, verified, status.components
+    )
     return check, findings
 
 
