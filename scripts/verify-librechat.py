@@ -182,7 +182,8 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
     if applied.returncode != 0:
         return result | {"ok": False, "error": f"apply exited {applied.returncode}"}
     result["build_data_provider"] = run(["npm", "run", "build:data-provider"], tree, log) == 0
-    if any(path.startswith("packages/api/") for path in target_files(tree)):
+    files = target_files(tree)
+    if any(path.startswith("packages/api/") for path in files):
         result["build_api"] = run(["npm", "run", "build:api"], tree, log) == 0
 
     result["suites"] = {
@@ -198,7 +199,6 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
         result["client_build"] = run(["npm", "run", "frontend"], tree, log) == 0
 
     result["verify_exit"] = tool("verify", str(tree)).returncode
-    files = target_files(tree)
     result["rollback_exit"] = tool("rollback", str(tree)).returncode
     changed = []
     for path in files:
