@@ -235,6 +235,8 @@ def test_applied_native_extras_are_verified_like_any_series(tmp_path: Path, cata
     report = run_doctor(root, catalog, apply_first=True)
     assert report.ok and report.patches is not None
     assert report.patches.native_support and report.patches.applied and report.patches.verified
+    shown = cli("doctor", str(root), "--patches", str(catalog_dir))
+    assert "patches: patched (dynmodels-native-test; applied by this tool, verified)" in shown.stdout
     (root / "api/server/routes/models.js").write_text(ROUTES + "// edited\n")
     drifted = doctor(find_checkout(root), catalog)
     assert codes(drifted, "blocker") == ["patches_drifted"] and not drifted.ok

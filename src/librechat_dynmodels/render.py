@@ -180,7 +180,7 @@ def _doctor(r: DoctorReport, verbose: bool) -> Output:
     p = r.patches
     if p is None:
         lines.append("patches: unknown")
-    elif p.native_support:
+    elif p.native_support and not p.applied:
         lines.append(f"patches: not needed, native per-user fetching ({p.native_evidence})")
     else:
         verified = {True: ", verified", False: ", NOT verified", None: ""}[p.verified]
