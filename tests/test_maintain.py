@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -161,6 +162,27 @@ def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path:
     assert (fresh.root / ROUTES_PATH).read_text() == (root / ROUTES_PATH).read_text()
     engine.rollback(fresh, catalog)
     assert snapshot(fresh.root) == pristine
+
+
+def test_port_writes_a_series_yaml_that_reads_back_when_descriptions_hold_yaml_syntax(
+    tmp_path: Path, mirror: Path
+) -> None:
+    catalog_dir = tmp_path / "catalog"
+    folder = write_series(catalog_dir, "dynmodels-v0.8.3", releases=("v0.8.3",))
+    yaml_path = folder / "series.yaml"
+    description = "Backend: per-user cache # and a hash, 'quotes' and \"double\""
+    yaml_path.write_text(
+        yaml_path.read_text().replace(
+            "description: test patch 0001-backend.patch", f"description: {json.dumps(description)}"
+        )
+    )
+    root = export(mirror, "v0.8.4", tmp_path / "v0.8.4")
+
+    port(find_checkout(root), load_catalog(catalog_dir), "dynmodels-v0.8.3", mirror)
+
+    ported = load_catalog(catalog_dir).get("dynmodels-v0.8.4")
+    assert ported.patches[0].description == description
+    assert ported.librechat == ("v0.8.4",)
 
 
 def test_port_command_reports_clean_hunks(tmp_path: Path, mirror: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from librechat_dynmodels.catalog import default_catalog_dir
-from librechat_dynmodels.plainyaml import parse_plain
+from librechat_dynmodels.plainyaml import parse_plain, yaml_scalar
 
 SHIPPED = sorted(default_catalog_dir().glob("*/series.yaml"))
 
@@ -102,3 +102,36 @@ def test_random_series_dumped_by_pyyaml_in_every_style_read_back_the_same() -> N
                 plain_path_taken += 1
                 assert plain == yaml.safe_load(text), text
     assert plain_path_taken > 20  # the plain path is really exercised
+
+
+SCALARS = [
+    "Backend: per-user cache, POST /api/models/fetch",
+    "a # not a comment",
+    "yes",
+    "null",
+    "12",
+    "- a list?",
+    "[v0.8.3]",
+    "{not: a map}",
+    " leading space",
+    "trailing space ",
+    "it's",
+    'say "hi"',
+    "tab\there",
+    "é ünïcode – dash",
+    "",
+    "plain words, with (parens) and a/slash",
+]
+
+
+@pytest.mark.parametrize("value", SCALARS)
+def test_a_written_scalar_reads_back_as_the_same_string_in_both_readers(value: str) -> None:
+    text = f"id: x\ndescription: {yaml_scalar(value)}\n"
+    assert yaml.safe_load(text)["description"] == value
+    plain = parse_plain(text)
+    assert plain is None or plain["description"] == value
+
+
+def test_a_plain_word_stays_unquoted() -> None:
+    assert yaml_scalar("dynmodels-v0.8.5") == "dynmodels-v0.8.5"
+    assert yaml_scalar("0001-backend-user-models.patch") == "0001-backend-user-models.patch"

@@ -25,8 +25,7 @@ WARNING = "warning"
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _ENV_NOTE = (
-    "doctor reads only .env: ignore this if the variable comes from the process environment "
-    "(docker compose, systemd)"
+    "doctor reads only .env: ignore this if the variable comes from the process environment (docker compose, systemd)"
 )
 
 
@@ -96,9 +95,7 @@ def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] 
         text = Path(location).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [
-            Finding(
-                BLOCKER, "config_missing", f"not found{where}; LibreChat needs it for custom endpoints", path=shown
-            )
+            Finding(BLOCKER, "config_missing", f"not found{where}; LibreChat needs it for custom endpoints", path=shown)
         ]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Finding(BLOCKER, "config_unreadable", f"cannot read: {exc}", path=shown)]

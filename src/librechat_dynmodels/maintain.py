@@ -12,6 +12,7 @@ for a human, who then runs `refresh`.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .errors import CatalogError, DriftError, StateError, UsageError
 from .fsutil import atomic_write, file_mode, sha256_bytes
 from .hunks import apply_hunks
 from .models import Result, SeriesChoice
+from .plainyaml import yaml_scalar
 from .state import FileRecord, StateDir
 from .textdoc import TextDocument
 
@@ -88,12 +90,19 @@ def _hunk_count(diff_text: str) -> int:
     return sum(1 for line in diff_text.splitlines() if line.startswith("@@ "))
 
 
+def _entry_yaml(file: str, component: str, description: str) -> str:
+    return (
+        f"  - file: {yaml_scalar(file)}\n    component: {yaml_scalar(component)}\n"
+        f"    description: {yaml_scalar(description)}\n"
+    )
+
+
 def _append_entries(series_dir: Path, entries: list[tuple[str, str, str]]) -> None:
     text = (series_dir / "series.yaml").read_text(encoding="utf-8")
     if not text.endswith("\n"):
         text += "\n"
     for file, component, description in entries:
-        text += f"  - file: {file}\n    component: {component}\n    description: {description}\n"
+        text += _entry_yaml(file, component, description)
     atomic_write(series_dir / "series.yaml", text.encode("utf-8"))
 
 
@@ -320,13 +329,12 @@ def port(
         text = "".join(render_git_diff(p.path, p.original, p.patched, p.mode) for p in members)
         if text:
             atomic_write(series_dir / entry.file, text.encode("utf-8"))
-        entries_text.append(
-            f"  - file: {entry.file}\n    component: {entry.component}\n    description: {entry.description}\n"
-        )
+        entries_text.append(_entry_yaml(entry.file, entry.component, entry.description))
     yaml_text = (
-        f"id: {new_id}\ndescription: Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.\n"
-        f'librechat: ["{version}"]\nnative: {"true" if source.native else "false"}\n'
-        + (f"requires: [{', '.join(source.requires)}]\n" if source.requires else "")
+        f"id: {yaml_scalar(new_id)}\n"
+        f"description: {yaml_scalar(f'Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.')}\n"
+        f"librechat: [{json.dumps(version)}]\nnative: {'true' if source.native else 'false'}\n"
+        + (f"requires: [{', '.join(json.dumps(r) for r in source.requires)}]\n" if source.requires else "")
         + "patches:\n"
         + "".join(entries_text)
     )

@@ -87,6 +87,17 @@ def _flow_list(text: str) -> list[Any]:
     return items
 
 
+def yaml_scalar(value: str) -> str:
+    """``value`` written as a YAML scalar that reads back as the same string: plain when this reader (and so
+    PyYAML) takes it as that string, else double-quoted (a JSON string is a valid YAML double-quoted scalar)."""
+    try:
+        if value == value.strip() and _scalar(value) == value:
+            return value
+    except _NotPlain:
+        pass
+    return json.dumps(value, ensure_ascii=False)
+
+
 def parse_plain(text: str) -> dict[str, Any] | None:
     """The mapping a plain series.yaml holds, or None when the text is outside the plain subset."""
     data: dict[str, Any] = {}

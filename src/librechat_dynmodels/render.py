@@ -186,9 +186,7 @@ def _doctor(r: DoctorReport, verbose: bool) -> Output:
         verified = {True: ", verified", False: ", NOT verified", None: ""}[p.verified]
         applied = "applied by this tool" if p.applied else "not applied by this tool"
         lines.append(f"patches: {p.state} ({p.series or 'no series fits'}; {applied}{verified})")
-    endpoint_rows = [
-        [e.name, "yes" if e.eligible else "no", ", ".join(e.reasons) or "-"] for e in r.endpoints
-    ]
+    endpoint_rows = [[e.name, "yes" if e.eligible else "no", ", ".join(e.reasons) or "-"] for e in r.endpoints]
     finding_rows = [
         [f.severity, f.code, f.endpoint or f.path or "-", f.message]
         for f in sorted(r.findings, key=lambda f: f.severity != "blocker")
