@@ -36,10 +36,18 @@ endpoints:
       titleConvo: true
       titleModel: "gpt-4o-mini"
 """
-NATIVE_MARKER = {
-    "packages/api/src/endpoints/config/models.ts": (
-        "export function createLoadConfigModels(deps) {\n  const { getUserKeyValues } = deps;\n}\n"
-    )
+NATIVE_LOADER = "export function createLoadConfigModels(deps) {\n  const { getUserKeyValues } = deps;\n}\n"
+# What the doctor reads of each native release family: its loader, and the allowedAddresses setting's source.
+NATIVE_RELEASES: dict[str, dict[str, str]] = {
+    "v0.8.5": {"packages/api/src/endpoints/config/models.ts": NATIVE_LOADER},
+    "v0.8.6": {
+        "packages/api/src/endpoints/config/models.ts": NATIVE_LOADER,
+        "packages/api/src/auth/allowedAddresses.ts": "export function isAddressAllowed() {}\n",
+    },
+    "v0.8.7": {
+        "packages/api/src/endpoints/config/models.ts": NATIVE_LOADER + "await validateEndpointURL(baseURL, name);\n",
+        "packages/api/src/auth/allowedAddresses.ts": "export function isAddressAllowed() {}\n",
+    },
 }
 
 
@@ -56,11 +64,18 @@ def config(*entries: str, extra: str = "") -> str:
 GOOD_MODELS = '{ default: ["m1"], fetch: true }'
 
 
-def make(tmp_path: Path, yaml_text: str | None = DYNAMIC, env: str | None = None, native: bool = False,
-         name: str = "lc", **more: str) -> Path:
-    files: dict[str, str | bytes] = dict(librechat_files("v0.8.5" if native else "v0.8.3"))
+def make(
+    tmp_path: Path,
+    yaml_text: str | None = DYNAMIC,
+    env: str | None = None,
+    native: str | None = None,
+    name: str = "lc",
+    **more: str,
+) -> Path:
+    """A checkout; ``native`` names the native release family to model (v0.8.5, v0.8.6, v0.8.7)."""
+    files: dict[str, str | bytes] = dict(librechat_files(native or "v0.8.3"))
     if native:
-        files.update(NATIVE_MARKER)
+        files.update(NATIVE_RELEASES[native])
     if yaml_text is not None:
         files["librechat.yaml"] = yaml_text
     if env is not None:
@@ -92,7 +107,11 @@ def test_dynamic_endpoint_with_verified_patches_is_ok(tmp_path: Path, catalog: C
     assert report.ok and report.findings == ()
     (check,) = report.endpoints
     assert (check.name, check.eligible, check.fetch, check.user_provided, check.defaults) == (
-        "LiteLLM", True, True, ("apiKey",), ("gpt-4o-mini",),
+        "LiteLLM",
+        True,
+        True,
+        ("apiKey",),
+        ("gpt-4o-mini",),
     )
     assert report.patches is not None
     assert (report.patches.state, report.patches.applied, report.patches.verified) == ("patched", True, True)
@@ -131,7 +150,7 @@ def test_fetch_false_is_not_fetch(tmp_path: Path, catalog: Catalog) -> None:
     assert codes(report) == ["user_key_without_fetch", "no_dynamic_endpoint"] and not report.ok
 
 
-@pytest.mark.parametrize("models", ['{ default: [], fetch: true }', "{ fetch: true }"])
+@pytest.mark.parametrize("models", ["{ default: [], fetch: true }", "{ fetch: true }"])
 def test_empty_defaults_block(tmp_path: Path, catalog: Catalog, models: str) -> None:
     yaml_text = DYNAMIC + endpoint("Empty", apiKey='"user_provided"', models=models)
     report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
@@ -152,11 +171,11 @@ def test_title_and_summary_models_must_be_in_defaults(tmp_path: Path, catalog: C
 
 def test_user_provided_base_url_on_native_release_wants_allowed_addresses(tmp_path: Path, catalog: Catalog) -> None:
     entry = endpoint(apiKey='"user_provided"', baseURL='"user_provided"', models=GOOD_MODELS)
-    report = run_doctor(make(tmp_path, config(entry), native=True), catalog)
+    report = run_doctor(make(tmp_path, config(entry), native="v0.8.7"), catalog)
     assert codes(report) == ["no_allowed_addresses"] and report.ok
     assert "endpoints.allowedAddresses" in report.findings[0].message
     allowed = config(entry, extra='  allowedAddresses: ["vllm.lan:8000"]\n')
-    assert codes(run_doctor(make(tmp_path, allowed, native=True, name="allowed"), catalog)) == []
+    assert codes(run_doctor(make(tmp_path, allowed, native="v0.8.7", name="allowed"), catalog)) == []
     pre_native = run_doctor(make(tmp_path, config(entry), name="old"), catalog, apply_first=True)
     assert codes(pre_native) == []
 
@@ -192,14 +211,20 @@ def test_parse_env_handles_comments_quotes_and_export() -> None:
         "# comment\n\nA=1\nexport B='two words'\nC=\"x # not a comment\"\nD=plain # comment\n"
         "E = spaced \nnot a line\nF=a=b\n"
     )
-    assert parse_env(text) == {"A": "1", "B": "two words", "C": "x # not a comment", "D": "plain", "E": "spaced",
-                               "F": "a=b"}
+    assert parse_env(text) == {
+        "A": "1",
+        "B": "two words",
+        "C": "x # not a comment",
+        "D": "plain",
+        "E": "spaced",
+        "F": "a=b",
+    }
 
 
 def test_dynamic_models_allowed_hosts_on_native_release_points_to_allowed_addresses(
     tmp_path: Path, catalog: Catalog
 ) -> None:
-    report = run_doctor(make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native=True), catalog)
+    report = run_doctor(make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native="v0.8.7"), catalog)
     assert codes(report) == ["allowed_hosts_ignored"] and report.ok
     assert "endpoints.allowedAddresses" in report.findings[0].message and report.findings[0].path == ".env"
     pre_native = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", name="old")
@@ -211,11 +236,14 @@ def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_app
 ) -> None:
     native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
     write_series(
-        catalog_dir, "dynmodels-native-test", ("v0.8.5",), {"0001-backend.patch": ("backend", native_patch)},
+        catalog_dir,
+        "dynmodels-native-test",
+        ("v0.8.5",),
+        {"0001-backend.patch": ("backend", native_patch)},
         native=True,
     )
     catalog = load_catalog(catalog_dir)
-    root = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native=True)
+    root = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native="v0.8.7")
     assert "allowed_hosts_ignored" in codes(run_doctor(root, catalog))
     report = run_doctor(root, catalog, apply_first=True)
     assert report.patches is not None and report.patches.applied
@@ -224,14 +252,62 @@ def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_app
     assert "alias of endpoints.allowedAddresses" in finding.message and finding.path == ".env"
 
 
+def native_extras(catalog_dir: Path, release: str) -> Catalog:
+    native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
+    write_series(
+        catalog_dir,
+        f"dynmodels-native-{release}",
+        (release,),
+        {"0001-backend.patch": ("backend", native_patch)},
+        native=True,
+    )
+    return load_catalog(catalog_dir)
+
+
+def test_on_v0_8_5_dynamic_models_allowed_hosts_is_the_extras_own_allowlist(tmp_path: Path, catalog_dir: Path) -> None:
+    catalog = native_extras(catalog_dir, "v0.8.5")
+    root = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native="v0.8.5")
+    before = run_doctor(root, catalog)
+    finding = next(f for f in before.findings if f.code == "allowed_hosts_ignored")
+    assert "has no endpoints.allowedAddresses" in finding.message and "trusted hosts" in finding.message
+    after = run_doctor(root, catalog, apply_first=True)
+    assert not {"allowed_hosts_ignored", "allowed_hosts_alias"} & set(codes(after)) and after.ok
+
+
+def test_a_user_provided_base_url_on_v0_8_5_asks_for_no_allowed_addresses(tmp_path: Path, catalog_dir: Path) -> None:
+    catalog = native_extras(catalog_dir, "v0.8.5")
+    entry = endpoint(apiKey='"user_provided"', baseURL='"user_provided"', models=GOOD_MODELS)
+    report = run_doctor(make(tmp_path, config(entry), native="v0.8.5"), catalog, apply_first=True)
+    assert codes(report) == [] and report.ok
+
+
+@pytest.mark.parametrize(("release", "unchecked"), [("v0.8.5", True), ("v0.8.6", True), ("v0.8.7", False)])
+def test_native_loaders_that_fetch_a_user_url_unchecked_are_named_until_the_extras_are_applied(
+    tmp_path: Path, catalog_dir: Path, release: str, unchecked: bool
+) -> None:
+    catalog = native_extras(catalog_dir, release)
+    entry = endpoint("Proxy", apiKey='"user_provided"', baseURL='"user_provided"', models=GOOD_MODELS)
+    yaml_text = config(entry, extra='  allowedAddresses: ["vllm.lan:8000"]\n')
+    root = make(tmp_path, yaml_text, native=release)
+    before = run_doctor(root, catalog)
+    assert ("user_url_unchecked" in codes(before)) is unchecked
+    if unchecked:
+        finding = next(f for f in before.findings if f.code == "user_url_unchecked")
+        assert finding.message.startswith("Proxy: this release's own loader fetches a user's base URL without")
+    assert "user_url_unchecked" not in codes(run_doctor(root, catalog, apply_first=True))
+
+
 def test_applied_native_extras_are_verified_like_any_series(tmp_path: Path, catalog_dir: Path) -> None:
     native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
     write_series(
-        catalog_dir, "dynmodels-native-test", ("v0.8.5",), {"0001-backend.patch": ("backend", native_patch)},
+        catalog_dir,
+        "dynmodels-native-test",
+        ("v0.8.5",),
+        {"0001-backend.patch": ("backend", native_patch)},
         native=True,
     )
     catalog = load_catalog(catalog_dir)
-    root = make(tmp_path, native=True)
+    root = make(tmp_path, native="v0.8.7")
     report = run_doctor(root, catalog, apply_first=True)
     assert report.ok and report.patches is not None
     assert report.patches.native_support and report.patches.applied and report.patches.verified
@@ -249,7 +325,8 @@ def test_no_dynamic_endpoint_blocks(tmp_path: Path, catalog: Catalog) -> None:
     assert codes(report) == ["no_dynamic_endpoint"] and not report.ok
     assert report.endpoints[0].reasons == ("static_endpoint",)
     assert codes(run_doctor(make(tmp_path, "version: 1.2.1\n", name="none"), catalog)) == [
-        "no_dynamic_endpoint", "patches_not_applied",
+        "no_dynamic_endpoint",
+        "patches_not_applied",
     ]
 
 
@@ -345,7 +422,7 @@ def test_components_left_out_are_a_warning(tmp_path: Path, catalog: Catalog) -> 
 
 
 def test_native_release_needs_no_patches(tmp_path: Path, catalog: Catalog) -> None:
-    report = run_doctor(make(tmp_path, native=True), catalog)
+    report = run_doctor(make(tmp_path, native="v0.8.7"), catalog)
     assert report.ok and report.findings == ()
     assert report.patches is not None and report.patches.native_support and report.patches.state == "native"
 
@@ -359,11 +436,23 @@ def test_json_envelope_of_doctor(tmp_path: Path, catalog: Catalog) -> None:
     data = json.loads(result.stdout)
     assert result.exit_code == 1 and (data["command"], data["status"], data["exit_code"]) == ("doctor", "failed", 1)
     assert list(data["data"]) == [
-        "root", "librechat_version", "config", "config_source", "env_file", "endpoints", "patches", "findings", "ok",
+        "root",
+        "librechat_version",
+        "config",
+        "config_source",
+        "env_file",
+        "endpoints",
+        "patches",
+        "findings",
+        "ok",
     ]
     assert list(data["data"]["findings"][0]) == ["severity", "code", "message", "endpoint", "path", "line", "column"]
     assert data["data"]["endpoints"][1] == {
-        "name": "Empty", "eligible": False, "fetch": True, "user_provided": ["apiKey"], "defaults": [],
+        "name": "Empty",
+        "eligible": False,
+        "fetch": True,
+        "user_provided": ["apiKey"],
+        "defaults": [],
         "reasons": ["empty_defaults"],
     }
     assert [e["code"] for e in data["errors"]] == ["empty_defaults", "patches_not_applied"]

@@ -24,6 +24,10 @@ BLOCKER = "blocker"
 WARNING = "warning"
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+# Releases whose code has `endpoints.allowedAddresses` (v0.8.6 on) carry this file; v0.8.5 does not.
+ALLOWED_ADDRESSES_SOURCE = "packages/api/src/auth/allowedAddresses.ts"
+# The native loader validates a user's base URL from v0.8.7 on; v0.8.5 and v0.8.6 fetch it unchecked.
+NATIVE_LOADER_SOURCE = "packages/api/src/endpoints/config/models.ts"
 _ENV_NOTE = (
     "doctor reads only .env: ignore this if the variable comes from the process environment (docker compose, systemd)"
 )
@@ -154,7 +158,12 @@ def _model_names(value: Any) -> tuple[str, ...]:
 
 
 def check_endpoint(
-    item: dict[str, Any], index: int, env: Mapping[str, str], native: bool, allowed_addresses: bool, shown: str
+    item: dict[str, Any],
+    index: int,
+    env: Mapping[str, str],
+    allowlist_setting: bool,
+    allowed_addresses: bool,
+    shown: str,
 ) -> tuple[EndpointCheck, list[Finding]]:
     name = str(item.get("name") or f"endpoints.custom[{index}]")
     models = item.get("models") if isinstance(item.get("models"), dict) else {}
@@ -196,7 +205,7 @@ def check_endpoint(
                     f"{key} {model!r} is not in models.default: users whose key cannot reach it get no {what}; "
                     "add it to models.default",
                 )
-    if native and "baseURL" in user_provided and not allowed_addresses:
+    if allowlist_setting and "baseURL" in user_provided and not allowed_addresses:
         add(
             WARNING,
             "no_allowed_addresses",
@@ -219,8 +228,9 @@ def check_endpoint(
 
 
 def check_config(
-    data: dict[str, Any], env: Mapping[str, str], native: bool, shown: str
+    data: dict[str, Any], env: Mapping[str, str], allowlist_setting: bool, shown: str
 ) -> tuple[tuple[EndpointCheck, ...], list[Finding]]:
+    """``allowlist_setting``: the release fetches natively and reads ``endpoints.allowedAddresses``."""
     endpoints = data.get("endpoints")
     endpoints = endpoints if isinstance(endpoints, dict) else {}
     custom = endpoints.get("custom")
@@ -236,7 +246,7 @@ def check_config(
                 Finding(WARNING, "config_invalid", f"endpoints.custom[{index}] is not a mapping; skipped", path=shown)
             )
             continue
-        check, found = check_endpoint(item, index, env, native, allowed, shown)
+        check, found = check_endpoint(item, index, env, allowlist_setting, allowed, shown)
         checks.append(check)
         findings += found
     if not any(c.fetch and c.user_provided for c in checks):
@@ -321,23 +331,12 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
     return check, findings
 
 
-# -- the command --------------------------------------------------------------------------
-
-
-def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
-    root = checkout.root
-    env, env_file = read_env(root)
-    location, source = config_location(root, env)
-    shown = _shown(root, location)
-    native = detect_native_support(root).present
-    data, findings = load_config(root, location, source)
-    endpoints: tuple[EndpointCheck, ...] = ()
-    if data is not None:
-        endpoints, found = check_config(data, env, native, shown)
-        findings += found
-    patches, found = check_patches(checkout, catalog)
-    if native and env.get("DYNAMIC_MODELS_ALLOWED_HOSTS", "").strip():
-        if patches is not None and patches.applied:
+def _native_findings(
+    root: Path, env: Mapping[str, str], endpoints: tuple[EndpointCheck, ...], allowlist_setting: bool, applied: bool
+) -> list[Finding]:
+    findings: list[Finding] = []
+    if env.get("DYNAMIC_MODELS_ALLOWED_HOSTS", "").strip():
+        if allowlist_setting and applied:
             findings.append(
                 Finding(
                     WARNING,
@@ -349,7 +348,7 @@ def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
                     path=".env",
                 )
             )
-        else:
+        elif allowlist_setting:
             findings.append(
                 Finding(
                     WARNING,
@@ -360,6 +359,57 @@ def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
                     path=".env",
                 )
             )
+        elif not applied:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "allowed_hosts_ignored",
+                    "DYNAMIC_MODELS_ALLOWED_HOSTS is set in .env, but this release fetches per-user models "
+                    "natively and never reads it (it has no endpoints.allowedAddresses either); the extras "
+                    "series ('librechat-dynmodels apply') reads it as its list of trusted hosts",
+                    path=".env",
+                )
+            )
+    user_urls = [e.name for e in endpoints if "baseURL" in e.user_provided]
+    if user_urls and not applied and not _native_loader_checks_user_urls(root):
+        findings.append(
+            Finding(
+                WARNING,
+                "user_url_unchecked",
+                f"{', '.join(user_urls)}: this release's own loader fetches a user's base URL without checking "
+                "the address and sends the endpoint's configured headers there; 'librechat-dynmodels apply' "
+                "adds the check (private and loopback hosts refused) and keeps those headers back",
+            )
+        )
+    return findings
+
+
+def _native_loader_checks_user_urls(root: Path) -> bool:
+    try:
+        return "validateEndpointURL" in (root / NATIVE_LOADER_SOURCE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
+    root = checkout.root
+    env, env_file = read_env(root)
+    location, source = config_location(root, env)
+    shown = _shown(root, location)
+    native = detect_native_support(root).present
+    allowlist_setting = native and (root / ALLOWED_ADDRESSES_SOURCE).is_file()
+    data, findings = load_config(root, location, source)
+    endpoints: tuple[EndpointCheck, ...] = ()
+    if data is not None:
+        endpoints, found = check_config(data, env, allowlist_setting, shown)
+        findings += found
+    patches, found = check_patches(checkout, catalog)
+    applied = patches is not None and patches.applied
+    if native:
+        findings += _native_findings(root, env, endpoints, allowlist_setting, applied)
     findings += found
     return DoctorReport(
         root=root,
