@@ -62,6 +62,10 @@ def synthetic_tree(series: Series, into: Path, files: int = 2300) -> None:
 
 
 def median_ms(action: Callable[[], object], runs: int, reset: Callable[[], object] | None = None) -> float:
+    """The median of ``runs`` timed calls, after one untimed call (it writes the bytecode caches)."""
+    if reset:
+        reset()
+    action()
     samples = []
     for _ in range(runs):
         if reset:
@@ -106,6 +110,8 @@ def main() -> int:
         tool = [sys.executable, "-m", "librechat_dynmodels", "-q"]
         env_note = f"python {sys.version.split()[0]}"
         os.environ["PYTHONPATH"] = str(ROOT / "src")
+        # An installed tool runs from cached bytecode; a shell with this set would time the compiler instead.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
         results = {
             "python -c 'import typer' (floor)": median_ms(
@@ -138,10 +144,21 @@ def main() -> int:
         print(f"{'what':45} {'median ms':>10} {'x typer floor':>14}")
         for name, value in results.items():
             print(f"{name:45} {value:10.1f} {value / floor:14.2f}")
+        # The ratio again from back-to-back pairs (floor, check), so that load from other processes
+        # falls on both sides of each ratio alike.
+        pair_ratios = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            run([sys.executable, "-c", "import typer"])
+            middle = time.perf_counter()
+            run([*tool, "check", "--series", series.id, str(tree)])
+            pair_ratios.append((time.perf_counter() - middle) / (middle - start))
+        paired = statistics.median(pair_ratios)
+        print(f"{'check / floor, median of back-to-back pairs':45} {'':10} {paired:14.2f}")
         check = results["librechat-dynmodels check"]
         print(
-            f"target: check < 150 ms and <= 1.5x the floor: {check:.1f} ms, {check / floor:.2f}x -> "
-            f"{'met' if check < 150 and check / floor <= 1.5 else 'NOT met'}"
+            f"target: check < 150 ms and <= 1.5x the floor: {check:.1f} ms, {check / floor:.2f}x "
+            f"(paired {paired:.2f}x) -> {'met' if check < 150 and paired <= 1.5 else 'NOT met'}"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

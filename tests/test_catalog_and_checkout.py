@@ -108,3 +108,25 @@ def test_symlink_out_of_the_checkout_is_refused(tree: Path, tmp_path: Path) -> N
     os.symlink(tree / "api" / "server" / "routes" / "models.js", tree / "api" / "link.js")
     with pytest.raises(UnsafePathError, match="is a symlink"):
         safe_target(tree, "api/link.js")
+
+
+def test_symlinks_that_stay_inside_are_followed_and_chains_or_dangling_links_outside_are_not(
+    tree: Path, tmp_path: Path
+) -> None:
+    os.symlink(tree / "api" / "server", tree / "api" / "srv")  # inside, to inside
+    assert safe_target(tree, "api/srv/routes/models.js") == tree / "api/srv/routes/models.js"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, tree / "api" / "server" / "out")
+    with pytest.raises(UnsafePathError, match="symlink outside"):  # an inside link, then one that leaves
+        safe_target(tree, "api/srv/out/new.js")
+    os.symlink(tmp_path / "not-there", tree / "api" / "dangling")
+    with pytest.raises(UnsafePathError, match="symlink outside"):
+        safe_target(tree, "api/dangling/new.js")
+
+
+def test_a_checkout_reached_through_a_symlink_is_not_mistaken_for_an_escape(tree: Path, tmp_path: Path) -> None:
+    alias = tmp_path / "alias"
+    os.symlink(tree, alias)
+    os.symlink(alias / "api" / "server", tree / "api" / "srv")
+    assert safe_target(alias, "api/srv/routes/models.js") == alias / "api/srv/routes/models.js"

@@ -178,9 +178,9 @@ def test_component_subset_applies_only_that_and_what_it_needs(checkout: Checkout
         engine.check(checkout, catalog, Options(components=("data-provider",), series_id="dynmodels-test"))
 
 
-def test_fuzz_beyond_two_is_a_usage_error() -> None:
-    with pytest.raises(UsageError):
-        Options(fuzz=3)
+def test_fuzz_beyond_two_is_a_usage_error(checkout: Checkout, catalog: Catalog) -> None:
+    with pytest.raises(UsageError, match="--fuzz must be between 0 and 2"):
+        engine.check(checkout, catalog, Options(fuzz=3))
 
 
 def test_dry_run_shows_the_diff_and_writes_nothing(checkout: Checkout, catalog: Catalog) -> None:

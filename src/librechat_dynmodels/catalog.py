@@ -1,7 +1,5 @@
 """The patch catalog: series folders with a series.yaml and their patch files."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -48,7 +46,7 @@ class PatchEntry(NamedTuple):
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Series:
     id: str
     description: str

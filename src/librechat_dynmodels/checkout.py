@@ -1,9 +1,8 @@
 """Find a LibreChat checkout, read its release, detect native per-user fetching, guard paths."""
 
-from __future__ import annotations
-
 import json
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -105,17 +104,23 @@ def safe_target(root: Path, relpath: str) -> Path:
         raise UnsafePathError("path with '..' or an empty part in patch refused", relpath)
     if pure.parts[0] == STATE_DIR_NAME or pure.parts[0] == ".git":
         raise UnsafePathError("patch may not touch the tool's state or .git", relpath)
-    target = root / pure
-    if target.is_symlink():
-        raise UnsafePathError("target is a symlink; refusing to replace it", relpath)
-    # Resolve the deepest existing ancestor: a symlink anywhere on the way must stay inside.
-    probe = target
-    while not probe.exists() and probe != root:
-        probe = probe.parent
-    real, resolved_root = probe.resolve(), root.resolve()
-    if real != resolved_root and resolved_root not in real.parents:
-        raise UnsafePathError("path resolves through a symlink outside the checkout", relpath)
-    return target
+    # Walk the components below the root: the target may not be a symlink, and a symlink on the way
+    # must resolve inside the checkout (one lstat per component; realpath only for a link).
+    parts = relpath.split("/")
+    current = str(root)
+    for depth, part in enumerate(parts, start=1):
+        current = os.path.join(current, part)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(current).st_mode)
+        except OSError:
+            break  # nothing exists from here on, so nothing further can redirect the path
+        if is_link and depth == len(parts):
+            raise UnsafePathError("target is a symlink; refusing to replace it", relpath)
+        if is_link:
+            real, real_root = os.path.realpath(current), os.path.realpath(root)
+            if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+                raise UnsafePathError("path resolves through a symlink outside the checkout", relpath)
+    return root / relpath
 
 
 def add_git_exclude(root: Path, entry: str) -> bool:

@@ -5,14 +5,12 @@ plan in memory, write through :mod:`fsutil` and the :class:`StateDir`, and retur
 objects from :mod:`models`. Nothing here prints.
 """
 
-from __future__ import annotations
-
-import difflib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__
 from .catalog import Catalog, Series, with_needed_components
@@ -53,8 +51,7 @@ MAX_FUZZ = 2
 OnWrite = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     series_id: str | None = None
     fuzz: int = 0
     components: tuple[str, ...] = ()  # empty: every component of the series
@@ -62,9 +59,8 @@ class Options:
     dry_run: bool = False
     verbose: bool = False
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.fuzz <= MAX_FUZZ:
-            raise UsageError(f"--fuzz must be between 0 and {MAX_FUZZ} (got {self.fuzz})")
+
+DEFAULT_OPTIONS = Options()
 
 
 # -- reading and evaluating ---------------------------------------------------------------
@@ -201,7 +197,7 @@ def _from_match(patch: str, path: str, hunk: Hunk, match: Match) -> HunkResult:
     return HunkResult(
         patch=patch,
         path=path,
-        number=hunk.index,
+        number=hunk.number,
         header=hunk.header,
         status=match.kind.value,
         offset=match.offset,
@@ -260,6 +256,8 @@ def _choose(
     With ``closest_ok`` a checkout that no series fits gets the closest one (for reports);
     otherwise that is a :class:`NoSeriesError`.
     """
+    if not 0 <= opts.fuzz <= MAX_FUZZ:
+        raise UsageError(f"--fuzz must be between 0 and {MAX_FUZZ} (got {opts.fuzz})")
     native = detect_native_support(checkout.root)
     if opts.series_id or manifest is not None:
         series_id = opts.series_id or (manifest.series if manifest else "")
@@ -471,7 +469,7 @@ def list_series(catalog: Catalog) -> ListReport:
     return ListReport(catalog.directory, infos)
 
 
-def status(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> StatusReport:
+def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS) -> StatusReport:
     native = detect_native_support(checkout.root)
     state = StateDir(checkout.state_dir)
     journal = state.read_journal() if state.exists() else None
@@ -545,7 +543,7 @@ def _status_from_manifest(
     return tuple(results), overall
 
 
-def check(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> CheckReport:
+def check(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS) -> CheckReport:
     """A dry run that writes nothing at all."""
     state = StateDir(checkout.state_dir)
     _refuse_if_interrupted(state)
@@ -601,7 +599,7 @@ def _diff(plans: list[_FilePlan]) -> str:
 
 
 def apply(
-    checkout: Checkout, catalog: Catalog, opts: Options = Options(), on_write: OnWrite | None = None
+    checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS, on_write: OnWrite | None = None
 ) -> ApplyReport:
     state = StateDir(checkout.state_dir)
     if opts.dry_run:
@@ -770,7 +768,7 @@ def _dirs_to_create(checkout: Checkout, plans: list[_FilePlan]) -> list[str]:
     return sorted(dirs)
 
 
-def verify(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> VerifyReport:
+def verify(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS) -> VerifyReport:
     state = StateDir(checkout.state_dir)
     _refuse_if_interrupted(state)
     if not state.has_manifest():
@@ -787,6 +785,8 @@ def verify(checkout: Checkout, catalog: Catalog, opts: Options = Options()) -> V
         elif sha256_bytes(current) != record.patched_sha256:
             diff = None
             if record.path in expected:
+                import difflib
+
                 diff = "".join(
                     difflib.unified_diff(
                         expected[record.path].decode("utf-8", "replace").splitlines(keepends=True),
@@ -833,7 +833,7 @@ def _rollback_locked(
 
 
 def rollback(
-    checkout: Checkout, catalog: Catalog, opts: Options = Options(), on_write: OnWrite | None = None
+    checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS, on_write: OnWrite | None = None
 ) -> RollbackReport:
     state = StateDir(checkout.state_dir)
     with _locked(state):

@@ -4,8 +4,6 @@ Every expected failure is a :class:`DynModelsError`. The CLI turns it into one l
 exit code; anything else is a bug and becomes exit 3 with a log file.
 """
 
-from __future__ import annotations
-
 from enum import IntEnum
 
 

@@ -1,7 +1,5 @@
 """The one way this tool writes a file: atomically, durably, with the mode it should have."""
 
-from __future__ import annotations
-
 import os
 import stat
 from pathlib import Path

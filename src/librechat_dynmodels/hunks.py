@@ -6,19 +6,15 @@ equally near the expected line is ambiguous and refused. A hunk whose *new* side
 whose old side is not) is already applied.
 """
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import NamedTuple
 
 from .textdoc import TextDocument
 
 
-@dataclass(frozen=True)
-class Hunk:
-    index: int  # 1-based within its file
+class Hunk(NamedTuple):
+    number: int  # 1-based within its file
     old_start: int
     old_len: int
     new_start: int
@@ -35,25 +31,26 @@ class Hunk:
     def new_lines(self) -> list[str]:
         return [text for tag, text in self.lines if tag != "-"]
 
-    def _context(self, tags: Sequence[tuple[str, str]]) -> int:
-        count = 0
-        for tag, _ in tags:
-            if tag != " ":
-                break
-            count += 1
-        return count
-
     @property
     def leading_context(self) -> int:
-        return self._context(self.lines)
+        return _context_run(self.lines)
 
     @property
     def trailing_context(self) -> int:
-        return self._context(tuple(reversed(self.lines)))
+        return _context_run(reversed(self.lines))
 
     @property
     def header(self) -> str:
         return f"@@ -{self.old_start},{self.old_len} +{self.new_start},{self.new_len} @@"
+
+
+def _context_run(lines: Iterable[tuple[str, str]]) -> int:
+    count = 0
+    for tag, _ in lines:
+        if tag != " ":
+            break
+        count += 1
+    return count
 
 
 class MatchKind(str, Enum):
@@ -214,9 +211,11 @@ def apply_hunks(doc: TextDocument, hunks: Sequence[Hunk], fuzz: int = 0) -> tupl
 
 def _settle_endings(endings: list[str], eol: str, final_newline: bool) -> None:
     """Only the last line may lack a terminator, and it does exactly when it should."""
-    for i in range(len(endings) - 1):
-        if endings[i] == "":
-            endings[i] = eol
+    last = len(endings) - 1
+    if last > 0 and "" in endings[:last]:  # rare: only a line the patch moved off the end of the file
+        for i in range(last):
+            if endings[i] == "":
+                endings[i] = eol
     if endings:
         if final_newline and endings[-1] == "":
             endings[-1] = eol

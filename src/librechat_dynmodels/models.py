@@ -1,7 +1,5 @@
 """Result objects: what every command returns, for the table renderer and ``--json`` alike."""
 
-from __future__ import annotations
-
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from pathlib import Path

@@ -1,8 +1,6 @@
 """Turn result objects into human output (rich tables on a terminal, plain lines elsewhere)
 and into the one ``--json`` envelope. Only the CLI calls this module."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -5,8 +5,6 @@ CRLF file; every untouched line keeps its own terminator, the BOM is kept, and s
 of the final newline unless a patch changes it on purpose.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 BOM = b"\xef\xbb\xbf"
@@ -19,24 +17,22 @@ class TextDocument:
     bom: bool = False
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> TextDocument:
+    def from_bytes(cls, data: bytes) -> "TextDocument":
         bom = data.startswith(BOM)
         text = data[len(BOM) :].decode("utf-8", "surrogateescape") if bom else data.decode("utf-8", "surrogateescape")
-        lines: list[str] = []
-        endings: list[str] = []
-        for piece in text.split("\n"):
-            lines.append(piece)
-            endings.append("\n")
+        lines = text.split("\n")
+        endings = ["\n"] * len(lines)
         # split() yields one piece after the last "\n": empty when the file ends in a newline.
         if lines[-1] == "":
             lines.pop()
             endings.pop()
         else:
             endings[-1] = ""
-        for i, line in enumerate(lines):
-            if line.endswith("\r") and endings[i] == "\n":
-                lines[i] = line[:-1]
-                endings[i] = "\r\n"
+        if "\r" in text:
+            for i, line in enumerate(lines):
+                if line.endswith("\r") and endings[i] == "\n":
+                    lines[i] = line[:-1]
+                    endings[i] = "\r\n"
         return cls(lines, endings, bom)
 
     @property
@@ -55,5 +51,5 @@ class TextDocument:
         data = text.encode("utf-8", "surrogateescape")
         return BOM + data if self.bom else data
 
-    def copy(self) -> TextDocument:
+    def copy(self) -> "TextDocument":
         return TextDocument(list(self.lines), list(self.endings), self.bom)
