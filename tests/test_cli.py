@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import HOOK, snapshot
+from conftest import HOOK, snapshot, write_series
 from librechat_dynmodels import engine
 from librechat_dynmodels.cli import app
 
@@ -185,3 +185,14 @@ def test_help_and_check_import_neither_gitpython_nor_rich_nor_yaml(tree: Path, c
         env=dict(os.environ, PYTHONPATH=SRC, CI="true"),
     )
     assert done.stderr.strip().splitlines()[-1] == "False False False", done.stderr
+
+
+def test_a_series_forced_onto_a_release_it_does_not_name_says_so(tree: Path, catalog_dir: Path) -> None:
+    write_series(catalog_dir, "dynmodels-other", releases=("v0.7.0",))
+    forced = run("--patches", str(catalog_dir), "--no-color", "check", str(tree), "--series", "dynmodels-other")
+    assert forced.exit_code == 0
+    assert "series: dynmodels-other (chosen by --series; 5 of 5 hunks match); it does not name this release" in (
+        forced.stdout
+    )
+    named = run("--patches", str(catalog_dir), "--no-color", "check", str(tree), "--series", "dynmodels-test")
+    assert "does not name this release" not in named.stdout

@@ -88,7 +88,10 @@ def _list(r: ListReport, verbose: bool) -> Output:
 def _series_line(choice: Any) -> str:
     if choice is None:
         return "series: none"
-    return f"series: {choice.id} (chosen by {choice.reason}; {choice.hunks_ok} of {choice.hunks_total} hunks match)"
+    line = f"series: {choice.id} (chosen by {choice.reason}; {choice.hunks_ok} of {choice.hunks_total} hunks match)"
+    if choice.reason == "--series" and not choice.targets_version:
+        line += "; it does not name this release"
+    return line
 
 
 def _status(r: StatusReport, verbose: bool) -> Output:
