@@ -1,6 +1,5 @@
 """The patch catalog: series folders with a series.yaml and their patch files."""
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -46,16 +45,27 @@ class PatchEntry(NamedTuple):
     description: str
 
 
-@dataclass(eq=False)
 class Series:
-    id: str
-    description: str
-    librechat: tuple[str, ...]
-    patches: tuple[PatchEntry, ...]
-    directory: Path
-    native: bool = False
-    requires: tuple[str, ...] = ()
-    _parsed: dict[str, list[FilePatch]] = field(default_factory=dict, compare=False, repr=False)
+    """One folder of the catalog: what series.yaml says, and its patches (parsed on first use)."""
+
+    __slots__ = ("id", "description", "librechat", "patches", "directory", "native", "requires", "_parsed")
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the series.yaml key
+        description: str,
+        librechat: tuple[str, ...],
+        patches: tuple[PatchEntry, ...],
+        directory: Path,
+        native: bool = False,
+        requires: tuple[str, ...] = (),
+    ) -> None:
+        self.id, self.description, self.librechat, self.patches = id, description, librechat, patches
+        self.directory, self.native, self.requires = directory, native, requires
+        self._parsed: dict[str, list[FilePatch]] = {}
+
+    def __repr__(self) -> str:
+        return f"Series({self.id!r}, {self.directory})"
 
     @property
     def components(self) -> list[str]:

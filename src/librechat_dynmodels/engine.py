@@ -7,7 +7,6 @@ objects from :mod:`models`. Nothing here prints.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -87,16 +86,24 @@ class _Reader:
         return self._cache[relpath]
 
 
-@dataclass
 class _FilePlan:
-    path: str
-    component: str
-    action: str  # modify | create
-    original: bytes | None
-    doc: TextDocument | None
-    mode: int
-    patch: str = ""  # the patch file (of the last series in the chain) that first touches it
-    hunks: list[HunkResult] = field(default_factory=list)
+    """One target file: its bytes before, the document the series makes of it, and each hunk's result."""
+
+    __slots__ = ("path", "component", "action", "original", "doc", "mode", "patch", "hunks")
+
+    def __init__(
+        self,
+        path: str,
+        component: str,
+        action: str,  # modify | create
+        original: bytes | None,
+        doc: TextDocument | None,
+        mode: int,
+        patch: str = "",  # the patch file (of the last series in the chain) that first touches it
+    ) -> None:
+        self.path, self.component, self.action = path, component, action
+        self.original, self.doc, self.mode, self.patch = original, doc, mode, patch
+        self.hunks: list[HunkResult] = []
 
     @property
     def state(self) -> str:
@@ -122,8 +129,7 @@ class _FilePlan:
         return FileResult(self.path, self.component, self.action, self.state, tuple(self.hunks), uncommitted)
 
 
-@dataclass
-class _Evaluation:
+class _Evaluation(NamedTuple):
     chain: list[Series]
     components: tuple[str, ...]
     files: dict[str, _FilePlan]
@@ -385,16 +391,15 @@ def _keep_edited(target: Path, data: bytes) -> Path:
     return candidate
 
 
-@dataclass
-class _Restored:
-    restored: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    kept_edited: list[str] = field(default_factory=list)
+class _Restored(NamedTuple):
+    restored: list[str]
+    deleted: list[str]
+    kept_edited: list[str]
 
 
 def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: OnWrite | None = None) -> _Restored:
     """Put every original back (idempotent: safe to run again after a crash)."""
-    done = _Restored()
+    done = _Restored([], [], [])
     for record in manifest.files:
         target = checkout.target(record.path)
         current = _current(checkout, record.path)
@@ -435,7 +440,7 @@ def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
             manifest = state.read_manifest()
             done = _restore(checkout, state, manifest)
         else:
-            done = _Restored()
+            done = _Restored([], [], [])
         state.discard()
     except DynModelsError as exc:
         raise IncompleteError(

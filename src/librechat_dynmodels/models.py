@@ -1,6 +1,5 @@
 """Result objects: what every command returns, for the table renderer and ``--json`` alike."""
 
-from dataclasses import fields, is_dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -12,8 +11,9 @@ from typing import Any, NamedTuple
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return {k: to_jsonable(v) for k, v in value._asdict().items()}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value) if not f.name.startswith("_")}
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):  # without importing dataclasses
+        names = [name for name in value.__dataclass_fields__ if not name.startswith("_")]
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Path):

@@ -3,8 +3,7 @@ and into the one ``--json`` envelope. Only the CLI calls this module."""
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from .errors import DynModelsError
 from .models import (
@@ -36,8 +35,7 @@ def envelope(command: str, exit_code: int, result: Any, errors: list[DynModelsEr
     return json.dumps(body, indent=2, sort_keys=False)
 
 
-@dataclass
-class Table:
+class Table(NamedTuple):
     """A table described as data; drawn by rich on a terminal or as aligned plain text."""
 
     title: str
@@ -45,8 +43,7 @@ class Table:
     rows: list[list[str]]
 
 
-@dataclass
-class Output:
+class Output(NamedTuple):
     lines: list[str]
     tables: list[Table]
     footer: list[str]

@@ -13,7 +13,6 @@
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -129,10 +128,14 @@ def _parse_manifest(raw: bytes, where: str) -> Manifest:
         raise StateError("manifest is corrupt (not the JSON this tool writes); refusing to use it", where) from None
 
 
-@dataclass
 class StateDir:
-    path: Path
-    _lock_held: bool = field(default=False, repr=False)
+    """The tool's folder in a checkout: manifest, backups, journal and lock."""
+
+    __slots__ = ("path", "_lock_held")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_held = False
 
     @property
     def manifest_path(self) -> Path:

@@ -5,13 +5,12 @@ CRLF file; every untouched line keeps its own terminator, the BOM is kept, and s
 of the final newline unless a patch changes it on purpose.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BOM = b"\xef\xbb\xbf"
 
 
-@dataclass
-class TextDocument:
+class TextDocument(NamedTuple):
     lines: list[str]
     endings: list[str]  # "\n", "\r\n" or "" (only ever the last line)
     bom: bool = False
