@@ -51,12 +51,14 @@ class SuiteRun(NamedTuple):
     results: dict[str, str]  # "spec file > full test name" -> passed | failed | pending | suite-failed
 
 
-def run(cmd: list[str], cwd: Path, log: Path, timeout: int = SUITE_TIMEOUT) -> int:
+def run(
+    cmd: list[str], cwd: Path, log: Path, timeout: int = SUITE_TIMEOUT, extra_env: dict[str, str] | None = None
+) -> int:
     """Run a command with its output appended to a log; return its exit code."""
     with log.open("a", encoding="utf-8") as out:
         out.write(f"\n$ (cd {cwd} && {' '.join(cmd)})\n")
         out.flush()
-        env = {**os.environ, "CI": "true", "NODE_OPTIONS": "--max-old-space-size=6144"}
+        env = {**os.environ, "CI": "true", "NODE_OPTIONS": "--max-old-space-size=6144", **(extra_env or {})}
         try:
             return subprocess.run(
                 cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout
@@ -121,7 +123,7 @@ def compare(before: SuiteRun, after: SuiteRun) -> dict[str, Any]:
     """
     old_specs = {_spec(t) for t in before.results}
     added = {t: s for t, s in after.results.items() if _spec(t) not in old_specs}
-    passing = {True: {}, False: {}}  # patched? -> spec -> passing tests
+    passing: dict[bool, dict[str, int]] = {True: {}, False: {}}  # patched? -> spec -> passing tests
     for patched, run_ in ((False, before), (True, after)):
         for test, status in run_.results.items():
             if status == "passed":
@@ -159,6 +161,61 @@ def target_files(tree: Path) -> list[str]:
     return sorted(f["path"] for f in status["data"]["files"])
 
 
+# sharp before 0.33 downloads libvips from github.com in its install script (v0.7.5-v0.7.7 lock 0.32.6).
+# Where github.com cannot be reached, the install runs without scripts and node_modules gets the
+# registry's prebuilt sharp 0.33.5 instead; package.json and the lock file stay as released.
+PREBUILT_SHARP = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def install(tree: Path, installer: Path, log: Path) -> list[str] | None:
+    """Install the tree; the workarounds this environment needed, or None when the install failed."""
+    if run([sys.executable, str(installer), str(tree)], PROJECT, log) == 0:
+        workarounds: list[str] = []
+    elif "sharp" in log.read_text(encoding="utf-8", errors="replace")[-20000:]:
+        no_scripts = {"npm_config_ignore_scripts": "true"}
+        if run([sys.executable, str(installer), str(tree)], PROJECT, log, extra_env=no_scripts) != 0:
+            return None
+        if not swap_in_prebuilt_sharp(tree, log):
+            return None
+        workarounds = ["npm install without scripts; sharp 0.33.5 prebuilt in node_modules (libvips from github.com)"]
+    else:
+        return None
+    mcp = tree / "packages" / "mcp"
+    if (mcp / "package.json").exists() and not (mcp / "dist").exists():  # v0.7.8: api/config loads it
+        if run(["npm", "run", "build:mcp"], tree, log) != 0:
+            return None
+        workarounds.append("npm run build:mcp (the installer does not build packages/mcp)")
+    return workarounds
+
+
+def swap_in_prebuilt_sharp(tree: Path, log: Path) -> bool:
+    arch = PREBUILT_SHARP.get(os.uname().machine)
+    if arch is None:
+        return False
+    packages = {
+        "sharp": "sharp@0.33.5",
+        f"@img/sharp-linux-{arch}": f"@img/sharp-linux-{arch}@0.33.5",
+        f"@img/sharp-libvips-linux-{arch}": f"@img/sharp-libvips-linux-{arch}@1.0.4",
+        "sharp/node_modules/detect-libc": "detect-libc@2.0.3",
+    }
+    with tempfile.TemporaryDirectory() as packed:
+        if run(["npm", "pack", "--silent", *packages.values()], Path(packed), log) != 0:
+            return False
+        tarballs = sorted(Path(packed).glob("*.tgz"))
+        for folder, spec in packages.items():
+            name = spec.rsplit("@", 1)[0].lstrip("@").replace("/", "-")
+            tarball = next((t for t in tarballs if t.name.startswith(name + "-")), None)
+            if tarball is None:
+                return False
+            target = tree / "node_modules" / folder
+            if folder == "sharp":
+                shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["tar", "-xzf", str(tarball), "-C", str(target), "--strip-components=1"], check=True)
+    check = ["node", "-e", "require('sharp')"]
+    return run(check, tree / "api", log) == 0
+
+
 def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_build: bool) -> dict[str, Any]:
     tree, log = work / tag, work / f"{tag}.log"
     tree.mkdir(parents=True)
@@ -167,10 +224,12 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
     result: dict[str, Any] = {"tag": tag, "log": str(log)}
     started = time.monotonic()
 
-    if run([sys.executable, str(installer), str(tree)], PROJECT, log) != 0:
+    workarounds = install(tree, installer, log)
+    if workarounds is None:
         return result | {"ok": False, "error": "install failed (see log)"}
     install_record = tree / ".librechat-install.json"
     result["substitutions"] = json.loads(install_record.read_text()) if install_record.exists() else []
+    result["install_workarounds"] = workarounds
 
     reports = work / f"{tag}-reports"
     reports.mkdir()
@@ -238,6 +297,8 @@ def summary_line(result: dict[str, Any]) -> str:
     if "client_build" in result:
         parts.append(f"client build {'ok' if result['client_build'] else 'FAILED'}")
     parts.append(f"rollback {'byte-identical' if not result['rollback_differs'] else 'DIFFERS'}")
+    if result.get("install_workarounds"):
+        parts.append("install: " + "; ".join(result["install_workarounds"]))
     return f"{result['tag']}: {'ok' if result['ok'] else 'FAILED'}: " + "; ".join(parts)
 
 
