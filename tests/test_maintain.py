@@ -69,6 +69,31 @@ def test_refresh_regenerates_the_series_from_a_hand_edited_checkout(tmp_path: Pa
     assert controller.read_text() == edited and (root / "api/other.js").read_text() == "module.exports = 2;\n"
 
 
+def test_refresh_keeps_the_text_of_every_section_that_was_not_edited(tmp_path: Path, catalog_dir: Path) -> None:
+    series_dir = catalog_dir / "dynmodels-test"
+    backend = series_dir / "0001-backend.patch"
+    # git writes index lines and a function context after the hunk range; refresh must keep them
+    # for files nobody edited instead of rewriting the whole patch in its own style.
+    text = backend.read_text()
+    routes_header = f"diff --git a/{ROUTES_PATH} b/{ROUTES_PATH}\n"
+    assert routes_header in text
+    text = text.replace(routes_header, routes_header + "index 1111111..2222222 100644\n")
+    backend.write_text(text)
+    client_before = (series_dir / "0002-client.patch").read_bytes()
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    controller = root / CONTROLLER_PATH
+    controller.write_text(controller.read_text().replace("overlayUserModels(req, config)", "overlayUserModels(req)"))
+
+    refresh(checkout, load_catalog(catalog_dir))
+
+    after = backend.read_text()
+    assert "index 1111111..2222222 100644" in after and "overlayUserModels(req)" in after
+    assert (series_dir / "0002-client.patch").read_bytes() == client_before
+    assert engine.verify(checkout, load_catalog(catalog_dir)).ok
+
+
 def test_refresh_drops_a_file_edited_back_to_its_original(tmp_path: Path, catalog_dir: Path) -> None:
     root = committed_tree(tmp_path / "lc", librechat_files())
     checkout = find_checkout(root)

@@ -176,6 +176,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
     for patch, members in by_patch.items():
         order = _section_order(series, patch)
         members.sort(key=lambda r: (order.get(r.path, len(order)), r.path))
+        existing = _existing_sections(series.directory / patch)
         sections = []
         for record in members:
             current = _read(checkout, record.path)
@@ -187,8 +188,12 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
             if current == original:
                 dropped.append(record)
                 continue
-            sections.append(render_git_diff(record.path, original, current, record.patched_mode))
-            final_records.append(record._replace(patched_sha256=sha256_bytes(current)))
+            digest = sha256_bytes(current)
+            if digest == record.patched_sha256 and record.path in existing:
+                sections.append(existing[record.path])  # untouched since apply: keep its text as written
+            else:
+                sections.append(render_git_diff(record.path, original, current, record.patched_mode))
+            final_records.append(record._replace(patched_sha256=digest))
         text = "".join(sections)
         if not text:
             raise UsageError(f"refresh would leave {patch} empty; remove it from series.yaml by hand", patch)
@@ -221,6 +226,23 @@ def _section_order(series: Series, patch: str) -> dict[str, int]:
         return {fp.path: i for i, fp in enumerate(series.file_patches(entry))}
     except CatalogError:
         return {}
+
+
+def _existing_sections(patch_path: Path) -> dict[str, str]:
+    """Each file's section of a patch file, verbatim (index lines, hunk headers' function context)."""
+    try:
+        text = patch_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    sections: dict[str, str] = {}
+    starts = [i for i, line in enumerate(text.splitlines(keepends=True)) if line.startswith("diff --git a/")]
+    lines = text.splitlines(keepends=True)
+    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        header = lines[start].rstrip("\n")[len("diff --git a/") :]
+        path, separator, _ = header.partition(" b/")
+        if separator:
+            sections[path] = "".join(lines[start:end])
+    return sections
 
 
 def _read(checkout: Checkout, relpath: str) -> bytes | None:
