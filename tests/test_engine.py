@@ -325,3 +325,63 @@ def test_state_dir_is_excluded_from_git(checkout: Checkout, catalog: Catalog) ->
     (checkout.root / ".git" / "info").mkdir(parents=True)
     engine.apply(checkout, catalog)
     assert "/.librechat-dynmodels/" in (checkout.root / ".git/info/exclude").read_text().splitlines()
+
+
+# -- a checkout upgraded to another release after apply -------------------------------------
+
+
+def upgrade(root: Path, version: str, files: dict[str, str]) -> Checkout:
+    """What `git checkout` of a newer release does to a patched tree: tracked files replaced,
+    the series' created files and the state folder left behind."""
+    build_tree(root, {"package.json": json.dumps({"name": "LibreChat", "version": version}), **files})
+    return find_checkout(root)
+
+
+NEW_RELEASE_CONTROLLER = CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, 2);")
+
+
+def test_an_upgraded_checkout_is_explained_and_apply_refuses_even_with_force(
+    checkout: Checkout, catalog: Catalog
+) -> None:
+    engine.apply(checkout, catalog)
+    upgraded = upgrade(checkout.root, "v0.8.9", {CONTROLLER_PATH: NEW_RELEASE_CONTROLLER})
+    status = engine.status(upgraded, catalog)
+    assert status.message is not None and "applied when this checkout was v0.8.3; it is v0.8.9 now" in status.message
+    before = snapshot(upgraded.root)
+    for opts in (Options(), Options(force=True)):
+        with pytest.raises(DriftError, match="run 'librechat-dynmodels rollback' first"):
+            engine.apply(upgraded, catalog, opts)
+        assert snapshot(upgraded.root) == before
+
+
+def test_rollback_of_an_upgraded_checkout_leaves_the_new_release_files_and_removes_the_series(
+    checkout: Checkout, catalog: Catalog
+) -> None:
+    engine.apply(checkout, catalog)
+    upgraded = upgrade(checkout.root, "v0.8.9", {CONTROLLER_PATH: NEW_RELEASE_CONTROLLER})
+
+    report = engine.rollback(upgraded, catalog)  # no --force needed: nothing of the user's is at stake
+
+    assert report.left_as_released == (CONTROLLER_PATH,)
+    assert (upgraded.root / CONTROLLER_PATH).read_text() == NEW_RELEASE_CONTROLLER
+    assert SERVICE_PATH in report.deleted and not (upgraded.root / SERVICE_PATH).exists()
+    assert (upgraded.root / "api/server/routes/models.js").read_text() == ROUTES  # untouched by the upgrade
+    assert not upgraded.state_dir.exists() and report.kept_edited == ()
+    assert not list(upgraded.root.rglob("*.dynmodels-edited"))
+
+
+def test_apply_force_that_would_not_fit_the_originals_changes_nothing(
+    checkout: Checkout, catalog_dir: Path
+) -> None:
+    engine.apply(checkout, load_catalog(catalog_dir))
+    (checkout.root / CONTROLLER_PATH).write_text(PATCHED_CONTROLLER + "// edited\n")
+    before = snapshot(checkout.root)
+    # Another series is forced that the originals do not fit: the plan fails before anything is rolled back.
+    write_series(
+        catalog_dir,
+        "dynmodels-other",
+        patches={"0001-backend.patch": ("backend", git_diff({CONTROLLER_PATH: (HOOK, PATCHED_HOOK)}))},
+    )
+    with pytest.raises(PatchFailedError):
+        engine.apply(checkout, load_catalog(catalog_dir), Options(series_id="dynmodels-other", force=True))
+    assert snapshot(checkout.root) == before

@@ -395,16 +395,40 @@ class _Restored(NamedTuple):
     restored: list[str]
     deleted: list[str]
     kept_edited: list[str]
+    left_as_released: list[str]
+
+
+def upgraded_since_apply(checkout: Checkout, manifest: Manifest) -> str | None:
+    """Why the checkout's release is not the one the series was applied to, or None when it is.
+
+    Then a target file that matches neither the patched nor the original bytes is the new
+    release's own file, not an edit: rollback leaves it alone and apply refuses to re-apply.
+    """
+    if manifest.librechat_version and checkout.version and manifest.librechat_version != checkout.version:
+        return (
+            f"{manifest.series} was applied when this checkout was {manifest.librechat_version}; it is "
+            f"{checkout.version} now: run 'librechat-dynmodels rollback' first (it removes what that series "
+            "added and leaves the new release's files alone)"
+        )
+    return None
 
 
 def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: OnWrite | None = None) -> _Restored:
-    """Put every original back (idempotent: safe to run again after a crash)."""
-    done = _Restored([], [], [])
+    """Put every original back (idempotent: safe to run again after a crash).
+
+    In a checkout upgraded since apply, a file that is neither as patched nor as original is the new
+    release's: it stays as it is.
+    """
+    done = _Restored([], [], [], [])
+    upgraded = upgraded_since_apply(checkout, manifest) is not None
     for record in manifest.files:
         target = checkout.target(record.path)
         current = _current(checkout, record.path)
         digest = sha256_bytes(current) if current is not None else None
         known = {record.patched_sha256, record.original_sha256}
+        if upgraded and current is not None and digest not in known:
+            done.left_as_released.append(record.path)
+            continue
         if current is not None and digest not in known:
             done.kept_edited.append(str(_keep_edited(target, current).relative_to(checkout.root)))
         if record.action == "modify":
@@ -440,7 +464,7 @@ def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
             manifest = state.read_manifest()
             done = _restore(checkout, state, manifest)
         else:
-            done = _Restored([], [], [])
+            done = _Restored([], [], [], [])
         state.discard()
     except DynModelsError as exc:
         raise IncompleteError(
@@ -495,6 +519,7 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
     if manifest is not None:
         files, overall = _status_from_manifest(checkout, manifest, {f.path: f for f in files})
         paths = [r.path for r in manifest.files]
+        message = upgraded_since_apply(checkout, manifest) or message
     if journal is not None:
         overall = "unknown"
         message = f"an interrupted {journal.get('operation')} was found; run 'librechat-dynmodels recover'"
@@ -631,6 +656,9 @@ def apply(
         if state.has_manifest():
             manifest = state.read_manifest()
             state.verify_backups(manifest)
+            upgraded = upgraded_since_apply(checkout, manifest)
+            if upgraded:
+                raise DriftError(upgraded, str(state.path))
             drifted = _drifted(checkout, manifest)
             same_series = opts.series_id in (None, manifest.series)
             chain = catalog.chain(manifest.series) if same_series else []
@@ -654,10 +682,18 @@ def apply(
                     "and keeps the edited copies as FILE.dynmodels-edited",
                     drifted[0],
                 )
-            _rollback_locked(checkout, state, manifest)
-            rolled_back = True
             if same_series:
                 requested = tuple(sorted(set(requested) | set(manifest.components)))
+            # Plan against the originals in memory first: a series that would not fit them must not
+            # cost the checkout its patched (or edited) files.
+            originals = {r.path: state.read_backup(r) if r.action == "modify" else None for r in manifest.files}
+            _, planned = _choose(
+                checkout, catalog, Options(opts.series_id, opts.fuzz, requested), _Reader(checkout, originals)
+            )
+            if not planned.ok:
+                raise _failure_error(planned)
+            _rollback_locked(checkout, state, manifest)
+            rolled_back = True
         choice, evaluation = _choose(
             checkout, catalog, Options(opts.series_id, opts.fuzz, requested), _Reader(checkout)
         )
@@ -850,7 +886,7 @@ def rollback(
             return RollbackReport(checkout.root, outcome, None, restored, deleted)
         manifest = state.read_manifest()
         state.verify_backups(manifest)
-        drifted = _drifted(checkout, manifest)
+        drifted = [] if upgraded_since_apply(checkout, manifest) else _drifted(checkout, manifest)
         if drifted and not opts.force:
             raise DriftError(
                 f"{', '.join(drifted)} changed since the patches were applied; 'rollback --force' restores the "
@@ -869,6 +905,7 @@ def rollback(
         tuple(done.restored),
         tuple(done.deleted),
         tuple(done.kept_edited),
+        tuple(done.left_as_released),
     )
 
 

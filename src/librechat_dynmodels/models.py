@@ -160,6 +160,7 @@ class RollbackReport(NamedTuple):
     restored: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
     kept_edited: tuple[str, ...] = ()
+    left_as_released: tuple[str, ...] = ()  # the checkout was upgraded since apply: these are the new release's
 
 
 class RecoverReport(NamedTuple):

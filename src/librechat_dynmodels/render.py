@@ -159,6 +159,7 @@ def _rollback(r: RollbackReport, verbose: bool) -> Output:
     lines = [f"{r.outcome}" + (f": {r.series}" if r.series else "")]
     lines += [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
     lines += [f"kept your edited copy as {p}" for p in r.kept_edited]
+    lines += [f"left {p} as the new release has it" for p in r.left_as_released]
     return Output(lines, [], [])
 
 
