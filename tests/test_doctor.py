@@ -291,6 +291,8 @@ def test_native_loaders_that_fetch_a_user_url_unchecked_are_named_until_the_extr
     root = make(tmp_path, yaml_text, native=release)
     before = run_doctor(root, catalog)
     assert ("user_url_unchecked" in codes(before)) is unchecked
+    shown = cli("doctor", str(root), "--patches", str(catalog_dir), "--no-color").stdout
+    assert "patches: extras not applied (optional: native per-user fetching" in shown
     if unchecked:
         finding = next(f for f in before.findings if f.code == "user_url_unchecked")
         assert finding.message.startswith("Proxy: this release's own loader fetches a user's base URL without")

@@ -180,7 +180,7 @@ def _doctor(r: DoctorReport, verbose: bool) -> Output:
     if p is None:
         lines.append("patches: unknown")
     elif p.native_support and not p.applied:
-        lines.append(f"patches: not needed, native per-user fetching ({p.native_evidence})")
+        lines.append(f"patches: extras not applied (optional: native per-user fetching, {p.native_evidence})")
     else:
         verified = {True: ", verified", False: ", NOT verified", None: ""}[p.verified]
         applied = "applied by this tool" if p.applied else "not applied by this tool"
