@@ -181,7 +181,7 @@ def install(tree: Path, installer: Path, log: Path) -> list[str] | None:
     else:
         return None
     mcp = tree / "packages" / "mcp"
-    if (mcp / "package.json").exists() and not (mcp / "dist").exists():  # v0.7.8: api/config loads it
+    if (mcp / "package.json").exists() and not (mcp / "dist").exists():  # v0.7.6-v0.7.8: api/config loads it
         if run(["npm", "run", "build:mcp"], tree, log) != 0:
             return None
         workarounds.append("npm run build:mcp (the installer does not build packages/mcp)")
