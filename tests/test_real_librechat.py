@@ -18,6 +18,7 @@ import pytest
 from librechat_dynmodels import engine
 from librechat_dynmodels.catalog import default_catalog_dir, load_catalog
 from librechat_dynmodels.checkout import find_checkout
+from librechat_dynmodels.errors import DriftError
 
 MIRROR = os.environ.get("LIBRECHAT_GIT")
 CATALOG = load_catalog(default_catalog_dir())
@@ -61,3 +62,44 @@ def test_release_applies_verifies_and_rolls_back_byte_for_byte(tag: str, tmp_pat
 
     assert engine.rollback(checkout, CATALOG).outcome == "rolled back"
     assert digests(root) == before
+
+
+def checkout_release(root: Path, old: str, new: str) -> None:
+    """What `git checkout -f NEW` does to a patched OLD tree: tracked files replaced or removed, the
+    series' created files and the tool's state folder (untracked) left behind."""
+    tracked = subprocess.run(
+        ["git", "--git-dir", str(MIRROR), "ls-tree", "-r", "--name-only", old],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.splitlines()
+    for relpath in tracked:
+        (root / relpath).unlink(missing_ok=True)
+    for folder in sorted({(root / p).parent for p in tracked}, key=lambda f: len(f.parts), reverse=True):
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):  # git removes emptied folders
+            folder.rmdir()
+            folder = folder.parent
+    export(new, root)
+
+
+@pytest.mark.parametrize(("old", "new"), [("v0.8.3", "v0.8.4"), ("v0.8.4", "v0.8.5"), ("v0.7.9", "v0.8.0")])
+def test_upgrading_a_patched_checkout_then_rollback_and_apply_equals_a_fresh_install(
+    old: str, new: str, tmp_path: Path
+) -> None:
+    root = export(old, tmp_path / "upgraded")
+    engine.apply(find_checkout(root), CATALOG)
+    checkout_release(root, old, new)
+    upgraded = find_checkout(root)
+
+    assert f"it is {new} now" in (engine.status(upgraded, CATALOG).message or "")
+    with pytest.raises(DriftError, match="run .librechat-dynmodels rollback. first"):
+        engine.apply(upgraded, CATALOG, engine.Options(force=True))
+    engine.rollback(upgraded, CATALOG)
+    assert engine.apply(upgraded, CATALOG).outcome == "applied"
+
+    fresh = export(new, tmp_path / "fresh")
+    engine.apply(find_checkout(fresh), CATALOG)
+    state = ".librechat-dynmodels"
+    assert {k: v for k, v in digests(root).items() if not k.startswith(state)} == {
+        k: v for k, v in digests(fresh).items() if not k.startswith(state)
+    }
