@@ -231,18 +231,23 @@ def test_dynamic_models_allowed_hosts_on_native_release_points_to_allowed_addres
     assert codes(run_doctor(pre_native, catalog, apply_first=True)) == []
 
 
-def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_applied(
-    tmp_path: Path, catalog_dir: Path
-) -> None:
+def native_extras(catalog_dir: Path, release: str, series_id: str | None = None) -> Catalog:
+    """A catalog with one native extras series (one backend hunk) naming ``release``."""
     native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
     write_series(
         catalog_dir,
-        "dynmodels-native-test",
-        ("v0.8.5",),
+        series_id or f"dynmodels-native-{release}",
+        (release,),
         {"0001-backend.patch": ("backend", native_patch)},
         native=True,
     )
-    catalog = load_catalog(catalog_dir)
+    return load_catalog(catalog_dir)
+
+
+def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_applied(
+    tmp_path: Path, catalog_dir: Path
+) -> None:
+    catalog = native_extras(catalog_dir, "v0.8.5", "dynmodels-native-test")
     root = make(tmp_path, env="DYNAMIC_MODELS_ALLOWED_HOSTS=vllm.lan\n", native="v0.8.7")
     assert "allowed_hosts_ignored" in codes(run_doctor(root, catalog))
     report = run_doctor(root, catalog, apply_first=True)
@@ -250,18 +255,6 @@ def test_dynamic_models_allowed_hosts_is_an_alias_once_the_native_extras_are_app
     assert "allowed_hosts_alias" in codes(report) and "allowed_hosts_ignored" not in codes(report)
     finding = next(f for f in report.findings if f.code == "allowed_hosts_alias")
     assert "alias of endpoints.allowedAddresses" in finding.message and finding.path == ".env"
-
-
-def native_extras(catalog_dir: Path, release: str) -> Catalog:
-    native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
-    write_series(
-        catalog_dir,
-        f"dynmodels-native-{release}",
-        (release,),
-        {"0001-backend.patch": ("backend", native_patch)},
-        native=True,
-    )
-    return load_catalog(catalog_dir)
 
 
 def test_on_v0_8_5_dynamic_models_allowed_hosts_is_the_extras_own_allowlist(tmp_path: Path, catalog_dir: Path) -> None:
@@ -300,15 +293,7 @@ def test_native_loaders_that_fetch_a_user_url_unchecked_are_named_until_the_extr
 
 
 def test_applied_native_extras_are_verified_like_any_series(tmp_path: Path, catalog_dir: Path) -> None:
-    native_patch = git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})
-    write_series(
-        catalog_dir,
-        "dynmodels-native-test",
-        ("v0.8.5",),
-        {"0001-backend.patch": ("backend", native_patch)},
-        native=True,
-    )
-    catalog = load_catalog(catalog_dir)
+    catalog = native_extras(catalog_dir, "v0.8.5", "dynmodels-native-test")
     root = make(tmp_path, native="v0.8.7")
     report = run_doctor(root, catalog, apply_first=True)
     assert report.ok and report.patches is not None

@@ -147,11 +147,8 @@ def _read_hunk(lines: list[str], i: int, index: int) -> tuple[Hunk, int]:
         block = lines[i : i + new_len]
         if new_len and ("\n" + "\n".join(block)).count("\n+") == new_len:  # every line starts with "+"
             i += new_len
-            new_no_newline = i < len(lines) and lines[i].startswith("\\")
-            if new_no_newline:
-                if lines[i] != "\\ No newline at end of file":
-                    raise _NotPlain
-                i += 1
+            new_no_newline = _no_newline_marker(lines, i)
+            i += new_no_newline
             added = tuple(("+", line[1:-1] if line.endswith("\r") else line[1:]) for line in block)
             return Hunk(index, old_start, 0, new_start, new_len, added, False, new_no_newline), i
     body: list[tuple[str, str]] = []
@@ -179,9 +176,7 @@ def _read_hunk(lines: list[str], i: int, index: int) -> tuple[Hunk, int]:
             value = value[:-1]
         body.append((tag, value))
         i += 1
-        if i < end and lines[i].startswith("\\"):
-            if lines[i] != "\\ No newline at end of file":
-                raise _NotPlain
+        if _no_newline_marker(lines, i):
             if tag in (" ", "-"):
                 old_no_newline = True
             if tag in (" ", "+"):
@@ -191,6 +186,15 @@ def _read_hunk(lines: list[str], i: int, index: int) -> tuple[Hunk, int]:
         raise _NotPlain
     hunk = Hunk(index, old_start, old_len, new_start, new_len, tuple(body), old_no_newline, new_no_newline)
     return hunk, i
+
+
+def _no_newline_marker(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` is git's "no newline" marker; any other "\\" line is outside the plain shape."""
+    if i < len(lines) and lines[i].startswith("\\"):
+        if lines[i] != "\\ No newline at end of file":
+            raise _NotPlain
+        return True
+    return False
 
 
 def parse_patch_with_unidiff(text: str, patch_name: str) -> list[FilePatch]:

@@ -235,8 +235,8 @@ def _existing_sections(patch_path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError):
         return {}
     sections: dict[str, str] = {}
-    starts = [i for i, line in enumerate(text.splitlines(keepends=True)) if line.startswith("diff --git a/")]
     lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("diff --git a/")]
     for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
         header = lines[start].rstrip("\n")[len("diff --git a/") :]
         path, separator, _ = header.partition(" b/")
