@@ -137,8 +137,10 @@ def write_series(
     patches: Mapping[str, tuple[str, str]] | None = None,
     native: bool = False,
     requires: tuple[str, ...] = (),
+    installs: Mapping[str, list[str | dict[str, str]]] | None = None,
 ) -> Path:
-    """A series folder; ``patches`` maps file name to (component, diff text)."""
+    """A series folder; ``patches`` maps file name to (component, diff text), ``installs`` a patch file
+    name to its ``install:`` list (feature files, written with :func:`write_feature`)."""
     if patches is None:
         patches = {
             "0001-backend.patch": (
@@ -162,6 +164,8 @@ def write_series(
     for name, (component, text) in patches.items():
         (folder / name).write_text(text, encoding="utf-8")
         entries.append(f"  - file: {name}\n    component: {component}\n    description: test patch {name}\n")
+        if installs and name in installs:
+            entries.append(f"    install: {json.dumps(installs[name])}\n")
     (folder / "series.yaml").write_text(
         f"id: {series_id}\ndescription: test series\nlibrechat: {json.dumps(list(releases))}\n"
         f"native: {'true' if native else 'false'}\nrequires: {json.dumps(list(requires))}\npatches:\n"
@@ -169,6 +173,11 @@ def write_series(
         encoding="utf-8",
     )
     return folder
+
+
+def write_feature(catalog: Path, files: Mapping[str, str | bytes]) -> Path:
+    """The catalog's feature folder: each shared file once, below ``feature/``."""
+    return build_tree(catalog / "feature", files)
 
 
 @pytest.fixture

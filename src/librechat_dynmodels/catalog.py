@@ -1,10 +1,27 @@
-"""The patch catalog: series folders with a series.yaml and their patch files."""
+"""The patch catalog: the feature's own files once, and series folders that wire them in.
+
+```
+patches/
+  feature/<path>                            each file of the feature, once, in LibreChat's layout
+  feature/compat/<family>/userModelsCompat.js   what differs between families of releases
+  <series-id>/series.yaml                   releases, components, and which feature files to install
+  <series-id>/NNNN-<component>-....patch    the glue: hunks into LibreChat's own files
+```
+
+A feature file named in a series' ``install`` list becomes a created file of that series, with every
+guarantee a created file has (manifest, checksums, drift detection, rollback).
+"""
 
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .diffs import FilePatch, parse_patch
+from .diffs import FilePatch, created_file_patch, parse_patch
 from .errors import CatalogError, NoSeriesError, UsageError
+
+FEATURE_DIR = "feature"  # inside the catalog folder
+# Catalog files are small; a larger one is damaged or hostile, never read whole into memory.
+MAX_SERIES_YAML_BYTES = 256 * 1024
+MAX_CATALOG_FILE_BYTES = 8 * 1024 * 1024
 
 COMPONENTS = ("backend", "data-provider", "client")
 # A component is useless without the ones it calls: the client calls the data-provider's
@@ -39,10 +56,23 @@ def with_needed_components(wanted: list[str]) -> set[str]:
     return closed
 
 
+class SharedFile(NamedTuple):
+    """A feature file a series installs: ``path`` in the checkout, ``source`` below ``feature/``."""
+
+    path: str
+    source: str
+
+    @property
+    def origin(self) -> str:
+        """How results and the manifest name it: its place in the catalog."""
+        return f"{FEATURE_DIR}/{self.source}"
+
+
 class PatchEntry(NamedTuple):
     file: str
     component: str
     description: str
+    installs: tuple[SharedFile, ...] = ()
 
 
 class Series:
@@ -71,18 +101,28 @@ class Series:
     def components(self) -> list[str]:
         return [c for c in COMPONENTS if any(p.component == c for p in self.patches)]
 
+    @property
+    def feature_dir(self) -> Path:
+        return self.directory.parent / FEATURE_DIR
+
     def file_patches(self, entry: PatchEntry) -> list[FilePatch]:
-        """The parsed sections of one patch file (parsed once, on first use)."""
+        """The glue sections of one patch file, then the feature files it installs (read once)."""
         if entry.file not in self._parsed:
             path = self.directory / entry.file
             try:
-                text = path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                raise CatalogError("patch file named in series.yaml is missing", str(path)) from None
-            except (OSError, UnicodeDecodeError) as exc:
+                text = _read_catalog_file(path, MAX_CATALOG_FILE_BYTES).decode("utf-8")
+            except UnicodeDecodeError as exc:
                 raise CatalogError(f"cannot read patch file: {exc}", str(path)) from None
-            self._parsed[entry.file] = parse_patch(text, str(path))
+            parsed = parse_patch(text, str(path))
+            for shared in entry.installs:
+                source = self.feature_dir / shared.source
+                content = _read_catalog_file(source, MAX_CATALOG_FILE_BYTES)
+                parsed.append(created_file_patch(shared.path, content, shared.origin))
+            self._parsed[entry.file] = parsed
         return self._parsed[entry.file]
+
+    def shared_files(self) -> list[SharedFile]:
+        return [shared for entry in self.patches for shared in entry.installs]
 
 
 class Catalog(NamedTuple):
@@ -116,6 +156,19 @@ class Catalog(NamedTuple):
         return ordered
 
 
+def _read_catalog_file(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise CatalogError("named in series.yaml but missing from the catalog", str(path)) from None
+    except OSError as exc:
+        raise CatalogError(f"cannot read: {exc.strerror or exc}", str(path)) from None
+    if len(data) > limit:
+        raise CatalogError(f"larger than {limit // 1024} KiB; a catalog file this size is damaged", str(path))
+    return data
+
+
 def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = data.get(key)
     if not isinstance(value, kind):
@@ -130,37 +183,74 @@ def _string_list(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _parse_yaml(text: str, where: str) -> Any:
+def _relpath(value: object, what: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise CatalogError(f"{what} {value!r} must be a string", where)
+    parts = value.split("/")
+    if any(not part or part in (".", "..") or "\\" in part or "\0" in part for part in parts):
+        raise CatalogError(f"{what} {value!r} must be a relative path inside the folder, without '..'", where)
+    return value
+
+
+def _installs(item: dict[str, Any], where: str) -> tuple[SharedFile, ...]:
+    """``install:`` entries: a path (the same below feature/ and in the checkout) or {path, from}."""
+    value = item.get("install", [])
+    if not isinstance(value, list):
+        raise CatalogError("'install' must be a list", where)
+    result = []
+    for entry in value:
+        if isinstance(entry, str):
+            path = _relpath(entry, "install path", where)
+            result.append(SharedFile(path, path))
+        elif isinstance(entry, dict) and set(entry) == {"path", "from"}:
+            result.append(
+                SharedFile(_relpath(entry["path"], "install path", where), _relpath(entry["from"], "from", where))
+            )
+        else:
+            raise CatalogError("each 'install' entry must be a path or a mapping with 'path' and 'from'", where)
+    return tuple(result)
+
+
+def parse_series_yaml(text: str, where: str) -> Any:
+    """series.yaml as data: PyYAML's safe loader (libyaml's where present), aliases refused."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
-        return yaml.load(text, Loader=loader)  # noqa: S506
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise CatalogError("YAML aliases are not allowed in series.yaml", where)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise CatalogError(f"invalid YAML{at}", where) from None
 
 
-def load_series(directory: Path) -> Series:
-    from .plainyaml import parse_plain
+def series_yaml_text(data: dict[str, Any]) -> str:
+    """series.yaml as ``refresh`` and ``port`` write it (PyYAML quotes what YAML would misread)."""
+    import yaml
 
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None))
+
+
+def load_series(directory: Path) -> Series:
     where = str(directory / "series.yaml")
     try:
-        text = (directory / "series.yaml").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError("series.yaml is missing", where) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_catalog_file(directory / "series.yaml", MAX_SERIES_YAML_BYTES).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise CatalogError(f"cannot read: {exc}", where) from None
-    data = parse_plain(text)
-    if data is None:
-        data = _parse_yaml(text, where)
+    data = parse_series_yaml(text, where)
     if not isinstance(data, dict):
         raise CatalogError("series.yaml must be a mapping", where)
     series_id = _require(data, "id", str, where)
     if series_id != directory.name:
         raise CatalogError(f"id {series_id!r} differs from its folder name {directory.name!r}", where)
+    native = data.get("native", False)
+    if not isinstance(native, bool):
+        raise CatalogError("'native' must be true or false", where)
     entries = []
+    installed: set[str] = set()
     for item in _require(data, "patches", list, where):
         if not isinstance(item, dict):
             raise CatalogError("each entry of 'patches' must be a mapping", where)
@@ -170,16 +260,27 @@ def load_series(directory: Path) -> Series:
         component = _require(item, "component", str, where)
         if component not in COMPONENTS:
             raise CatalogError(f"{file}: unknown component {component!r} (known: {', '.join(COMPONENTS)})", where)
-        entries.append(PatchEntry(file, component, str(item.get("description", ""))))
+        installs = _installs(item, where)
+        for shared in installs:
+            if shared.path in installed:
+                raise CatalogError(f"{shared.path} is installed twice", where)
+            installed.add(shared.path)
+        description = item.get("description", "")
+        if not isinstance(description, str):
+            raise CatalogError(f"{file}: 'description' must be a string", where)
+        entries.append(PatchEntry(file, component, description, installs))
     if not entries:
         raise CatalogError("'patches' is empty", where)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise CatalogError("'description' must be a string", where)
     return Series(
         id=series_id,
-        description=str(data.get("description", "")),
+        description=description,
         librechat=_string_list(data, "librechat", where),
         patches=tuple(entries),
         directory=directory,
-        native=bool(data.get("native", False)),
+        native=native,
         requires=_string_list(data, "requires", where),
     )
 

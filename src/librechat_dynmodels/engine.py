@@ -177,6 +177,7 @@ def _evaluate(chain: list[Series], components: tuple[str, ...], reader: _Reader,
             for file_patch in series.file_patches(entry):
                 if file_patch.is_deleted:
                     raise CatalogError(f"file deletions are not supported ({file_patch.path})", entry.file)
+                source = file_patch.origin or entry.file
                 plan = files.get(file_patch.path)
                 if plan is None:
                     original = reader.read(file_patch.path)
@@ -192,10 +193,10 @@ def _evaluate(chain: list[Series], components: tuple[str, ...], reader: _Reader,
                         original=original,
                         doc=TextDocument.from_bytes(original) if original is not None else None,
                         mode=mode,
-                        patch=entry.file,
+                        patch=source,
                     )
                     files[file_patch.path] = plan
-                _plan_file_patch(plan, file_patch, entry.file, fuzz)
+                _plan_file_patch(plan, file_patch, source, fuzz)
     return _Evaluation(chain, components, files)
 
 
@@ -519,7 +520,10 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
     if manifest is not None:
         files, overall = _status_from_manifest(checkout, manifest, {f.path: f for f in files})
         paths = [r.path for r in manifest.files]
-        message = upgraded_since_apply(checkout, manifest) or message
+        outdated = _outdated(checkout, catalog, state, manifest) if overall == "patched" else []
+        message = upgraded_since_apply(checkout, manifest) or (
+            _outdated_message(manifest, outdated) if outdated else message
+        )
     if journal is not None:
         overall = "unknown"
         message = f"an interrupted {journal.get('operation')} was found; run 'librechat-dynmodels recover'"
@@ -663,7 +667,10 @@ def apply(
             same_series = opts.series_id in (None, manifest.series)
             chain = catalog.chain(manifest.series) if same_series else []
             wanted = set(_components(chain, requested)) if requested and chain else set(manifest.components)
-            if not drifted and same_series and wanted <= set(manifest.components):
+            outdated = _outdated(checkout, catalog, state, manifest) if not drifted and same_series else []
+            if outdated and not opts.force:
+                raise DriftError(_outdated_message(manifest, outdated), outdated[0])
+            if not drifted and not outdated and same_series and wanted <= set(manifest.components):
                 choice, evaluation = _choose(
                     checkout, catalog, Options(fuzz=manifest.fuzz), _Reader(checkout), manifest
                 )
@@ -853,6 +860,27 @@ def _expected_contents(checkout: Checkout, catalog: Catalog, state: StateDir, ma
     except DynModelsError:
         return {}
     return {p.path: p.patched for p in evaluation.files.values() if p.doc is not None}
+
+
+def _outdated(checkout: Checkout, catalog: Catalog, state: StateDir, manifest: Manifest) -> list[str]:
+    """Files the series as the catalog has it now would write otherwise than the applied one did."""
+    expected = _expected_contents(checkout, catalog, state, manifest)
+    if not expected:
+        return []
+    applied = {r.path: r.patched_sha256 for r in manifest.files}
+    return sorted(
+        path
+        for path in set(applied) | set(expected)
+        if path not in expected or path not in applied or sha256_bytes(expected[path]) != applied[path]
+    )
+
+
+def _outdated_message(manifest: Manifest, outdated: list[str]) -> str:
+    shown = ", ".join(outdated[:3]) + (f" and {len(outdated) - 3} more" if len(outdated) > 3 else "")
+    return (
+        f"applied from an earlier catalog: {manifest.series} now writes {shown} otherwise; "
+        "'apply --force' re-applies it (rollback, then apply)"
+    )
 
 
 def _rollback_locked(

@@ -12,20 +12,18 @@ for a human, who then runs `refresh`.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog, Series
+from .catalog import FEATURE_DIR, Catalog, PatchEntry, Series, series_yaml_text
 from .checkout import Checkout, git_changed_files, git_head_bytes
 from .diffs import render_git_diff
 from .errors import CatalogError, DriftError, StateError, UsageError
 from .fsutil import atomic_write, file_mode, sha256_bytes
 from .hunks import apply_hunks
 from .models import Result, SeriesChoice
-from .plainyaml import yaml_scalar
 from .state import FileRecord, StateDir
 from .textdoc import TextDocument
 
@@ -47,6 +45,13 @@ class RefreshedPatch(Result):
 
 
 @dataclass(frozen=True)
+class RefreshedShared(Result):
+    source: str  # feature/<path> in the catalog
+    path: str  # where the checkout has it
+    installed_by: tuple[str, ...]  # every series the edit changes
+
+
+@dataclass(frozen=True)
 class RefreshReport(Result):
     series: str
     series_dir: Path
@@ -54,6 +59,7 @@ class RefreshReport(Result):
     added_files: tuple[str, ...] = ()
     series_yaml_changed: bool = False
     dropped_files: tuple[str, ...] = ()  # edited back to their original: no longer part of the series
+    shared: tuple[RefreshedShared, ...] = ()  # feature files written back to their single source
 
 
 @dataclass(frozen=True)
@@ -90,20 +96,32 @@ def _hunk_count(diff_text: str) -> int:
     return sum(1 for line in diff_text.splitlines() if line.startswith("@@ "))
 
 
-def _entry_yaml(file: str, component: str, description: str) -> str:
-    return (
-        f"  - file: {yaml_scalar(file)}\n    component: {yaml_scalar(component)}\n"
-        f"    description: {yaml_scalar(description)}\n"
-    )
-
-
 def _append_entries(series_dir: Path, entries: list[tuple[str, str, str]]) -> None:
-    text = (series_dir / "series.yaml").read_text(encoding="utf-8")
-    if not text.endswith("\n"):
-        text += "\n"
-    for file, component, description in entries:
-        text += _entry_yaml(file, component, description)
-    atomic_write(series_dir / "series.yaml", text.encode("utf-8"))
+    import yaml
+
+    data = yaml.safe_load((series_dir / "series.yaml").read_text(encoding="utf-8"))
+    data["patches"].extend({"file": f, "component": c, "description": d} for f, c, d in entries)
+    atomic_write(series_dir / "series.yaml", series_yaml_text(data).encode("utf-8"))
+
+
+def _is_shared(record: FileRecord) -> bool:
+    return record.patch.startswith(FEATURE_DIR + "/")
+
+
+def _write_back_shared(checkout: Checkout, catalog: Catalog, record: FileRecord) -> RefreshedShared | None:
+    """An edited feature file goes back to its one source; None when it is as installed."""
+    current = _read(checkout, record.path)
+    if current is None:
+        raise UsageError("file was deleted; refresh cannot express a deletion", record.path)
+    if sha256_bytes(current) == record.patched_sha256:
+        return None
+    if CONFLICT_MARKER.encode() in current:
+        raise UsageError("file still has conflict markers; resolve them first", record.path)
+    atomic_write(catalog.directory / record.patch, current)
+    users = tuple(
+        sorted(s.id for s in catalog.series.values() if any(f.origin == record.patch for f in s.shared_files()))
+    )
+    return RefreshedShared(record.patch, record.path, users)
 
 
 def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ()) -> RefreshReport:
@@ -158,7 +176,16 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
 
     new_entries: list[tuple[str, str, str]] = []
     by_patch: dict[str, list[FileRecord]] = {}
+    shared: list[RefreshedShared] = []
+    final_records = []
     for record in records:
+        if _is_shared(record):
+            written = _write_back_shared(checkout, catalog, record)
+            if written is not None:
+                shared.append(written)
+                record = record._replace(patched_sha256=sha256_bytes(_read(checkout, record.path) or b""))
+            final_records.append(record)
+            continue
         patch = record.patch
         if not patch:
             number = len(series.patches) + len(new_entries) + 1
@@ -171,7 +198,6 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
 
     texts: dict[str, str] = {}
     refreshed = []
-    final_records = []
     dropped = []
     for patch, members in by_patch.items():
         order = _section_order(series, patch)
@@ -215,6 +241,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
         tuple(added),
         bool(new_entries),
         tuple(record.path for record in dropped),
+        tuple(shared),
     )
 
 
@@ -339,28 +366,28 @@ def port(
                 mode=file_mode(checkout.target(file_patch.path))
                 if current is not None
                 else (file_patch.new_mode or 0o644),
-                patch=entry.file,
+                patch=file_patch.origin or entry.file,
             )
             plans.append(plan)
 
-    # The new series: the clean and merged files now; conflicted ones once a human ran refresh.
+    # The new series: the clean and merged glue now, conflicted files once a human ran refresh; the
+    # feature files it installs are the source series' (the one source is never copied).
     series_dir.mkdir(parents=True)
-    entries_text = []
     for entry in source.patches:
         members = [p for p in plans if p.patch == entry.file and not _conflicted(ported, p.path)]
         text = "".join(render_git_diff(p.path, p.original, p.patched, p.mode) for p in members)
         if text:
             atomic_write(series_dir / entry.file, text.encode("utf-8"))
-        entries_text.append(_entry_yaml(entry.file, entry.component, entry.description))
-    yaml_text = (
-        f"id: {yaml_scalar(new_id)}\n"
-        f"description: {yaml_scalar(f'Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.')}\n"
-        f"librechat: [{json.dumps(version)}]\nnative: {'true' if source.native else 'false'}\n"
-        + (f"requires: [{', '.join(json.dumps(r) for r in source.requires)}]\n" if source.requires else "")
-        + "patches:\n"
-        + "".join(entries_text)
-    )
-    atomic_write(series_dir / "series.yaml", yaml_text.encode("utf-8"))
+    data: dict[str, object] = {
+        "id": new_id,
+        "description": f"Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.",
+        "librechat": [version],
+        "native": source.native,
+    }
+    if source.requires:
+        data["requires"] = list(source.requires)
+    data["patches"] = [_entry_data(entry) for entry in source.patches]
+    atomic_write(series_dir / "series.yaml", series_yaml_text(data).encode("utf-8"))
 
     evaluation = engine._Evaluation([], tuple(sorted({p.component for p in plans})), {p.path: p for p in plans})
     choice = SeriesChoice(new_id, "port", True, sum(f.hunks_clean for f in ported), sum(f.hunks for f in ported))
@@ -385,6 +412,15 @@ def port(
         files=tuple(ported),
         needs_human=needs,
     )
+
+
+def _entry_data(entry: PatchEntry) -> dict[str, object]:
+    data: dict[str, object] = {"file": entry.file, "component": entry.component, "description": entry.description}
+    if entry.installs:
+        data["install"] = [
+            f.path if f.path == f.source else {"path": f.path, "from": f.source} for f in entry.installs
+        ]
+    return data
 
 
 def _conflicted(ported: list[PortedFile], path: str) -> bool:

@@ -235,6 +235,11 @@ def _refresh(r: Any, verbose: bool) -> Output:
     footer = [f"added to the series: {', '.join(r.added_files)}"] if r.added_files else []
     if r.dropped_files:
         footer.append(f"back to their original, dropped from the series: {', '.join(r.dropped_files)}")
+    for shared in r.shared:
+        footer.append(
+            f"wrote {shared.path} back to {shared.source}, the one source of it: this changes every series that"
+            f" installs it ({', '.join(shared.installed_by)})"
+        )
     footer.append(f"rewrote {len(r.patches)} patch files in {r.series_dir}")
     return Output([f"series: {r.series}"], [Table("patches", ["patch", "component", "files", "hunks"], rows)], footer)
 
