@@ -74,6 +74,11 @@ def jest(tree: Path, suite: str, report: Path, log: Path) -> SuiteRun:
     report.unlink(missing_ok=True)
     cmd = ["npx", "jest", "--ci", "--forceExit", "--json", f"--outputFile={report}", *patterns]
     run(cmd, tree / folder, log)
+    return read_report(report, tree)
+
+
+def read_report(report: Path, tree: Path) -> SuiteRun:
+    """A jest --json report, test by test."""
     if not report.exists():
         return SuiteRun(0, 0, 0, {"(jest did not run)": "suite-failed"})
     data = json.loads(report.read_text(encoding="utf-8"))
@@ -216,15 +221,64 @@ def swap_in_prebuilt_sharp(tree: Path, log: Path) -> bool:
     return run(check, tree / "api", log) == 0
 
 
-def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_build: bool) -> dict[str, Any]:
-    tree, log = work / tag, work / f"{tag}.log"
-    tree.mkdir(parents=True)
-    archive = subprocess.run(["git", f"--git-dir={mirror}", "archive", tag], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+def differs_from_release(mirror: Path, tag: str, tree: Path, files: list[str]) -> list[str]:
+    """The files whose bytes on disk are not the release's (a file the release lacks must be absent)."""
+    changed = []
+    for path in files:
+        original = subprocess.run(
+            ["git", f"--git-dir={mirror}", "cat-file", "blob", f"{tag}:{path}"], capture_output=True
+        )
+        on_disk = (tree / path).read_bytes() if (tree / path).exists() else None
+        if (original.stdout if original.returncode == 0 else None) != on_disk:
+            changed.append(path)
+    return changed
+
+
+def reuse_tree(mirror: Path, tag: str, tree: Path, log: Path) -> dict[str, Any]:
+    """An installed tree from an earlier run: roll back whatever this tool applied there (a checkout
+    patched by an earlier catalog, say) and check it is the release again, byte for byte."""
+    result: dict[str, Any] = {"reused_tree": str(tree)}
+    if (tree / ".librechat-dynmodels").exists():
+        files = target_files(tree)
+        rolled = tool("rollback", str(tree))
+        result["earlier_rollback_exit"] = rolled.returncode
+        result["earlier_rollback_differs"] = differs_from_release(mirror, tag, tree, files)
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"\n$ librechat-dynmodels rollback {tree}\n{rolled.stdout}{rolled.stderr}")
+        if rolled.returncode != 0 or result["earlier_rollback_differs"]:
+            return result | {"ok": False, "error": "rolling back the earlier apply failed"}
+        if run(["npm", "run", "build:data-provider"], tree, log) != 0:
+            return result | {"ok": False, "error": "build:data-provider failed on the rolled-back tree"}
+    return result
+
+
+def verify_release(
+    mirror: Path,
+    tag: str,
+    work: Path,
+    installer: Path,
+    client_build: bool,
+    trees: Path | None = None,
+    baseline_only: bool = False,
+) -> dict[str, Any]:
+    log = work / f"{tag}.log"
     result: dict[str, Any] = {"tag": tag, "log": str(log)}
     started = time.monotonic()
-
-    workarounds = install(tree, installer, log)
+    reuse = trees is not None and (trees / tag / "node_modules").is_dir()
+    if trees is not None and reuse:
+        tree = trees / tag
+        result |= reuse_tree(mirror, tag, tree, log)
+        if result.get("ok") is False:
+            return result
+        workarounds: list[str] | None = (
+            json.loads((tree / ".installed").read_text()) if (tree / ".installed").exists() else []
+        )
+    else:
+        tree = work / tag
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", f"--git-dir={mirror}", "archive", tag], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        workarounds = install(tree, installer, log)
     if workarounds is None:
         return result | {"ok": False, "error": "install failed (see log)"}
     install_record = tree / ".librechat-install.json"
@@ -232,9 +286,23 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
     result["install_workarounds"] = workarounds
 
     reports = work / f"{tag}-reports"
-    reports.mkdir()
-    baseline = {suite: jest(tree, suite, reports / f"{suite}-before.json", log) for suite in SUITES}
-    tsc_before = tsc_errors(tree, log)
+    reports.mkdir(exist_ok=True)
+    baseline = {}
+    for suite in SUITES:
+        report = reports / f"{suite}-before.json"
+        baseline[suite] = read_report(report, tree) if reuse and report.exists() else jest(tree, suite, report, log)
+    tsc_record = reports / "tsc-before.json"
+    if reuse and tsc_record.exists():
+        tsc_before = json.loads(tsc_record.read_text(encoding="utf-8"))
+    else:
+        tsc_before = tsc_errors(tree, log)
+        tsc_record.write_text(json.dumps(tsc_before), encoding="utf-8")
+    if baseline_only:
+        return result | {
+            "ok": True,
+            "baseline_only": True,
+            "baseline": {k: v._asdict() | {"results": None} for k, v in baseline.items()},
+        }
 
     applied = tool("apply", str(tree))
     result["apply"] = json.loads(applied.stdout) if applied.stdout else {"stderr": applied.stderr}
@@ -259,14 +327,7 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
 
     result["verify_exit"] = tool("verify", str(tree)).returncode
     result["rollback_exit"] = tool("rollback", str(tree)).returncode
-    changed = []
-    for path in files:
-        original = subprocess.run(
-            ["git", f"--git-dir={mirror}", "cat-file", "blob", f"{tag}:{path}"], capture_output=True
-        )
-        on_disk = (tree / path).read_bytes() if (tree / path).exists() else None
-        if (original.stdout if original.returncode == 0 else None) != on_disk:
-            changed.append(path)
+    changed = differs_from_release(mirror, tag, tree, files)
     result["rollback_differs"] = changed
     result["seconds"] = round(time.monotonic() - started)
     result["ok"] = (
@@ -283,6 +344,9 @@ def verify_release(mirror: Path, tag: str, work: Path, installer: Path, client_b
 
 
 def summary_line(result: dict[str, Any]) -> str:
+    if result.get("baseline_only"):
+        counts = "; ".join(f"{k} {v['passed']}/{v['failed']}/{v['skipped']}" for k, v in result["baseline"].items())
+        return f"{result['tag']}: baseline: {counts}"
     if "suites" not in result:
         return f"{result['tag']}: FAILED: {result.get('error')}"
     parts = []
@@ -297,6 +361,8 @@ def summary_line(result: dict[str, Any]) -> str:
     if "client_build" in result:
         parts.append(f"client build {'ok' if result['client_build'] else 'FAILED'}")
     parts.append(f"rollback {'byte-identical' if not result['rollback_differs'] else 'DIFFERS'}")
+    if "earlier_rollback_exit" in result:
+        parts.append("earlier apply rolled back byte-identical")
     if result.get("install_workarounds"):
         parts.append("install: " + "; ".join(result["install_workarounds"]))
     return f"{result['tag']}: {'ok' if result['ok'] else 'FAILED'}: " + "; ".join(parts)
@@ -315,6 +381,13 @@ def main() -> int:
         help="also build the client (npm run frontend) on this tag",
     )
     parser.add_argument("--work", type=Path, help="keep trees and logs here instead of a temporary directory")
+    parser.add_argument(
+        "--trees",
+        type=Path,
+        help="reuse installed trees at TREES/TAG (rolled back first if this tool applied anything there)"
+        " and the baseline reports an earlier run left in --work",
+    )
+    parser.add_argument("--baseline-only", action="store_true", help="stop after the unpatched baseline")
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     args = parser.parse_args()
     if not args.git:
@@ -325,10 +398,18 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     results = []
     for tag in tags:
-        result = verify_release(args.git.resolve(), tag, work, args.installer.resolve(), tag in args.client_build)
+        result = verify_release(
+            args.git.resolve(),
+            tag,
+            work,
+            args.installer.resolve(),
+            tag in args.client_build,
+            args.trees,
+            args.baseline_only,
+        )
         results.append(result)
         print(summary_line(result), flush=True)
-        if not args.work:
+        if not args.work and not result.get("reused_tree"):
             shutil.rmtree(work / tag, ignore_errors=True)
     report = args.report or work / "verify-report.json"
     report.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

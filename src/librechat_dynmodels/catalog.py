@@ -231,7 +231,11 @@ def series_yaml_text(data: dict[str, Any]) -> str:
     """series.yaml as ``refresh`` and ``port`` write it (PyYAML quotes what YAML would misread)."""
     import yaml
 
-    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None))
+    class _Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)  # list items indented under their key
+
+    return str(yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000))
 
 
 def load_series(directory: Path) -> Series:
