@@ -196,3 +196,20 @@ def test_a_series_forced_onto_a_release_it_does_not_name_says_so(tree: Path, cat
     )
     named = run("--patches", str(catalog_dir), "--no-color", "check", str(tree), "--series", "dynmodels-test")
     assert "does not name this release" not in named.stdout
+
+
+@pytest.mark.usefixtures("stderr_terminal")
+def test_progress_goes_to_stderr_on_a_terminal_and_never_to_stdout(tree: Path, catalog_dir: Path) -> None:
+    common = ("--patches", str(catalog_dir))
+    applied = run(*common, "apply", str(tree))
+    assert applied.exit_code == 0 and "applying api/server/routes/models.js" in applied.stderr
+    assert "applying" not in applied.stdout and "\x1b" not in applied.stdout
+    for quiet in ("-q", "--json"):
+        rolled = run(*common, quiet, "rollback", str(tree))
+        assert rolled.exit_code == 0 and rolled.stderr == "", quiet
+        run(*common, "-q", "apply", str(tree))
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(tree: Path, catalog_dir: Path) -> None:
+    applied = run("--patches", str(catalog_dir), "apply", str(tree))
+    assert applied.exit_code == 0 and applied.stderr == ""

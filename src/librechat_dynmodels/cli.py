@@ -72,8 +72,20 @@ class Settings(NamedTuple):
 
     @property
     def fancy(self) -> bool:
-        """Rich tables and progress only for a person at a terminal."""
-        return sys.stdout.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+        """Rich tables only for a person at a terminal."""
+        return _is_terminal(sys.stdout) and os.environ.get("CI", "").lower() not in ("1", "true")
+
+    @property
+    def progress(self) -> bool:
+        """Progress on stderr: for a person watching a terminal, never with -q or --json."""
+        return not self.json and not self.quiet and _is_terminal(sys.stderr)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def _version(value: bool) -> None:
@@ -162,19 +174,24 @@ def _context(ctx: typer.Context, path: Path | None) -> tuple[Any, Any]:
 
 @contextmanager
 def _progress(ctx: typer.Context, label: str) -> Iterator[Callable[[str], None] | None]:
+    """A one-line progress display on stderr, updated with each step's description; None when it is off
+    (``-q``, ``--json``, or stderr is not a terminal), so stdout only ever has the result."""
     settings: Settings = ctx.obj
-    if settings.json or settings.quiet or not settings.fancy:
+    if not settings.progress:
         yield None
         return
-    from rich.progress import Progress
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(transient=True) as progress:
+    console = Console(stderr=True, force_terminal=True, no_color=not settings.color, highlight=False)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=None)
 
-        def advance(path: str) -> None:
-            progress.update(task, advance=1, description=f"{label} {path}")
+        def show(step: str) -> None:
+            progress.update(task, description=f"{label} {step}", refresh=True)
 
-        yield advance
+        yield show
 
 
 def _options(**kwargs: Any) -> Any:
@@ -340,7 +357,8 @@ def matrix(
         from .catalog import load_catalog
         from .matrix import run_matrix
 
-        report = run_matrix(git_dir, load_catalog(ctx.obj.patches), tags or None)
+        with _progress(ctx, "matrix") as on_step:
+            report = run_matrix(git_dir, load_catalog(ctx.obj.patches), tags or None, on_step=on_step)
         errors: list[DynModelsError] = [
             DynModelsError(row.finding or "; ".join(f"{k} {v}" for k, v in row.steps.items() if v != "ok"), row.tag)
             for row in report.rows
@@ -358,14 +376,23 @@ def refresh(
     include: Annotated[
         list[str] | None, typer.Option("--include", help="Also take this edited file into the series.")
     ] = None,
+    git_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--git",
+            help="A LibreChat git mirror with the checkout's release: where --include reads a file's original "
+            "(needed on a checkout without git).",
+        ),
+    ] = None,
 ) -> None:
-    """Regenerate the applied series' patch files from the backups and the hand-edited checkout."""
+    """Regenerate the applied series' patch files from the backups and the hand-edited checkout. Writes only
+    into a catalog given with --patches or the one of the project checkout the tool runs from."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
         from .maintain import refresh as run
 
         checkout, catalog = _context(ctx, path)
-        return run(checkout, catalog, tuple(include or ())), 0, []
+        return run(checkout, catalog, tuple(include or ()), git_dir), 0, []
 
     _finish(ctx, "refresh", work)
 
@@ -382,7 +409,8 @@ def port(
         str | None, typer.Option("--id", help="Id of the new series (default dynmodels-VERSION).")
     ] = None,
 ) -> None:
-    """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked."""
+    """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked. Writes
+    only into a catalog given with --patches or the one of the project checkout the tool runs from."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
         from .maintain import port as run
@@ -390,7 +418,8 @@ def port(
         if not source:
             raise UsageError("port needs --from SERIES")
         checkout, catalog = _context(ctx, path)
-        report = run(checkout, catalog, source, git_dir, new_id)
+        with _progress(ctx, "port") as on_step:
+            report = run(checkout, catalog, source, git_dir, new_id, on_step=on_step)
         return report, 0, []
 
     _finish(ctx, "port", work)
