@@ -54,7 +54,7 @@ def test_full_cycle_exit_codes(tree: Path, catalog_dir: Path) -> None:
     common = ("--patches", str(catalog_dir))
     assert run(*common, "check", str(tree)).exit_code == 0
     applied = run(*common, "apply", str(tree))
-    assert applied.exit_code == 0 and "undo with: librechat-dynmodels rollback" in applied.stdout
+    assert applied.exit_code == 0 and f" rollback {tree}\n" in applied.stdout
     again = run(*common, "apply", str(tree))
     assert again.exit_code == 0 and "already applied" in again.stdout
     assert run(*common, "verify", str(tree)).exit_code == 0
@@ -213,3 +213,42 @@ def test_progress_goes_to_stderr_on_a_terminal_and_never_to_stdout(tree: Path, c
 def test_no_progress_when_stderr_is_not_a_terminal(tree: Path, catalog_dir: Path) -> None:
     applied = run("--patches", str(catalog_dir), "apply", str(tree))
     assert applied.exit_code == 0 and applied.stderr == ""
+
+
+def test_undo_hint_names_the_program_that_ran_and_the_checkout_quoted(tmp_path: Path, catalog_dir: Path) -> None:
+    """Installed in a venv that is not on PATH (the post-install scripts' case): the hint runs as printed."""
+    from conftest import build_tree, librechat_files
+
+    root = build_tree(tmp_path / "Libre Chat", librechat_files())
+    before = snapshot(root)
+    venv_bin = tmp_path / "venv bin"
+    venv_bin.mkdir()
+    script = venv_bin / "librechat-dynmodels"
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom librechat_dynmodels.cli import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=SRC, PATH="/usr/bin:/bin", CI="true")
+    done = subprocess.run(
+        [str(script), "--patches", str(catalog_dir), "apply", str(root)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    hint = next(line for line in done.stdout.splitlines() if line.startswith("undo with: "))
+    assert hint == f"undo with: '{script}' --patches {catalog_dir} rollback '{root}'"
+    undo = subprocess.run(["sh", "-c", hint.removeprefix("undo with: ")], cwd=tmp_path, capture_output=True, env=env)
+    assert undo.returncode == 0, undo.stderr
+    assert snapshot(root) == before
+
+
+def test_the_program_named_in_hints_is_the_one_that_works(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from librechat_dynmodels.cli import program_command
+
+    on_path = tmp_path / "bin" / "librechat-dynmodels"
+    on_path.parent.mkdir()
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    monkeypatch.setattr(sys, "argv", [str(on_path), "apply"])
+    assert program_command() == "librechat-dynmodels"
+    monkeypatch.setattr(sys, "argv", ["/srv/librechat-dynmodels/src/librechat_dynmodels/__main__.py", "apply"])
+    assert program_command(Path("my patches")) == (
+        f"{sys.executable} -m librechat_dynmodels --patches '{Path('my patches').resolve()}'"
+    )

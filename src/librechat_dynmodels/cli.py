@@ -81,6 +81,31 @@ class Settings(NamedTuple):
         return not self.json and not self.quiet and _is_terminal(sys.stderr)
 
 
+def program_command(patches: Path | None = None) -> str:
+    """The command that runs this tool again, from any folder: the bare name only when PATH finds this very
+    program, else its absolute path (a post-install venv is rarely on PATH), or ``python -m`` for a module run;
+    plus ``--patches`` when a catalog was given. Quoted for the shell."""
+    import shutil
+
+    from .render import quote_arg
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    name = Path(argv0).name
+    words: list[str]
+    if name.startswith("librechat-dynmodels"):  # the console script (librechat-dynmodels.exe on Windows)
+        found = shutil.which(name)
+        here = os.path.abspath(argv0)
+        same = found is not None and os.path.abspath(found) == here
+        words = ["librechat-dynmodels" if same else here]
+    elif name == "__main__.py" or not shutil.which("librechat-dynmodels"):  # python -m, or embedded
+        words = [sys.executable, "-m", "librechat_dynmodels"]
+    else:
+        words = ["librechat-dynmodels"]
+    if patches is not None:
+        words += ["--patches", os.path.abspath(patches)]
+    return " ".join(w if w == "-m" else quote_arg(w) for w in words)
+
+
 def _is_terminal(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -153,14 +178,18 @@ def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int,
     if settings.json:
         typer.echo(render.envelope(command, code, result, errors))
         raise typer.Exit(code)
-    if result is not None and not settings.quiet:
-        output = render.describe(result, settings.verbose)
+    shown = result is not None and not settings.quiet
+    if shown:
+        output = render.describe(result, settings.verbose, program_command(settings.patches))
         if settings.fancy:
             render.write_rich(output, settings.color)
         else:
             render.write_plain(output, sys.stdout)
-    for error in errors:
-        typer.echo(f"error: {error}", err=True)
+    # What a rendered result already shows (doctor's blockers, check's failing hunks) is not repeated on the
+    # same terminal; it still goes to stderr when that is read on its own (a log, a pipe) or with -q.
+    if not (shown and _is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
+        for error in errors:
+            typer.echo(f"error: {error}", err=True)
     raise typer.Exit(code)
 
 

@@ -2,6 +2,7 @@
 and into the one ``--json`` envelope. Only the CLI calls this module."""
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any, NamedTuple, TextIO
 
@@ -20,6 +21,18 @@ from .models import (
 )
 
 SCHEMA_VERSION = 1
+PROGRAM = "librechat-dynmodels"
+
+
+def quote_arg(text: str) -> str:
+    """One argument as the shell of this platform reads it back."""
+    if os.name == "nt":
+        import subprocess
+
+        return subprocess.list2cmdline([text])
+    import shlex
+
+    return shlex.quote(text)
 
 
 def envelope(command: str, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
@@ -64,14 +77,15 @@ def _hunk_table(files: tuple[FileResult, ...]) -> Table:
     return Table("hunks", ["file", "hunk", "patch", "result"], rows)
 
 
-def describe(result: Any, verbose: bool = False) -> Output:
+def describe(result: Any, verbose: bool = False, program: str = PROGRAM) -> Output:
+    """``program``: the command that runs this tool again (hints name it, e.g. ``undo with: PROGRAM rollback``)."""
     if type(result) not in _BUILDERS:
         _register_maintainer_reports()
     builder = _BUILDERS[type(result)]
-    return builder(result, verbose)
+    return builder(result, verbose, program)
 
 
-def _list(r: ListReport, verbose: bool) -> Output:
+def _list(r: ListReport, verbose: bool, program: str) -> Output:
     rows = [
         [s.id, ", ".join(s.librechat), ", ".join(s.components), "native" if s.native else "pre-native"]
         for s in r.series
@@ -91,7 +105,7 @@ def _series_line(choice: Any) -> str:
     return line
 
 
-def _status(r: StatusReport, verbose: bool) -> Output:
+def _status(r: StatusReport, verbose: bool, program: str) -> Output:
     native = "yes" if r.native_support else "no"
     lines = [
         f"checkout: {r.root}",
@@ -113,7 +127,7 @@ def _status(r: StatusReport, verbose: bool) -> Output:
     return Output(lines, tables, footer)
 
 
-def _check(r: CheckReport, verbose: bool) -> Output:
+def _check(r: CheckReport, verbose: bool, program: str) -> Output:
     lines = [f"release: {r.librechat_version or 'unknown'}", _series_line(r.series), f"state: {r.state}"]
     verdict = (
         "the series is already applied"
@@ -123,7 +137,7 @@ def _check(r: CheckReport, verbose: bool) -> Output:
     return Output(lines, [_hunk_table(r.files)], [verdict])
 
 
-def _apply(r: ApplyReport, verbose: bool) -> Output:
+def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
     lines = [_series_line(r.series), f"components: {', '.join(r.components)}"]
     tables = [Table("files", ["file", "component", "action", "state before"], _file_rows(r.files))]
     if verbose:
@@ -133,7 +147,7 @@ def _apply(r: ApplyReport, verbose: bool) -> Output:
         footer.append("rolled back the previous apply first")
     if r.outcome == "applied":
         footer.append(f"applied: {len(r.files)} files; backups and manifest in {r.state_dir}")
-        footer.append("undo with: librechat-dynmodels rollback")
+        footer.append(f"undo with: {program} rollback {quote_arg(str(r.root))}")
     elif r.outcome == "would apply":
         footer.append(f"dry run: would change {len(r.files)} files; nothing was written")
         if r.diff:
@@ -143,7 +157,7 @@ def _apply(r: ApplyReport, verbose: bool) -> Output:
     return Output(lines, tables, footer)
 
 
-def _verify(r: VerifyReport, verbose: bool) -> Output:
+def _verify(r: VerifyReport, verbose: bool, program: str) -> Output:
     rows = [[f.path, f.state] for f in r.files]
     footer = [
         "verified: every file matches the manifest"
@@ -155,7 +169,7 @@ def _verify(r: VerifyReport, verbose: bool) -> Output:
     return Output([f"series: {r.series}"], [Table("files", ["file", "state"], rows)], footer)
 
 
-def _rollback(r: RollbackReport, verbose: bool) -> Output:
+def _rollback(r: RollbackReport, verbose: bool, program: str) -> Output:
     lines = [f"{r.outcome}" + (f": {r.series}" if r.series else "")]
     lines += [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
     lines += [f"kept your edited copy as {p}" for p in r.kept_edited]
@@ -163,13 +177,13 @@ def _rollback(r: RollbackReport, verbose: bool) -> Output:
     return Output(lines, [], [])
 
 
-def _recover(r: RecoverReport, verbose: bool) -> Output:
+def _recover(r: RecoverReport, verbose: bool, program: str) -> Output:
     lines = [r.outcome] + [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
     lines += [f"kept an edited copy as {p}" for p in r.kept_edited]
     return Output(lines, [], [])
 
 
-def _doctor(r: DoctorReport, verbose: bool) -> Output:
+def _doctor(r: DoctorReport, verbose: bool, program: str) -> Output:
     lines = [
         f"checkout: {r.root}",
         f"release: {r.librechat_version or 'unknown'}",
@@ -205,7 +219,7 @@ def _doctor(r: DoctorReport, verbose: bool) -> Output:
     return Output(lines, tables, [verdict])
 
 
-def _matrix(r: Any, verbose: bool) -> Output:
+def _matrix(r: Any, verbose: bool, program: str) -> Output:
     from .matrix import STEPS
 
     rows = [
@@ -230,7 +244,7 @@ def _short(step: str) -> str:
     return "failed" if step.startswith("failed") else step
 
 
-def _refresh(r: Any, verbose: bool) -> Output:
+def _refresh(r: Any, verbose: bool, program: str) -> Output:
     rows = [[p.file, p.component, str(len(p.files)), str(p.hunks)] for p in r.patches]
     footer = [f"added to the series: {', '.join(r.added_files)}"] if r.added_files else []
     if r.dropped_files:
@@ -244,7 +258,7 @@ def _refresh(r: Any, verbose: bool) -> Output:
     return Output([f"series: {r.series}"], [Table("patches", ["patch", "component", "files", "hunks"], rows)], footer)
 
 
-def _port(r: Any, verbose: bool) -> Output:
+def _port(r: Any, verbose: bool, program: str) -> Output:
     rows = [[f.path, f.patch, f.result, f"{f.hunks_clean}/{f.hunks}"] for f in r.files]
     lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}"]
     footer = [f"{r.hunks_clean} of {r.hunks_total} hunks ported cleanly; new series in {r.series_dir}"]
@@ -252,7 +266,7 @@ def _port(r: Any, verbose: bool) -> Output:
     return Output(lines, [Table("files", ["file", "patch", "result", "clean hunks"], rows)], footer)
 
 
-_BUILDERS: dict[type, Callable[[Any, bool], Output]] = {
+_BUILDERS: dict[type, Callable[[Any, bool, str], Output]] = {
     ListReport: _list,
     StatusReport: _status,
     CheckReport: _check,
