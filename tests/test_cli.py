@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import HOOK, snapshot, write_series
-from librechat_dynmodels import engine
+from librechat_dynmodels import __version__, engine
 from librechat_dynmodels.cli import app
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
@@ -252,3 +252,74 @@ def test_the_program_named_in_hints_is_the_one_that_works(monkeypatch: pytest.Mo
     assert program_command(Path("my patches")) == (
         f"{sys.executable} -m librechat_dynmodels --patches '{Path('my patches').resolve()}'"
     )
+
+
+COMMANDS = ("list", "status", "check", "apply", "verify", "rollback", "recover", "doctor", "matrix", "refresh", "port")
+
+
+def test_dash_h_is_help_for_the_tool_and_every_command() -> None:
+    top = run("-h")
+    assert top.exit_code == 0 and "Commands:" in top.stdout and "-h, --help" in top.stdout
+    for command in COMMANDS:
+        result = run(command, "-h")
+        assert result.exit_code == 0 and result.stdout.split()[:3] == ["Usage:", "root", command], command
+
+
+def test_command_help_lists_the_global_options_that_work_after_the_command_name() -> None:
+    for command in COMMANDS:
+        help_text = run(command, "--help").stdout
+        section = help_text.split("Global options (before or after the command name):\n", 1)[1]
+        for option in ("--json", "-v, --verbose", "-q, --quiet", "--no-color", "--patches"):
+            assert option in section, (command, option)
+        assert "--version" not in section and "--install-completion" not in section
+
+
+@pytest.mark.parametrize(
+    ("args", "command", "message"),
+    [
+        (("apply", "--bogus"), "apply", "No such option: --bogus"),
+        (("check", "--fuzz", "x"), "check", "Invalid value for '--fuzz': 'x' is not a valid int."),
+        (("nosuchcommand",), None, "No such command 'nosuchcommand'."),
+        ((), None, "Missing command."),
+    ],
+)
+def test_a_usage_error_with_json_is_an_envelope(args: tuple[str, ...], command: str | None, message: str) -> None:
+    for json_first in (True, False):
+        result = run("--json", *args) if json_first else run(*args, "--json")
+        assert result.exit_code == 2
+        assert json.loads(result.stdout) == {
+            "schema_version": 1,
+            "command": command,
+            "status": "error",
+            "exit_code": 2,
+            "data": None,
+            "errors": [{"code": "usage", "message": message, "path": None}],
+        }
+
+
+def test_shell_completion_is_offered_for_commands_components_and_series(catalog_dir: Path) -> None:
+    assert "--install-completion" in run("--help").stdout
+
+    def complete(words: str) -> list[str]:
+        env = {"_LIBRECHAT_DYNMODELS_COMPLETE": "complete_bash", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - 1)
+        result = runner.invoke(app, [], env=env, prog_name="librechat-dynmodels")
+        assert result.exit_code == 0, result.output
+        return result.stdout.split()
+
+    assert complete("librechat-dynmodels ch") == ["check"]
+    assert complete("librechat-dynmodels apply --component d") == ["data-provider"]
+    assert complete(f"librechat-dynmodels check --patches {catalog_dir} --series dynmodels-") == ["dynmodels-test"]
+
+
+def test_version_names_the_catalog_its_series_count_and_newest_release(catalog_dir: Path) -> None:
+    write_series(catalog_dir, "dynmodels-other", releases=("v0.8.10", "v0.8.4"))
+    for args in (("--patches", str(catalog_dir), "--version"), ("--version", "--patches", str(catalog_dir))):
+        result = run(*args)
+        assert result.exit_code == 0
+        assert result.stdout.splitlines() == [
+            f"librechat-dynmodels {__version__}",
+            f"catalog: {catalog_dir} (2 series; LibreChat v0.8.3 to v0.8.10)",
+        ]
+    shipped = run("--version").stdout.splitlines()[1]
+    assert shipped.startswith("catalog: ") and " series; LibreChat v0.7.5 to " in shipped

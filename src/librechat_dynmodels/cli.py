@@ -3,14 +3,14 @@
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DriftError, DynModelsError, ExitCode, PatchFailedError, UsageError
@@ -24,10 +24,26 @@ EXIT_CODES_HELP = (
 # Global options may be written before or after the command name.
 _GLOBAL_FLAGS = {"--json", "-v", "--verbose", "-q", "--quiet", "--no-color"}
 _GLOBAL_WITH_VALUE = {"--patches"}
+# Options of the group that are not global options of a command (shown in the group's help only).
+_GROUP_ONLY = {"version", "help", "install_completion", "show_completion"}
+_PATCHES_SEEN = "librechat_dynmodels.patches"  # ctx.meta key: --patches as written, for the eager --version
+
+
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """Click's exception root: vendored by newer typer releases, the click package under older ones."""
+    import importlib
+
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            return (importlib.import_module(name).ClickException,)
+        except ImportError:
+            continue
+    return ()
 
 
 class _GlobalOptionsFirst(TyperGroup):
-    """Moves global options found after the command name in front of it."""
+    """Moves global options found after the command name in front of it; with ``--json``, a usage error
+    is an envelope like any other error."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         front: list[str] = []
@@ -42,18 +58,65 @@ class _GlobalOptionsFirst(TyperGroup):
                 front.append(arg)
             elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
                 front.extend(args[i : i + 2])
+                ctx.meta[_PATCHES_SEEN] = args[i + 1]
                 i += 1
             elif arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE:
                 front.append(arg)
+                ctx.meta[_PATCHES_SEEN] = arg.split("=", 1)[1]
             else:
                 rest.append(arg)
             i += 1
         return super().parse_args(ctx, front + rest)
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        if "--json" not in options or not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _click_errors() as exc:
+            from .render import envelope
+
+            command = next((a for a in options if a in self.commands), None)
+            exit_code = int(getattr(exc, "exit_code", ExitCode.USAGE))
+            message = str(exc.format_message())  # type: ignore[attr-defined]
+            error = UsageError(message) if exit_code == ExitCode.USAGE else DynModelsError(message)
+            typer.echo(envelope(command, exit_code, None, [error]))
+            sys.exit(exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Command(TyperCommand):
+    """A command whose help also lists the global options, which work after the command name too."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        super().format_options(ctx, formatter)
+        parent = ctx.parent
+        if parent is None:
+            return
+        rows = [
+            record
+            for param in parent.command.get_params(parent)
+            if param.name not in _GROUP_ONLY and (record := param.get_help_record(parent)) is not None
+        ]
+        if rows:
+            with formatter.section("Global options (before or after the command name)"):
+                formatter.write_dl(rows)
+
 
 app = typer.Typer(
     cls=_GlobalOptionsFirst,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -113,10 +176,24 @@ def _is_terminal(stream: Any) -> bool:
         return False
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"librechat-dynmodels {__version__}")
-        raise typer.Exit(0)
+def _version(ctx: typer.Context, value: bool) -> None:
+    """The version, then the catalog in use: where, how many series, which releases."""
+    if not value:
+        return
+    typer.echo(f"librechat-dynmodels {__version__}")
+    from .catalog import load_catalog
+
+    given = ctx.meta.get(_PATCHES_SEEN)
+    try:
+        catalog = load_catalog(Path(given) if given else None)
+    except DynModelsError as exc:
+        typer.echo(f"catalog: cannot be read: {exc}")
+        raise typer.Exit(0) from None
+    releases = catalog.releases
+    span = f"LibreChat {releases[0]} to {releases[-1]}" if releases else "no releases"
+    count = len(catalog.series)
+    typer.echo(f"catalog: {catalog.directory} ({count} series; {span})")
+    raise typer.Exit(0)
 
 
 @app.callback()
@@ -142,8 +219,28 @@ def _global(
     )
 
 
+def _complete_series(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of --series: the series of the catalog in use."""
+    from .catalog import load_catalog
+
+    given = ctx.meta.get(_PATCHES_SEEN)
+    try:
+        return [s for s in load_catalog(Path(given) if given else None).series if s.startswith(incomplete)]
+    except DynModelsError:
+        return []
+
+
+def _complete_components(incomplete: str) -> list[str]:
+    from .catalog import COMPONENTS
+
+    return [c for c in COMPONENTS if c.startswith(incomplete)]
+
+
 PathArg = Annotated[Path | None, typer.Argument(help="LibreChat checkout (default: $LIBRECHAT_DIR or the one above).")]
-SeriesOpt = Annotated[str | None, typer.Option("--series", help="Use this series instead of choosing by content.")]
+SeriesOpt = Annotated[
+    str | None,
+    typer.Option("--series", help="Use this series instead of choosing by content.", autocompletion=_complete_series),
+]
 FuzzOpt = Annotated[int, typer.Option("--fuzz", help="Ignore up to N lines of context per hunk (0-2), as GNU patch.")]
 
 
@@ -230,7 +327,7 @@ def _options(**kwargs: Any) -> Any:
     return Options(components=components, **kwargs)
 
 
-@app.command("list")
+@app.command("list", cls=_Command)
 def list_command(ctx: typer.Context) -> None:
     """Show every series in the catalog, its releases and components."""
 
@@ -243,7 +340,7 @@ def list_command(ctx: typer.Context) -> None:
     _finish(ctx, "list", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None) -> None:
     """Release, native support, chosen series and the state of every target file."""
 
@@ -256,7 +353,7 @@ def status(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None) -
     _finish(ctx, "status", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None, fuzz: FuzzOpt = 0) -> None:
     """Dry run that writes nothing: how every hunk would apply. Exit 0 when the series applies or is applied."""
 
@@ -273,7 +370,7 @@ def check(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None, fu
     _finish(ctx, "check", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def apply(
     ctx: typer.Context,
     path: PathArg = None,
@@ -281,7 +378,11 @@ def apply(
     fuzz: FuzzOpt = 0,
     component: Annotated[
         list[str] | None,
-        typer.Option("--component", help="Apply only this component (repeatable); what it needs comes along."),
+        typer.Option(
+            "--component",
+            help="Apply only this component (repeatable); what it needs comes along.",
+            autocompletion=_complete_components,
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the diff; write nothing.")] = False,
     force: Annotated[
@@ -301,7 +402,7 @@ def apply(
     _finish(ctx, "apply", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def verify(ctx: typer.Context, path: PathArg = None) -> None:
     """Exit 0 only when every file the series changed still matches the manifest."""
 
@@ -318,7 +419,7 @@ def verify(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "verify", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rollback(
     ctx: typer.Context,
     path: PathArg = None,
@@ -338,7 +439,7 @@ def rollback(
     _finish(ctx, "rollback", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def recover(ctx: typer.Context, path: PathArg = None) -> None:
     """Finish or undo an apply or rollback that was interrupted (the checkout ends pristine)."""
 
@@ -351,7 +452,7 @@ def recover(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "recover", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def doctor(ctx: typer.Context, path: PathArg = None) -> None:
     """Check librechat.yaml and .env against the feature, per custom endpoint, and whether the patches are
     applied and verified. Exit 0 when nothing blocks the feature."""
@@ -372,7 +473,7 @@ def doctor(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "doctor", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def matrix(
     ctx: typer.Context,
     tags: Annotated[
@@ -398,7 +499,7 @@ def matrix(
     _finish(ctx, "matrix", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def refresh(
     ctx: typer.Context,
     path: PathArg = None,
@@ -426,7 +527,7 @@ def refresh(
     _finish(ctx, "refresh", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def port(
     ctx: typer.Context,
     path: PathArg = None,

@@ -35,7 +35,7 @@ def quote_arg(text: str) -> str:
     return shlex.quote(text)
 
 
-def envelope(command: str, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
+def envelope(command: str | None, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
     status = "ok" if exit_code == 0 else ("error" if result is None else "failed")
     body = {
         "schema_version": SCHEMA_VERSION,
