@@ -160,6 +160,8 @@ def test_list_shows_series_releases_and_components(catalog_dir: Path) -> None:
     result = run("--patches", str(catalog_dir), "list")
     assert result.exit_code == 0
     assert "dynmodels-test" in result.stdout and "backend, client" in result.stdout
+    write_series(catalog_dir, "dynmodels-older", releases=("v0.8.10", "v0.7.9"))
+    assert envelope("--patches", str(catalog_dir), "list")["data"]["releases"] == ["v0.7.9", "v0.8.3", "v0.8.10"]
 
 
 def test_checkout_from_environment_variable(tree: Path, catalog_dir: Path) -> None:

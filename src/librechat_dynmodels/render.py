@@ -97,7 +97,7 @@ def _list(r: ListReport, verbose: bool, program: str) -> Output:
     ]
     footer = [f"{s.id}: {s.description}" for s in r.series] if verbose else []
     table = Table("series", ["series", "releases", "components", "kind"], rows, ("series",), ("components", "kind"))
-    return Output([f"catalog: {r.catalog}"], [table], footer)
+    return Output([f"catalog: {r.catalog}", f"releases: {', '.join(r.releases) or 'none'}"], [table], footer)
 
 
 def _series_line(choice: Any) -> str:
