@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -235,12 +236,71 @@ def check_step() -> dict[str, Any]:
     return next(s for s in steps if "check ." in s.get("run", ""))
 
 
-def test_workflow_parses_and_triggers_on_schedule_tags_and_by_hand() -> None:
+def test_workflow_runs_on_a_schedule_and_by_hand_never_on_pushed_tags() -> None:
+    """Upstream tags mirrored into a fork point at commits without this workflow: `push: tags` never fires."""
     data = workflow()
     triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
-    assert set(triggers) == {"workflow_dispatch", "schedule", "push"}
-    assert triggers["schedule"][0]["cron"] and triggers["push"]["tags"] == ["v*"]
-    assert data["permissions"] == {"contents": "read"}
+    assert set(triggers) == {"workflow_dispatch", "schedule"}
+    assert triggers["schedule"][0]["cron"] and data["permissions"] == {"contents": "read"}
+    check = data["jobs"]["check"]
+    assert check["needs"] == "tags" and check["strategy"]["matrix"]["tag"] == "${{ fromJSON(needs.tags.outputs.tags) }}"
+    names = [step.get("name") for step in check["steps"]]
+    assert names.index("Export the release") < names.index("Check that the patches still apply")
+    assert check_step()["working-directory"] == "librechat"
+
+
+def run_step(step: dict[str, Any], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A `run:` step as GitHub runs it: bash -e, in its working directory, with its own env."""
+    env = dict(env, **{k: v for k, v in step.get("env", {}).items() if "${{" not in v})
+    where = cwd / step.get("working-directory", ".")
+    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=where, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def upstream_tags(tmp_path: Path) -> Path:
+    """An upstream repository with release tags, release candidates and other tags."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = build_tree(tmp_path / "upstream", librechat_files("v0.8.3"))
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "base")):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True)
+    for tag in ("v0.8.3", "v0.8.4", "v0.8.8-rc1", "v0.8.8", "v0.8.10-rc1", "v0.8.9", "not-a-release", "v1-beta"):
+        subprocess.run(["git", "-C", str(repo), "tag", tag], check=True)
+    return repo
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="GitHub runs `run:` steps with bash")
+@pytest.mark.parametrize(
+    ("tags", "listed"),
+    [("", ["v0.8.10-rc1", "v0.8.9", "v0.8.8"]), ("v0.8.3 v0.8.4", ["v0.8.3", "v0.8.4"])],
+)
+def test_workflow_lists_the_newest_upstream_release_tags(
+    tmp_path: Path, upstream_tags: Path, tags: str, listed: list[str]
+) -> None:
+    (step,) = workflow()["jobs"]["tags"]["steps"]
+    output = tmp_path / "github-output"
+    env = dict(os.environ, UPSTREAM=str(upstream_tags), TAGS=tags, NEWEST="3", GITHUB_OUTPUT=str(output))
+    done = run_step(step, tmp_path, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert output.read_text() == f"tags={json.dumps(listed)}\n"
+    typo = run_step(step, tmp_path, dict(env, TAGS="v0.8.33"))
+    assert typo.returncode == 1 and f"::error::not tags of {upstream_tags}: v0.8.33" in typo.stdout
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="GitHub runs `run:` steps with bash")
+def test_workflow_exports_each_tag_and_checks_it(
+    tmp_path: Path, upstream_tags: Path, fake_tool: dict[str, str]
+) -> None:
+    steps = {step.get("name"): step for step in workflow()["jobs"]["check"]["steps"]}
+    env = dict(fake_tool, UPSTREAM=f"file://{upstream_tags}", TAG="v0.8.3", GITHUB_STEP_SUMMARY=str(tmp_path / "s"))
+    exported = run_step(steps["Export the release"], tmp_path, env)
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "librechat/package.json").exists() and not (tmp_path / "librechat/.git").exists()
+    checked = run_step(steps["Check that the patches still apply"], tmp_path, env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "release v0.8.3, series dynmodels-test, state pristine" in checked.stdout
+    assert (tmp_path / "librechat/dynmodels-check.json").exists()
 
 
 def test_workflow_runs_the_check_command_the_readme_shows() -> None:
