@@ -158,7 +158,7 @@ def run_matrix(
     for number, tag in enumerate(chosen, start=1):
         if tag not in known:
             row = MatrixRow(
-                tag, None, dict.fromkeys(STEPS, "skipped"), finding=f"{tag} is not a tag in the mirror", in_mirror=False
+                tag, None, dict.fromkeys(STEPS, "skipped"), finding="not a tag in the mirror", in_mirror=False
             )
             rows.append(row)
             if on_row:
