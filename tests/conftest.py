@@ -207,6 +207,14 @@ def reload() -> Callable[[Path], Checkout]:
     return find_checkout
 
 
+@pytest.fixture
+def stderr_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person watching: stderr is a terminal (stdout is whatever the test captures)."""
+    from librechat_dynmodels import cli
+
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: stream is sys.stderr)
+
+
 def dev_tool(name: str) -> str | None:
     """A linter from the dev extras: the one installed beside this Python, else one on PATH."""
     beside = Path(sys.executable).parent / name

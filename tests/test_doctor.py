@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -118,10 +119,22 @@ def test_dynamic_endpoint_with_verified_patches_is_ok(tmp_path: Path, catalog: C
     assert report.config_source == "default" and report.env_file is None
 
 
-def test_user_provided_base_url_alone_is_eligible(tmp_path: Path, catalog: Catalog) -> None:
-    yaml_text = config(endpoint(apiKey='"sk-admin"', baseURL='"user_provided"', models=GOOD_MODELS))
-    report = run_doctor(make(tmp_path, yaml_text), catalog, apply_first=True)
-    assert report.ok and report.endpoints[0].user_provided == ("baseURL",)
+def test_a_user_provided_base_url_with_the_admin_key_gives_no_per_user_models(tmp_path: Path, catalog: Catalog) -> None:
+    """A user URL is never sent the admin key, and a user who can save only a URL sees the defaults."""
+    yaml_text = config(endpoint("Proxy", apiKey='"${PROXY_KEY}"', baseURL='"user_provided"', models=GOOD_MODELS))
+    root = make(tmp_path, yaml_text, env="PROXY_KEY=sk-admin\n")
+    report = run_doctor(root, catalog, apply_first=True)
+    (proxy,) = report.endpoints
+    assert proxy.user_provided == ("baseURL",) and not proxy.eligible
+    assert proxy.reasons == ("user_url_without_user_key",)
+    assert codes(report) == ["user_url_without_user_key", "no_dynamic_endpoint"] and not report.ok
+    finding = report.findings[0]
+    assert finding.severity == "warning" and finding.endpoint == "Proxy"
+    assert "never sent the endpoint's configured key" in finding.message and "models.default" in finding.message
+    shown = cli("--patches", str(catalog.directory), "--no-color", "doctor", str(root)).stdout
+    assert "Proxy     no" in shown and "user_url_without_user_key" in shown
+    both = config(endpoint("Proxy", apiKey='"user_provided"', baseURL='"user_provided"', models=GOOD_MODELS))
+    assert run_doctor(make(tmp_path, both, name="both"), catalog, apply_first=True).endpoints[0].eligible
 
 
 # -- one test per rule --------------------------------------------------------------------
@@ -401,11 +414,16 @@ def test_patches_in_place_without_this_tool_are_a_warning(tmp_path: Path, catalo
     assert codes(report) == ["patches_unverified"] and report.ok
 
 
-def test_components_left_out_are_a_warning(tmp_path: Path, catalog: Catalog) -> None:
-    root = make(tmp_path)
+def test_components_left_out_are_a_warning_naming_the_command_that_adds_them(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, name="Libre Chat")
     engine.apply(find_checkout(root), catalog, engine.Options(components=("backend",)))
     report = doctor(find_checkout(root), catalog)
     assert codes(report) == ["components_left_out"] and "without client" in report.findings[0].message
+    command = report.findings[0].message.split("; add them with: librechat-dynmodels ", 1)[1]
+    assert command == f"apply --component client '{root}'"
+    added = cli("--patches", str(catalog.directory), *shlex.split(command))
+    assert added.exit_code == 0 and "already applied" not in added.stdout
+    assert codes(doctor(find_checkout(root), catalog)) == []
 
 
 def test_native_release_needs_no_patches(tmp_path: Path, catalog: Catalog) -> None:
@@ -476,3 +494,31 @@ def test_help_imports_neither_yaml_nor_the_doctor() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=SRC, CI="true")
     )
     assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
+
+
+def test_a_native_loader_that_sends_the_admin_key_to_a_user_url_says_so(tmp_path: Path, catalog_dir: Path) -> None:
+    catalog = native_extras(catalog_dir, "v0.8.5")
+    entry = endpoint("Proxy", apiKey='"sk-admin"', baseURL='"user_provided"', models=GOOD_MODELS)
+    report = run_doctor(make(tmp_path, config(entry), native="v0.8.5"), catalog)
+    finding = next(f for f in report.findings if f.code == "user_url_unchecked")
+    assert "(and, for Proxy, the configured apiKey)" in finding.message
+
+
+def test_on_a_terminal_each_blocker_is_printed_once(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from librechat_dynmodels import cli as cli_module
+
+    monkeypatch.delenv("CI", raising=False)
+    root = make(tmp_path, DYNAMIC + endpoint("Empty", apiKey='"user_provided"', models="{ fetch: true }"))
+    args = ("--patches", str(catalog.directory), "--no-color", "doctor", str(root))
+    monkeypatch.setattr(cli_module, "_is_terminal", lambda stream: True)
+    shown = cli(*args)
+    assert shown.exit_code == 1 and shown.stderr == ""
+    assert "empty_defaults" in shown.stdout and "patches_not_applied" in shown.stdout
+    assert "2 blockers, 0 warnings: fix the blockers and run doctor again" in shown.stdout
+    quiet = cli("-q", *args)
+    assert quiet.stdout == "" and [line.split(":")[0] for line in quiet.stderr.splitlines()] == ["error", "error"]
+    monkeypatch.setattr(cli_module, "_is_terminal", lambda stream: stream is sys.stdout)  # stderr to a log
+    logged = cli(*args)
+    assert "error: librechat.yaml: endpoint 'Empty': models.default is empty" in logged.stderr

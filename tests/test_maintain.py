@@ -226,3 +226,110 @@ def test_port_command_reports_clean_hunks(tmp_path: Path, mirror: Path) -> None:
     )
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 1 and "already has patches applied" in again.stderr
+
+
+def test_refresh_include_on_a_checkout_without_git_diffs_against_the_release_from_the_mirror(
+    tmp_path: Path, mirror: Path, catalog_dir: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    included = "packages/data-provider/package.json"  # in the release, not in the series
+    root = export(mirror, "v0.8.3", tmp_path / "exported")  # git archive: no .git
+    engine.apply(find_checkout(root), load_catalog(catalog_dir))
+    (root / included).write_text('{"name": "librechat-data-provider"}\n')
+    args = ["--patches", str(catalog_dir), "refresh", str(root), "--include", included]
+    series_before = snapshot(catalog_dir)
+
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert f"error: {included}: --include on a checkout without git" in refused.stderr
+    assert "pass --git with a LibreChat mirror that has the tag v0.8.3" in refused.stderr
+    assert snapshot(catalog_dir) == series_before
+
+    done = CliRunner().invoke(app, [*args, "--git", str(mirror)])
+    assert done.exit_code == 0, done.stderr
+    extra = (catalog_dir / "dynmodels-test" / "0003-data-provider-extra.patch").read_text()
+    assert "new file mode" not in extra and '-{}\n+{"name": "librechat-data-provider"}\n' in extra
+    fresh = find_checkout(export(mirror, "v0.8.3", tmp_path / "fresh"))
+    engine.apply(fresh, load_catalog(catalog_dir))
+    assert (fresh.root / included).read_text() == '{"name": "librechat-data-provider"}\n'
+
+
+def installed_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source_checkout: bool) -> Path:
+    """The catalog the tool finds beside itself: in site-packages, or in a clone of the project."""
+    if source_checkout:
+        project = tmp_path / "librechat-dynmodels"
+        project.mkdir()
+        (project / "pyproject.toml").write_text('[project]\nname = "librechat-dynmodels"\n')
+        folder = project / "patches"
+    else:
+        folder = tmp_path / "venv/lib/python3.12/site-packages/librechat_dynmodels/patches"
+    write_series(folder, "dynmodels-v0.8.3", releases=("v0.8.3",))
+    monkeypatch.setattr("librechat_dynmodels.catalog.default_catalog_dir", lambda: folder)
+    return folder
+
+
+def test_refresh_and_port_refuse_to_write_into_the_installed_package_catalog(
+    tmp_path: Path, mirror: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    catalog_dir = installed_catalog(tmp_path, monkeypatch, source_checkout=False)
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    engine.apply(find_checkout(root), load_catalog())
+    (root / ROUTES_PATH).write_text(PATCHED_ROUTES + "// edited\n")
+    before = snapshot(catalog_dir)
+
+    refused = CliRunner().invoke(app, ["refresh", str(root)])
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert "refresh writes the patch catalog, and the one in use is the installed package's" in refused.stderr
+    assert f"'librechat-dynmodels --patches /path/to/librechat-dynmodels/patches refresh {root}'" in refused.stderr
+    assert snapshot(catalog_dir) == before
+
+    fresh = export(mirror, "v0.8.4", tmp_path / "v0.8.4")
+    port_args = ["port", str(fresh), "--from", "dynmodels-v0.8.3", "--git", str(mirror)]
+    refused_port = CliRunner().invoke(app, port_args)
+    assert refused_port.exit_code == 1 and "port writes the patch catalog" in refused_port.stderr
+    assert snapshot(catalog_dir) == before and not (fresh / ".librechat-dynmodels").exists()
+
+    given = CliRunner().invoke(app, ["--patches", str(catalog_dir), "refresh", str(root)])
+    assert given.exit_code == 0, given.stderr
+    assert "// edited" in (catalog_dir / "dynmodels-v0.8.3" / "0001-backend.patch").read_text()
+
+
+def test_refresh_writes_the_catalog_of_the_project_checkout_it_runs_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog_dir = installed_catalog(tmp_path, monkeypatch, source_checkout=True)
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    engine.apply(find_checkout(root), load_catalog())
+    (root / ROUTES_PATH).write_text(PATCHED_ROUTES + "// edited\n")
+
+    refresh(find_checkout(root), load_catalog())
+
+    assert "// edited" in (catalog_dir / "dynmodels-v0.8.3" / "0001-backend.patch").read_text()
+
+
+def test_port_names_a_missing_mirror_and_a_mirror_without_the_release(tmp_path: Path, mirror: Path) -> None:
+    catalog_dir = tmp_path / "catalog"
+    write_series(catalog_dir, "dynmodels-v0.8.3", releases=("v0.8.3",))
+    write_series(catalog_dir, "dynmodels-v0.7.0", releases=("v0.7.0",))
+    checkout = find_checkout(export(mirror, "v0.8.4", tmp_path / "v0.8.4"))
+
+    with pytest.raises(UsageError, match=r"no such git mirror: nothing at this path \(give --git a bare clone"):
+        port(checkout, load_catalog(catalog_dir), "dynmodels-v0.8.3", tmp_path / "nonexistent")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(UsageError, match=r"not a git repository \(.*\); give --git a bare clone"):
+        port(checkout, load_catalog(catalog_dir), "dynmodels-v0.8.3", tmp_path / "plain")
+    with pytest.raises(UsageError, match=r"none of dynmodels-v0.7.0's releases \(v0.7.0\) is a tag in the mirror"):
+        port(checkout, load_catalog(catalog_dir), "dynmodels-v0.7.0", mirror)
+    # a clone's work tree is read through its .git folder
+    steps: list[str] = []
+    report = port(checkout, load_catalog(catalog_dir), "dynmodels-v0.8.3", mirror.parent, on_step=steps.append)
+    assert report.base_release == "v0.8.3"
+    assert steps[0] == "reading the mirror" and f"porting {ROUTES_PATH}" in steps
+    assert steps[-1] == "writing the ported files"

@@ -72,3 +72,56 @@ def test_matrix_command_prints_one_row_per_tag_and_fails_on_a_finding(mirror: Pa
         "v0.8.3", "v0.8.4", "v0.9.0-rc1"]
     ok = CliRunner().invoke(app, ["--json", "--patches", str(catalog_dir), "matrix", "--git", str(mirror), "v0.8.4"])
     assert ok.exit_code == 0 and '"reapply": "ok"' in ok.stdout
+
+
+def test_a_tag_missing_from_the_mirror_is_named_as_missing_not_as_unfitting(mirror: Path, catalog: Catalog) -> None:
+    report = run_matrix(mirror, catalog, ["v9.9.9", "v0.8.3"])
+    missing, present = report.rows
+    assert (missing.tag, missing.in_mirror, missing.finding) == ("v9.9.9", False, "not a tag in the mirror")
+    assert missing.result == "not in the mirror" and present.ok
+    assert report.summary == "1 of 2 releases pass every step; 0 without a fitting series; 1 not in the mirror (v9.9.9)"
+
+
+def test_matrix_command_says_which_tag_is_missing(mirror: Path, catalog_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    result = CliRunner().invoke(app, ["--patches", str(catalog_dir), "matrix", "--git", str(mirror), "v9.9.9"])
+    assert result.exit_code == 1 and result.stderr == "error: v9.9.9: not a tag in the mirror\n"
+    assert "0 without a fitting series; 1 not in the mirror (v9.9.9)" in result.stdout
+
+
+def test_matrix_names_a_mirror_that_is_missing_or_not_git(tmp_path: Path, catalog_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    (tmp_path / "plain").mkdir()
+    for where, message in (("nonexistent", "no such git mirror"), ("plain", "not a git repository")):
+        result = CliRunner().invoke(app, ["--patches", str(catalog_dir), "matrix", "--git", str(tmp_path / where)])
+        assert result.exit_code == 2 and result.stderr.startswith(f"error: {tmp_path / where}: {message}")
+
+
+def test_matrix_reports_each_release_and_step_as_it_goes(mirror: Path, catalog: Catalog) -> None:
+    steps: list[str] = []
+    run_matrix(mirror, catalog, ["v0.8.3", "v0.9.0-rc1"], on_step=steps.append)
+    assert steps == [
+        "v0.8.3 (1 of 2): export",
+        *(f"v0.8.3 (1 of 2): {step}" for step in ("status", "check", "apply", "verify", "re-apply", "rollback")),
+        "v0.9.0-rc1 (2 of 2): export",
+        "v0.9.0-rc1 (2 of 2): status",
+    ]
+
+
+@pytest.mark.usefixtures("stderr_terminal")
+def test_matrix_and_port_show_their_steps_on_stderr(mirror: Path, catalog_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from librechat_dynmodels.cli import app
+
+    result = CliRunner().invoke(app, ["--patches", str(catalog_dir), "matrix", "--git", str(mirror), "v0.8.3"])
+    assert result.exit_code == 0
+    for step in ("export", "check", "apply", "verify", "re-apply", "rollback"):
+        assert f"matrix v0.8.3 (1 of 1): {step}" in result.stderr
+    assert "matrix v0.8.3" not in result.stdout

@@ -12,6 +12,7 @@ A feature file named in a series' ``install`` list becomes a created file of tha
 guarantee a created file has (manifest, checksums, drift detection, rollback).
 """
 
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,6 +32,19 @@ COMPONENT_NEEDS: dict[str, tuple[str, ...]] = {
     "data-provider": ("backend",),
     "client": ("data-provider",),
 }
+
+
+_RELEASE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?$")
+_PROJECT_NAME = re.compile(r'^name\s*=\s*["\']librechat-dynmodels["\']\s*$', re.M)
+
+
+def release_key(tag: str) -> tuple[int, int, int, int, int] | None:
+    """Sort key of a release tag (an -rcN sorts before its release); None for other tags."""
+    match = _RELEASE.match(tag)
+    if not match:
+        return None
+    major, minor, patch, rc = match.groups()
+    return (int(major), int(minor), int(patch), 0 if rc else 1, int(rc or 0))
 
 
 def default_catalog_dir() -> Path:
@@ -128,6 +142,13 @@ class Series:
 class Catalog(NamedTuple):
     directory: Path
     series: dict[str, Series]
+    given: bool = False  # named by the user (--patches), not the one the tool found beside itself
+
+    @property
+    def releases(self) -> list[str]:
+        """Every release some series names, oldest first (release tags by version, others last)."""
+        named = {t for s in self.series.values() for t in s.librechat}
+        return sorted(named, key=lambda t: (release_key(t) is None, release_key(t) or (0,) * 5, t))
 
     def get(self, series_id: str) -> Series:
         try:
@@ -289,6 +310,30 @@ def load_series(directory: Path) -> Series:
     )
 
 
+def is_source_checkout(catalog_dir: Path) -> bool:
+    """The catalog of a clone of this project: ``patches/`` beside its own pyproject.toml."""
+    try:
+        pyproject = (catalog_dir.parent / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return catalog_dir.name == "patches" and bool(_PROJECT_NAME.search(pyproject))
+
+
+def writable_catalog_dir(catalog: Catalog, command: str, checkout_root: Path) -> Path:
+    """Where ``refresh`` and ``port`` may write: a catalog named with ``--patches``, or the one of the
+    project checkout the tool runs from; never an installed package's (a reinstall would lose the edit)."""
+    if catalog.given or is_source_checkout(catalog.directory):
+        return catalog.directory
+    from shlex import quote
+
+    raise CatalogError(
+        f"{command} writes the patch catalog, and the one in use is the installed package's, where the next "
+        "reinstall loses the edit; run it on a clone of librechat-dynmodels: 'librechat-dynmodels --patches "
+        f"/path/to/librechat-dynmodels/patches {command} {quote(str(checkout_root))}'",
+        str(catalog.directory),
+    )
+
+
 def load_catalog(directory: Path | None = None) -> Catalog:
     root = directory if directory is not None else default_catalog_dir()
     if not root.is_dir():
@@ -302,4 +347,4 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         for required in loaded.requires:
             if required not in series:
                 raise CatalogError(f"requires unknown series {required!r}", str(loaded.directory / "series.yaml"))
-    return Catalog(root, series)
+    return Catalog(root, series, directory is not None)

@@ -3,14 +3,14 @@
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DriftError, DynModelsError, ExitCode, PatchFailedError, UsageError
@@ -24,10 +24,26 @@ EXIT_CODES_HELP = (
 # Global options may be written before or after the command name.
 _GLOBAL_FLAGS = {"--json", "-v", "--verbose", "-q", "--quiet", "--no-color"}
 _GLOBAL_WITH_VALUE = {"--patches"}
+# Options of the group that are not global options of a command (shown in the group's help only).
+_GROUP_ONLY = {"version", "help", "install_completion", "show_completion"}
+_PATCHES_SEEN = "librechat_dynmodels.patches"  # ctx.meta key: --patches as written, for the eager --version
+
+
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """Click's exception root: vendored by newer typer releases, the click package under older ones."""
+    import importlib
+
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            return (importlib.import_module(name).ClickException,)
+        except ImportError:
+            continue
+    return ()
 
 
 class _GlobalOptionsFirst(TyperGroup):
-    """Moves global options found after the command name in front of it."""
+    """Moves global options found after the command name in front of it; with ``--json``, a usage error
+    is an envelope like any other error."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         front: list[str] = []
@@ -42,18 +58,65 @@ class _GlobalOptionsFirst(TyperGroup):
                 front.append(arg)
             elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
                 front.extend(args[i : i + 2])
+                ctx.meta[_PATCHES_SEEN] = args[i + 1]
                 i += 1
             elif arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE:
                 front.append(arg)
+                ctx.meta[_PATCHES_SEEN] = arg.split("=", 1)[1]
             else:
                 rest.append(arg)
             i += 1
         return super().parse_args(ctx, front + rest)
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        if "--json" not in options or not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _click_errors() as exc:
+            from .render import envelope
+
+            command = next((a for a in options if a in self.commands), None)
+            exit_code = int(getattr(exc, "exit_code", ExitCode.USAGE))
+            message = str(exc.format_message())  # type: ignore[attr-defined]
+            error = UsageError(message) if exit_code == ExitCode.USAGE else DynModelsError(message)
+            typer.echo(envelope(command, exit_code, None, [error]))
+            sys.exit(exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Command(TyperCommand):
+    """A command whose help also lists the global options, which work after the command name too."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        super().format_options(ctx, formatter)
+        parent = ctx.parent
+        if parent is None:
+            return
+        rows = [
+            record
+            for param in parent.command.get_params(parent)
+            if param.name not in _GROUP_ONLY and (record := param.get_help_record(parent)) is not None
+        ]
+        if rows:
+            with formatter.section("Global options (before or after the command name)"):
+                formatter.write_dl(rows)
+
 
 app = typer.Typer(
     cls=_GlobalOptionsFirst,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -72,14 +135,65 @@ class Settings(NamedTuple):
 
     @property
     def fancy(self) -> bool:
-        """Rich tables and progress only for a person at a terminal."""
-        return sys.stdout.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+        """Rich tables only for a person at a terminal."""
+        return _is_terminal(sys.stdout) and os.environ.get("CI", "").lower() not in ("1", "true")
+
+    @property
+    def progress(self) -> bool:
+        """Progress on stderr: for a person watching a terminal, never with -q or --json."""
+        return not self.json and not self.quiet and _is_terminal(sys.stderr)
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"librechat-dynmodels {__version__}")
-        raise typer.Exit(0)
+def program_command(patches: Path | None = None) -> str:
+    """The command that runs this tool again, from any folder: the bare name only when PATH finds this very
+    program, else its absolute path (a post-install venv is rarely on PATH), or ``python -m`` for a module run;
+    plus ``--patches`` when a catalog was given. Quoted for the shell."""
+    import shutil
+
+    from .render import quote_arg
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    name = Path(argv0).name
+    words: list[str]
+    if name.startswith("librechat-dynmodels"):  # the console script (librechat-dynmodels.exe on Windows)
+        found = shutil.which(name)
+        here = os.path.abspath(argv0)
+        same = found is not None and os.path.abspath(found) == here
+        words = ["librechat-dynmodels" if same else here]
+    elif name == "__main__.py" or not shutil.which("librechat-dynmodels"):  # python -m, or embedded
+        words = [sys.executable, "-m", "librechat_dynmodels"]
+    else:
+        words = ["librechat-dynmodels"]
+    if patches is not None:
+        words += ["--patches", os.path.abspath(patches)]
+    return " ".join(w if w == "-m" else quote_arg(w) for w in words)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _version(ctx: typer.Context, value: bool) -> None:
+    """The version, then the catalog in use: where, how many series, which releases."""
+    if not value:
+        return
+    typer.echo(f"librechat-dynmodels {__version__}")
+    from .catalog import load_catalog
+
+    given = ctx.meta.get(_PATCHES_SEEN)
+    try:
+        catalog = load_catalog(Path(given) if given else None)
+    except DynModelsError as exc:
+        typer.echo(f"catalog: cannot be read: {exc}")
+        raise typer.Exit(0) from None
+    releases = catalog.releases
+    span = f"LibreChat {releases[0]} to {releases[-1]}" if releases else "no releases"
+    count = len(catalog.series)
+    typer.echo(f"catalog: {catalog.directory} ({count} series; {span})")
+    raise typer.Exit(0)
 
 
 @app.callback()
@@ -105,8 +219,28 @@ def _global(
     )
 
 
+def _complete_series(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of --series: the series of the catalog in use."""
+    from .catalog import load_catalog
+
+    given = ctx.meta.get(_PATCHES_SEEN)
+    try:
+        return [s for s in load_catalog(Path(given) if given else None).series if s.startswith(incomplete)]
+    except DynModelsError:
+        return []
+
+
+def _complete_components(incomplete: str) -> list[str]:
+    from .catalog import COMPONENTS
+
+    return [c for c in COMPONENTS if c.startswith(incomplete)]
+
+
 PathArg = Annotated[Path | None, typer.Argument(help="LibreChat checkout (default: $LIBRECHAT_DIR or the one above).")]
-SeriesOpt = Annotated[str | None, typer.Option("--series", help="Use this series instead of choosing by content.")]
+SeriesOpt = Annotated[
+    str | None,
+    typer.Option("--series", help="Use this series instead of choosing by content.", autocompletion=_complete_series),
+]
 FuzzOpt = Annotated[int, typer.Option("--fuzz", help="Ignore up to N lines of context per hunk (0-2), as GNU patch.")]
 
 
@@ -141,14 +275,18 @@ def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int,
     if settings.json:
         typer.echo(render.envelope(command, code, result, errors))
         raise typer.Exit(code)
-    if result is not None and not settings.quiet:
-        output = render.describe(result, settings.verbose)
+    shown = result is not None and not settings.quiet
+    if shown:
+        output = render.describe(result, settings.verbose, program_command(settings.patches))
         if settings.fancy:
             render.write_rich(output, settings.color)
         else:
             render.write_plain(output, sys.stdout)
-    for error in errors:
-        typer.echo(f"error: {error}", err=True)
+    # What a rendered result already shows (doctor's blockers, check's failing hunks) is not repeated on the
+    # same terminal; it still goes to stderr when that is read on its own (a log, a pipe) or with -q.
+    if not (shown and _is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
+        for error in errors:
+            typer.echo(f"error: {error}", err=True)
     raise typer.Exit(code)
 
 
@@ -162,19 +300,24 @@ def _context(ctx: typer.Context, path: Path | None) -> tuple[Any, Any]:
 
 @contextmanager
 def _progress(ctx: typer.Context, label: str) -> Iterator[Callable[[str], None] | None]:
+    """A one-line progress display on stderr, updated with each step's description; None when it is off
+    (``-q``, ``--json``, or stderr is not a terminal), so stdout only ever has the result."""
     settings: Settings = ctx.obj
-    if settings.json or settings.quiet or not settings.fancy:
+    if not settings.progress:
         yield None
         return
-    from rich.progress import Progress
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(transient=True) as progress:
+    console = Console(stderr=True, force_terminal=True, no_color=not settings.color, highlight=False)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=None)
 
-        def advance(path: str) -> None:
-            progress.update(task, advance=1, description=f"{label} {path}")
+        def show(step: str) -> None:
+            progress.update(task, description=f"{label} {step}", refresh=True)
 
-        yield advance
+        yield show
 
 
 def _options(**kwargs: Any) -> Any:
@@ -184,7 +327,7 @@ def _options(**kwargs: Any) -> Any:
     return Options(components=components, **kwargs)
 
 
-@app.command("list")
+@app.command("list", cls=_Command)
 def list_command(ctx: typer.Context) -> None:
     """Show every series in the catalog, its releases and components."""
 
@@ -197,7 +340,7 @@ def list_command(ctx: typer.Context) -> None:
     _finish(ctx, "list", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None) -> None:
     """Release, native support, chosen series and the state of every target file."""
 
@@ -210,7 +353,7 @@ def status(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None) -
     _finish(ctx, "status", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None, fuzz: FuzzOpt = 0) -> None:
     """Dry run that writes nothing: how every hunk would apply. Exit 0 when the series applies or is applied."""
 
@@ -227,7 +370,7 @@ def check(ctx: typer.Context, path: PathArg = None, series: SeriesOpt = None, fu
     _finish(ctx, "check", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def apply(
     ctx: typer.Context,
     path: PathArg = None,
@@ -235,7 +378,11 @@ def apply(
     fuzz: FuzzOpt = 0,
     component: Annotated[
         list[str] | None,
-        typer.Option("--component", help="Apply only this component (repeatable); what it needs comes along."),
+        typer.Option(
+            "--component",
+            help="Apply only this component (repeatable); what it needs comes along.",
+            autocompletion=_complete_components,
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the diff; write nothing.")] = False,
     force: Annotated[
@@ -255,7 +402,7 @@ def apply(
     _finish(ctx, "apply", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def verify(ctx: typer.Context, path: PathArg = None) -> None:
     """Exit 0 only when every file the series changed still matches the manifest."""
 
@@ -272,7 +419,7 @@ def verify(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "verify", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rollback(
     ctx: typer.Context,
     path: PathArg = None,
@@ -292,7 +439,7 @@ def rollback(
     _finish(ctx, "rollback", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def recover(ctx: typer.Context, path: PathArg = None) -> None:
     """Finish or undo an apply or rollback that was interrupted (the checkout ends pristine)."""
 
@@ -305,7 +452,7 @@ def recover(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "recover", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def doctor(ctx: typer.Context, path: PathArg = None) -> None:
     """Check librechat.yaml and .env against the feature, per custom endpoint, and whether the patches are
     applied and verified. Exit 0 when nothing blocks the feature."""
@@ -326,7 +473,7 @@ def doctor(ctx: typer.Context, path: PathArg = None) -> None:
     _finish(ctx, "doctor", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def matrix(
     ctx: typer.Context,
     tags: Annotated[
@@ -340,7 +487,8 @@ def matrix(
         from .catalog import load_catalog
         from .matrix import run_matrix
 
-        report = run_matrix(git_dir, load_catalog(ctx.obj.patches), tags or None)
+        with _progress(ctx, "matrix") as on_step:
+            report = run_matrix(git_dir, load_catalog(ctx.obj.patches), tags or None, on_step=on_step)
         errors: list[DynModelsError] = [
             DynModelsError(row.finding or "; ".join(f"{k} {v}" for k, v in row.steps.items() if v != "ok"), row.tag)
             for row in report.rows
@@ -351,26 +499,35 @@ def matrix(
     _finish(ctx, "matrix", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def refresh(
     ctx: typer.Context,
     path: PathArg = None,
     include: Annotated[
         list[str] | None, typer.Option("--include", help="Also take this edited file into the series.")
     ] = None,
+    git_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--git",
+            help="A LibreChat git mirror with the checkout's release: where --include reads a file's original "
+            "(needed on a checkout without git).",
+        ),
+    ] = None,
 ) -> None:
-    """Regenerate the applied series' patch files from the backups and the hand-edited checkout."""
+    """Regenerate the applied series' patch files from the backups and the hand-edited checkout. Writes only
+    into a catalog given with --patches or the one of the project checkout the tool runs from."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
         from .maintain import refresh as run
 
         checkout, catalog = _context(ctx, path)
-        return run(checkout, catalog, tuple(include or ())), 0, []
+        return run(checkout, catalog, tuple(include or ()), git_dir), 0, []
 
     _finish(ctx, "refresh", work)
 
 
-@app.command()
+@app.command(cls=_Command)
 def port(
     ctx: typer.Context,
     path: PathArg = None,
@@ -382,7 +539,8 @@ def port(
         str | None, typer.Option("--id", help="Id of the new series (default dynmodels-VERSION).")
     ] = None,
 ) -> None:
-    """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked."""
+    """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked. Writes
+    only into a catalog given with --patches or the one of the project checkout the tool runs from."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
         from .maintain import port as run
@@ -390,7 +548,8 @@ def port(
         if not source:
             raise UsageError("port needs --from SERIES")
         checkout, catalog = _context(ctx, path)
-        report = run(checkout, catalog, source, git_dir, new_id)
+        with _progress(ctx, "port") as on_step:
+            report = run(checkout, catalog, source, git_dir, new_id, on_step=on_step)
         return report, 0, []
 
     _finish(ctx, "port", work)

@@ -171,7 +171,9 @@ def check_endpoint(
     fetch = models.get("fetch") is True
     user_provided = tuple(key for key in ("apiKey", "baseURL") if item.get(key) == USER_PROVIDED)
     defaults = _model_names(models.get("default"))
-    dynamic = fetch and bool(user_provided)  # the feature's rule
+    # The feature's rule: a user's own base URL is only ever sent that user's own key, never the endpoint's
+    # configured one, so only a user-provided apiKey gives per-user models (a URL-only user sees the defaults).
+    dynamic = fetch and "apiKey" in user_provided
     findings: list[Finding] = []
 
     def add(severity: str, code: str, message: str) -> None:
@@ -183,6 +185,14 @@ def check_endpoint(
             "fetch_without_user_key",
             'models.fetch is true but neither apiKey nor baseURL is "user_provided": the list is fetched with '
             "the configured key and is the same for every user",
+        )
+    if fetch and user_provided == ("baseURL",):
+        add(
+            WARNING,
+            "user_url_without_user_key",
+            'baseURL is "user_provided" but apiKey is not: a user\'s own base URL is never sent the endpoint\'s '
+            "configured key, so users (who can save only a URL here) all see models.default; set apiKey: "
+            '"user_provided" as well for per-user models',
         )
     if user_provided and not fetch:
         add(
@@ -249,12 +259,12 @@ def check_config(
         check, found = check_endpoint(item, index, env, allowlist_setting, allowed, shown)
         checks.append(check)
         findings += found
-    if not any(c.fetch and c.user_provided for c in checks):
+    if not any(c.fetch and "apiKey" in c.user_provided for c in checks):
         findings.append(
             Finding(
                 BLOCKER,
                 "no_dynamic_endpoint",
-                'no custom endpoint has models.fetch: true with apiKey or baseURL "user_provided"; '
+                'no custom endpoint has models.fetch: true with apiKey "user_provided"; '
                 "no user gets their own model list",
                 path=shown,
             )
@@ -299,12 +309,16 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         elif series in catalog.series:
             left_out = [c for c in catalog.series[series].components if c not in status.components]
             if left_out:
+                from shlex import quote
+
+                flags = " ".join(f"--component {c}" for c in left_out)
                 findings.append(
                     Finding(
                         WARNING,
                         "components_left_out",
                         f"applied without {', '.join(left_out)}: the browser does not refresh model lists on its "
-                        "own; 'librechat-dynmodels apply' adds them",
+                        "own (a plain 'apply' keeps the components applied); add them with: "
+                        f"librechat-dynmodels apply {flags} {quote(str(checkout.root))}",
                     )
                 )
     elif status.state == "patched":
@@ -372,13 +386,15 @@ def _native_findings(
             )
     user_urls = [e.name for e in endpoints if "baseURL" in e.user_provided]
     if user_urls and not applied and not _native_loader_checks_user_urls(root):
+        admin_key = [e.name for e in endpoints if e.user_provided == ("baseURL",)]
+        also_key = f" (and, for {', '.join(admin_key)}, the configured apiKey)" if admin_key else ""
         findings.append(
             Finding(
                 WARNING,
                 "user_url_unchecked",
                 f"{', '.join(user_urls)}: this release's own loader fetches a user's base URL without checking "
-                "the address and sends the endpoint's configured headers there; 'librechat-dynmodels apply' "
-                "adds the check (private and loopback hosts refused) and keeps those headers back",
+                f"the address and sends the endpoint's configured headers there{also_key}; 'librechat-dynmodels "
+                "apply' adds the check (private and loopback hosts refused) and keeps those back",
             )
         )
     return findings

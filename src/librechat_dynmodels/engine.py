@@ -496,7 +496,7 @@ def list_series(catalog: Catalog) -> ListReport:
         )
         for s in catalog.series.values()
     )
-    return ListReport(catalog.directory, infos)
+    return ListReport(catalog.directory, infos, tuple(catalog.releases))
 
 
 def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS) -> StatusReport:

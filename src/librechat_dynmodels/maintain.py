@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import FEATURE_DIR, Catalog, PatchEntry, Series, series_yaml_text
+from . import mirror as mirrors
+from .catalog import FEATURE_DIR, Catalog, PatchEntry, Series, series_yaml_text, writable_catalog_dir
 from .checkout import Checkout, git_changed_files, git_head_bytes
 from .diffs import render_git_diff
 from .errors import CatalogError, DriftError, StateError, UsageError
@@ -27,6 +29,7 @@ from .models import Result, SeriesChoice
 from .state import FileRecord, StateDir
 from .textdoc import TextDocument
 
+OnStep = Callable[[str], None]  # progress: one short description per step, for the CLI to show
 CONFLICT_MARKER = "<<<<<<< "
 _COMPONENT_BY_PREFIX = (
     ("packages/data-provider/", "data-provider"),
@@ -124,7 +127,38 @@ def _write_back_shared(checkout: Checkout, catalog: Catalog, record: FileRecord)
     return RefreshedShared(record.patch, record.path, users)
 
 
-def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ()) -> RefreshReport:
+def _included_original(checkout: Checkout, relpath: str, mirror: Path | None) -> bytes | None:
+    """What an ``--include``d file was before the hand edit: the release's own copy from the mirror, else
+    the git work tree's HEAD; None when the release has no such file (the edit created it)."""
+    if mirror is not None:
+        if not checkout.version:
+            raise UsageError(
+                "the checkout's release is unknown (no version in package.json), so --git cannot say "
+                "which tag holds the original",
+                relpath,
+            )
+        git_dir = mirrors.open_mirror(mirror)
+        if not mirrors.has_tag(git_dir, checkout.version):
+            raise UsageError(
+                f"the checkout's release {checkout.version} is not a tag in the mirror; update it "
+                "(git fetch --tags) or give --git a mirror that has it",
+                str(mirror),
+            )
+        return mirrors.show(git_dir, checkout.version, relpath)
+    if not checkout.is_git_worktree:
+        release = checkout.version or "its release"
+        raise UsageError(
+            "--include on a checkout without git: refresh needs the file's original to diff against; pass --git "
+            f"with a LibreChat mirror that has the tag {release} (the file is read from there)",
+            relpath,
+        )
+    return git_head_bytes(checkout.root, relpath)
+
+
+def refresh(
+    checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = (), mirror: Path | None = None
+) -> RefreshReport:
+    writable_catalog_dir(catalog, "refresh", checkout.root)
     state = StateDir(checkout.state_dir)
     if not state.has_manifest():
         raise StateError("refresh needs a checkout patched by this tool (no state directory)", str(state.path))
@@ -156,7 +190,7 @@ def refresh(checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = ())
         target = checkout.target(relpath)
         if not target.exists():
             raise UsageError("--include names a file that does not exist", relpath)
-        original = git_head_bytes(checkout.root, relpath)
+        original = _included_original(checkout, relpath, mirror)
         component = component_of(relpath)
         patch = next((p.file for p in series.patches if p.component == component), "")
         record = FileRecord(
@@ -279,11 +313,6 @@ def _read(checkout: Checkout, relpath: str) -> bytes | None:
         return None
 
 
-def _git_show(mirror: Path, tag: str, relpath: str) -> bytes | None:
-    done = subprocess.run(["git", "--git-dir", str(mirror), "show", f"{tag}:{relpath}"], capture_output=True)
-    return done.stdout if done.returncode == 0 else None
-
-
 def _merge3(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
     """Three-way merge with git's merge-file: (result, number of conflicts)."""
     with tempfile.TemporaryDirectory(prefix="dynmodels-port-") as tmp:
@@ -308,21 +337,28 @@ def port(
     mirror: Path,
     new_id: str | None = None,
     out_dir: Path | None = None,
+    on_step: OnStep | None = None,
 ) -> PortReport:
     from . import engine
 
+    step = on_step or (lambda _: None)
     source = catalog.get(source_id)
+    target_dir = out_dir or writable_catalog_dir(catalog, "port", checkout.root)
     state = StateDir(checkout.state_dir)
     if state.has_manifest():
         raise StateError("this checkout already has patches applied; roll back first", str(state.path))
-    base_tag = next((t for t in reversed(source.librechat) if _tag_exists(mirror, t)), None)
+    step("reading the mirror")
+    mirror = mirrors.open_mirror(mirror)
+    base_tag = next((t for t in reversed(source.librechat) if mirrors.has_tag(mirror, t)), None)
     if base_tag is None:
         raise UsageError(
-            f"none of {source.id}'s releases ({', '.join(source.librechat)}) is in the mirror", str(mirror)
+            f"none of {source.id}'s releases ({', '.join(source.librechat)}) is a tag in the mirror; "
+            "fetch them (git fetch --tags) or give --git a mirror that has them",
+            str(mirror),
         )
     version = checkout.version or "unknown"
     new_id = new_id or f"dynmodels-{version}"
-    series_dir = (out_dir or catalog.directory) / new_id
+    series_dir = target_dir / new_id
     if series_dir.exists():
         raise UsageError("the new series folder exists already", str(series_dir))
 
@@ -330,6 +366,7 @@ def port(
     ported = []
     for entry in source.patches:
         for file_patch in source.file_patches(entry):
+            step(f"porting {file_patch.path}")
             count = len(file_patch.hunks)
             current = _read(checkout, file_patch.path)
             if file_patch.is_new:
@@ -348,7 +385,7 @@ def port(
                 if clean == count:
                     result, merged, conflicts = patched.to_bytes(), "clean", 0
                 else:
-                    base = _git_show(mirror, base_tag, file_patch.path)
+                    base = mirrors.show(mirror, base_tag, file_patch.path)
                     if base is None:
                         raise CatalogError(f"{file_patch.path} is not in {base_tag}", entry.file)
                     ours, own = apply_hunks(TextDocument.from_bytes(base), file_patch.hunks)
@@ -391,6 +428,7 @@ def port(
 
     evaluation = engine._Evaluation([], tuple(sorted({p.component for p in plans})), {p.path: p for p in plans})
     choice = SeriesChoice(new_id, "port", True, sum(f.hunks_clean for f in ported), sum(f.hunks for f in ported))
+    step("writing the ported files")
     with engine._locked(state):
         engine._preflight(checkout, plans)
         engine._write_apply(checkout, state, evaluation, choice, engine.Options(), None)
@@ -426,9 +464,3 @@ def _entry_data(entry: PatchEntry) -> dict[str, object]:
 def _conflicted(ported: list[PortedFile], path: str) -> bool:
     return any(f.path == path and f.result == "conflict" for f in ported)
 
-
-def _tag_exists(mirror: Path, tag: str) -> bool:
-    done = subprocess.run(
-        ["git", "--git-dir", str(mirror), "rev-parse", "--verify", "-q", f"{tag}^{{commit}}"], capture_output=True
-    )
-    return done.returncode == 0

@@ -8,33 +8,21 @@ series fits is a finding in its row, not a crash.
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import shutil
-import subprocess
-import tarfile
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import engine
-from .catalog import Catalog
+from . import mirror as mirrors
+from .catalog import Catalog, release_key
 from .checkout import find_checkout
-from .errors import DynModelsError, UsageError
+from .errors import DynModelsError
 from .models import Result
 
-_RELEASE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?$")
 STEPS = ("status", "check", "apply", "verify", "reapply", "rollback")
-
-
-def release_key(tag: str) -> tuple[int, int, int, int, int] | None:
-    """Sort key of a release tag (an -rcN sorts before its release); None for other tags."""
-    match = _RELEASE.match(tag)
-    if not match:
-        return None
-    major, minor, patch, rc = match.groups()
-    return (int(major), int(minor), int(patch), 0 if rc else 1, int(rc or 0))
 
 
 @dataclass(frozen=True)
@@ -47,10 +35,21 @@ class MatrixRow(Result):
     hunks_fuzz: int = 0
     native_support: bool = False
     finding: str | None = None
+    in_mirror: bool = True
 
     @property
     def ok(self) -> bool:
         return self.finding is None and all(v == "ok" for v in self.steps.values())
+
+    @property
+    def result(self) -> str:
+        """The row in a few words: ``every step ok``, ``failed at apply``, ``no fitting series``, ..."""
+        if not self.in_mirror:
+            return "not in the mirror"
+        if self.finding is not None:
+            return "no fitting series" if self.series is None else "failed"
+        failed = next((k for k, v in self.steps.items() if v.startswith("failed")), None)
+        return f"failed at {failed}" if failed else "every step ok"
 
 
 @dataclass(frozen=True)
@@ -65,35 +64,23 @@ class MatrixReport(Result):
     @property
     def summary(self) -> str:
         passed = sum(1 for r in self.rows if r.ok)
-        findings = sum(1 for r in self.rows if r.finding)
-        return f"{passed} of {len(self.rows)} releases pass every step; {findings} without a fitting series"
+        missing = sum(1 for r in self.rows if not r.in_mirror)
+        findings = sum(1 for r in self.rows if r.finding and r.in_mirror)
+        line = f"{passed} of {len(self.rows)} releases pass every step; {findings} without a fitting series"
+        if missing:
+            line += f"; {missing} not in the mirror ({', '.join(r.tag for r in self.rows if not r.in_mirror)})"
+        return line
 
 
-def _git(mirror: Path, *args: str) -> bytes:
-    try:
-        done = subprocess.run(["git", "--git-dir", str(mirror), *args], capture_output=True, timeout=300)
-    except FileNotFoundError:
-        raise UsageError("matrix needs the git program to read the mirror") from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError(f"git {' '.join(args[:2])} failed: {message[-1] if message else done.returncode}", str(mirror))
-    return done.stdout
-
-
-def default_tags(mirror: Path, catalog: Catalog) -> list[str]:
+def default_tags(mirror: Path, catalog: Catalog, in_mirror: list[str] | None = None) -> list[str]:
     """Every tag the catalog names, plus every release tag in the mirror newer than all of them."""
     named = {t for s in catalog.series.values() for t in s.librechat}
-    in_mirror = _git(mirror, "tag", "--list").decode().split()
+    in_mirror = mirrors.tags(mirror) if in_mirror is None else in_mirror
     keys = [k for k in (release_key(t) for t in named) if k]
     newest = max(keys) if keys else None
     newer = [t for t in in_mirror if (k := release_key(t)) and newest is not None and k > newest]
     tags = sorted(set(named) | set(newer), key=lambda t: release_key(t) or (0, 0, 0, 0, 0))
     return tags
-
-
-def _export(mirror: Path, tag: str, into: Path) -> None:
-    with tarfile.open(fileobj=io.BytesIO(_git(mirror, "archive", tag))) as tar:
-        tar.extractall(into, filter="tar")
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -103,9 +90,10 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
-def _row_for(tag: str, tree: Path, catalog: Catalog) -> MatrixRow:
+def _row_for(tag: str, tree: Path, catalog: Catalog, on_step: Callable[[str], None]) -> MatrixRow:
     steps = dict.fromkeys(STEPS, "skipped")
     checkout = find_checkout(tree)
+    on_step("status")
     status = engine.status(checkout, catalog)
     steps["status"] = "ok"
     series = status.series.id if status.series else None
@@ -114,6 +102,7 @@ def _row_for(tag: str, tree: Path, catalog: Catalog) -> MatrixRow:
     before = _digests(tree)
     counts = {"exact": 0, "offset": 0, "fuzz": 0}
     try:
+        on_step("check")
         check = engine.check(checkout, catalog)
         for f in check.files:
             for h in f.hunks:
@@ -128,14 +117,18 @@ def _row_for(tag: str, tree: Path, catalog: Catalog) -> MatrixRow:
             return MatrixRow(
                 tag, series, steps, counts["exact"], counts["offset"], counts["fuzz"], status.native_support
             )
+        on_step("apply")
         steps["apply"] = "ok" if engine.apply(checkout, catalog).outcome == "applied" else "failed: nothing applied"
+        on_step("verify")
         verify = engine.verify(checkout, catalog)
         steps["verify"] = "ok" if verify.ok else "failed: " + ", ".join(f.path for f in verify.files if f.state != "ok")
         patched = _digests(tree)
+        on_step("re-apply")
         again = engine.apply(checkout, catalog)
         steps["reapply"] = (
             "ok" if again.outcome == "already applied" and _digests(tree) == patched else "failed: changed the tree"
         )
+        on_step("rollback")
         engine.rollback(checkout, catalog)
         steps["rollback"] = "ok" if _digests(tree) == before else "failed: tree differs from the export"
     except DynModelsError as exc:
@@ -144,19 +137,39 @@ def _row_for(tag: str, tree: Path, catalog: Catalog) -> MatrixRow:
     return MatrixRow(tag, series, steps, counts["exact"], counts["offset"], counts["fuzz"], status.native_support)
 
 
+def _labelled(step: Callable[[str], None], label: str, what: str) -> None:
+    step(f"{label}: {what}")
+
+
 def run_matrix(
-    mirror: Path, catalog: Catalog, tags: list[str] | None = None, on_row: Callable[[MatrixRow], None] | None = None
+    mirror: Path,
+    catalog: Catalog,
+    tags: list[str] | None = None,
+    on_row: Callable[[MatrixRow], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> MatrixReport:
-    mirror = mirror.expanduser().resolve()
-    if not mirror.exists():
-        raise UsageError("no such git mirror", str(mirror))
-    chosen = tags or default_tags(mirror, catalog)
+    """``on_step`` hears ``TAG: STEP`` before each step (progress for the CLI), ``on_row`` each finished row."""
+    step = on_step or (lambda _: None)
+    mirror = mirrors.open_mirror(mirror)
+    in_mirror = mirrors.tags(mirror)
+    chosen = tags or default_tags(mirror, catalog, in_mirror)
+    known = set(in_mirror)
     rows = []
-    for tag in chosen:
+    for number, tag in enumerate(chosen, start=1):
+        if tag not in known:
+            row = MatrixRow(
+                tag, None, dict.fromkeys(STEPS, "skipped"), finding="not a tag in the mirror", in_mirror=False
+            )
+            rows.append(row)
+            if on_row:
+                on_row(row)
+            continue
+        label = f"{tag} ({number} of {len(chosen)})"
         work = Path(tempfile.mkdtemp(prefix=f"dynmodels-matrix-{tag}-"))
         try:
-            _export(mirror, tag, work)
-            row = _row_for(tag, work, catalog)
+            step(f"{label}: export")
+            mirrors.export(mirror, tag, work)
+            row = _row_for(tag, work, catalog, partial(_labelled, step, label))
         except DynModelsError as exc:
             row = MatrixRow(tag, None, dict.fromkeys(STEPS, "skipped"), finding=str(exc))
         finally:

@@ -100,6 +100,7 @@ class SeriesInfo(NamedTuple):
 class ListReport(NamedTuple):
     catalog: Path
     series: tuple[SeriesInfo, ...]
+    releases: tuple[str, ...] = ()  # every release a series names, oldest first
 
 
 class StatusReport(NamedTuple):

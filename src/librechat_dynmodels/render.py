@@ -2,6 +2,7 @@
 and into the one ``--json`` envelope. Only the CLI calls this module."""
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any, NamedTuple, TextIO
 
@@ -20,9 +21,21 @@ from .models import (
 )
 
 SCHEMA_VERSION = 1
+PROGRAM = "librechat-dynmodels"
 
 
-def envelope(command: str, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
+def quote_arg(text: str) -> str:
+    """One argument as the shell of this platform reads it back."""
+    if os.name == "nt":
+        import subprocess
+
+        return subprocess.list2cmdline([text])
+    import shlex
+
+    return shlex.quote(text)
+
+
+def envelope(command: str | None, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
     status = "ok" if exit_code == 0 else ("error" if result is None else "failed")
     body = {
         "schema_version": SCHEMA_VERSION,
@@ -36,11 +49,16 @@ def envelope(command: str, exit_code: int, result: Any, errors: list[DynModelsEr
 
 
 class Table(NamedTuple):
-    """A table described as data; drawn by rich on a terminal or as aligned plain text."""
+    """A table described as data; drawn by rich on a terminal or as aligned plain text.
+
+    On a narrow terminal the ``keep`` columns (paths, series) stay whole, the others wrap, and the
+    ``optional`` ones are left out, in that order, until the kept columns fit."""
 
     title: str
     columns: list[str]
     rows: list[list[str]]
+    keep: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
 
 class Output(NamedTuple):
@@ -61,25 +79,25 @@ def _file_rows(files: tuple[FileResult, ...], show_uncommitted: bool = False) ->
 
 def _hunk_table(files: tuple[FileResult, ...]) -> Table:
     rows = [[h.path, str(h.number), h.patch.rsplit("/", 1)[-1], h.describe()] for f in files for h in f.hunks]
-    return Table("hunks", ["file", "hunk", "patch", "result"], rows)
+    return Table("hunks", ["file", "hunk", "patch", "result"], rows, keep=("file", "patch"))
 
 
-def describe(result: Any, verbose: bool = False) -> Output:
+def describe(result: Any, verbose: bool = False, program: str = PROGRAM) -> Output:
+    """``program``: the command that runs this tool again (hints name it, e.g. ``undo with: PROGRAM rollback``)."""
     if type(result) not in _BUILDERS:
         _register_maintainer_reports()
     builder = _BUILDERS[type(result)]
-    return builder(result, verbose)
+    return builder(result, verbose, program)
 
 
-def _list(r: ListReport, verbose: bool) -> Output:
+def _list(r: ListReport, verbose: bool, program: str) -> Output:
     rows = [
         [s.id, ", ".join(s.librechat), ", ".join(s.components), "native" if s.native else "pre-native"]
         for s in r.series
     ]
     footer = [f"{s.id}: {s.description}" for s in r.series] if verbose else []
-    return Output(
-        [f"catalog: {r.catalog}"], [Table("series", ["series", "releases", "components", "kind"], rows)], footer
-    )
+    table = Table("series", ["series", "releases", "components", "kind"], rows, ("series",), ("components", "kind"))
+    return Output([f"catalog: {r.catalog}", f"releases: {', '.join(r.releases) or 'none'}"], [table], footer)
 
 
 def _series_line(choice: Any) -> str:
@@ -91,7 +109,7 @@ def _series_line(choice: Any) -> str:
     return line
 
 
-def _status(r: StatusReport, verbose: bool) -> Output:
+def _status(r: StatusReport, verbose: bool, program: str) -> Output:
     native = "yes" if r.native_support else "no"
     lines = [
         f"checkout: {r.root}",
@@ -107,13 +125,15 @@ def _status(r: StatusReport, verbose: bool) -> Output:
             "files",
             ["file", "component", "action", "state"] + (["git"] if r.git_worktree else []),
             _file_rows(r.files, r.git_worktree),
+            keep=("file",),
+            optional=("component", "action"),
         )
     ]
     footer = [r.message] if r.message else []
     return Output(lines, tables, footer)
 
 
-def _check(r: CheckReport, verbose: bool) -> Output:
+def _check(r: CheckReport, verbose: bool, program: str) -> Output:
     lines = [f"release: {r.librechat_version or 'unknown'}", _series_line(r.series), f"state: {r.state}"]
     verdict = (
         "the series is already applied"
@@ -123,9 +143,17 @@ def _check(r: CheckReport, verbose: bool) -> Output:
     return Output(lines, [_hunk_table(r.files)], [verdict])
 
 
-def _apply(r: ApplyReport, verbose: bool) -> Output:
+def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
     lines = [_series_line(r.series), f"components: {', '.join(r.components)}"]
-    tables = [Table("files", ["file", "component", "action", "state before"], _file_rows(r.files))]
+    tables = [
+        Table(
+            "files",
+            ["file", "component", "action", "state before"],
+            _file_rows(r.files),
+            keep=("file",),
+            optional=("component", "action"),
+        )
+    ]
     if verbose:
         tables.append(_hunk_table(r.files))
     footer = []
@@ -133,7 +161,7 @@ def _apply(r: ApplyReport, verbose: bool) -> Output:
         footer.append("rolled back the previous apply first")
     if r.outcome == "applied":
         footer.append(f"applied: {len(r.files)} files; backups and manifest in {r.state_dir}")
-        footer.append("undo with: librechat-dynmodels rollback")
+        footer.append(f"undo with: {program} rollback {quote_arg(str(r.root))}")
     elif r.outcome == "would apply":
         footer.append(f"dry run: would change {len(r.files)} files; nothing was written")
         if r.diff:
@@ -143,7 +171,7 @@ def _apply(r: ApplyReport, verbose: bool) -> Output:
     return Output(lines, tables, footer)
 
 
-def _verify(r: VerifyReport, verbose: bool) -> Output:
+def _verify(r: VerifyReport, verbose: bool, program: str) -> Output:
     rows = [[f.path, f.state] for f in r.files]
     footer = [
         "verified: every file matches the manifest"
@@ -152,10 +180,10 @@ def _verify(r: VerifyReport, verbose: bool) -> Output:
     ]
     if verbose:
         footer += [f.diff.rstrip("\n") for f in r.files if f.diff]
-    return Output([f"series: {r.series}"], [Table("files", ["file", "state"], rows)], footer)
+    return Output([f"series: {r.series}"], [Table("files", ["file", "state"], rows, keep=("file",))], footer)
 
 
-def _rollback(r: RollbackReport, verbose: bool) -> Output:
+def _rollback(r: RollbackReport, verbose: bool, program: str) -> Output:
     lines = [f"{r.outcome}" + (f": {r.series}" if r.series else "")]
     lines += [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
     lines += [f"kept your edited copy as {p}" for p in r.kept_edited]
@@ -163,13 +191,13 @@ def _rollback(r: RollbackReport, verbose: bool) -> Output:
     return Output(lines, [], [])
 
 
-def _recover(r: RecoverReport, verbose: bool) -> Output:
+def _recover(r: RecoverReport, verbose: bool, program: str) -> Output:
     lines = [r.outcome] + [f"restored {p}" for p in r.restored] + [f"deleted {p}" for p in r.deleted]
     lines += [f"kept an edited copy as {p}" for p in r.kept_edited]
     return Output(lines, [], [])
 
 
-def _doctor(r: DoctorReport, verbose: bool) -> Output:
+def _doctor(r: DoctorReport, verbose: bool, program: str) -> Output:
     lines = [
         f"checkout: {r.root}",
         f"release: {r.librechat_version or 'unknown'}",
@@ -199,20 +227,22 @@ def _doctor(r: DoctorReport, verbose: bool) -> Output:
         "fix the blockers and run doctor again"
     )
     tables = [
-        Table("custom endpoints", ["endpoint", "per-user models", "findings"], endpoint_rows),
-        Table("findings", ["severity", "code", "where", "message"], finding_rows),
+        Table("custom endpoints", ["endpoint", "per-user models", "findings"], endpoint_rows, keep=("endpoint",)),
+        Table("findings", ["severity", "code", "where", "message"], finding_rows, keep=("code",)),
     ]
     return Output(lines, tables, [verdict])
 
 
-def _matrix(r: Any, verbose: bool) -> Output:
+def _matrix(r: Any, verbose: bool, program: str) -> Output:
     from .matrix import STEPS
 
+    steps = STEPS if verbose else ()
     rows = [
         [
             row.tag,
             row.series or "-",
-            *(_short(row.steps[s]) for s in STEPS),
+            row.result,
+            *(_short(row.steps[s]) for s in steps),
             f"{row.hunks_exact}/{row.hunks_offset}/{row.hunks_fuzz}",
         ]
         for row in r.rows
@@ -221,7 +251,15 @@ def _matrix(r: Any, verbose: bool) -> Output:
     footer += [f"{row.tag} {k}: {v}" for row in r.rows for k, v in row.steps.items() if v.startswith("failed")]
     return Output(
         [f"mirror: {r.mirror}"],
-        [Table("releases", ["tag", "series", *STEPS, "exact/offset/fuzz"], rows)],
+        [
+            Table(
+                "releases",
+                ["tag", "series", "result", *steps, "exact/offset/fuzz"],
+                rows,
+                keep=("tag", "series"),
+                optional=("exact/offset/fuzz", *steps),
+            )
+        ],
         footer + [r.summary],
     )
 
@@ -230,7 +268,7 @@ def _short(step: str) -> str:
     return "failed" if step.startswith("failed") else step
 
 
-def _refresh(r: Any, verbose: bool) -> Output:
+def _refresh(r: Any, verbose: bool, program: str) -> Output:
     rows = [[p.file, p.component, str(len(p.files)), str(p.hunks)] for p in r.patches]
     footer = [f"added to the series: {', '.join(r.added_files)}"] if r.added_files else []
     if r.dropped_files:
@@ -241,18 +279,20 @@ def _refresh(r: Any, verbose: bool) -> Output:
             f" installs it ({', '.join(shared.installed_by)})"
         )
     footer.append(f"rewrote {len(r.patches)} patch files in {r.series_dir}")
-    return Output([f"series: {r.series}"], [Table("patches", ["patch", "component", "files", "hunks"], rows)], footer)
+    table = Table("patches", ["patch", "component", "files", "hunks"], rows, keep=("patch",))
+    return Output([f"series: {r.series}"], [table], footer)
 
 
-def _port(r: Any, verbose: bool) -> Output:
+def _port(r: Any, verbose: bool, program: str) -> Output:
     rows = [[f.path, f.patch, f.result, f"{f.hunks_clean}/{f.hunks}"] for f in r.files]
     lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}"]
     footer = [f"{r.hunks_clean} of {r.hunks_total} hunks ported cleanly; new series in {r.series_dir}"]
     footer += [f"needs a human: {item}" for item in r.needs_human]
-    return Output(lines, [Table("files", ["file", "patch", "result", "clean hunks"], rows)], footer)
+    table = Table("files", ["file", "patch", "result", "clean hunks"], rows, keep=("file", "patch"))
+    return Output(lines, [table], footer)
 
 
-_BUILDERS: dict[type, Callable[[Any, bool], Output]] = {
+_BUILDERS: dict[type, Callable[[Any, bool, str], Output]] = {
     ListReport: _list,
     StatusReport: _status,
     CheckReport: _check,
@@ -285,21 +325,49 @@ def write_plain(output: Output, stream: TextIO) -> None:
         stream.write(line + "\n")
 
 
-def write_rich(output: Output, color: bool) -> None:
+# The narrowest a wrapping column is drawn (in characters) when deciding what fits.
+_NARROWEST = 10
+
+
+def fit_columns(table: Table, width: int) -> tuple[list[int], bool]:
+    """The columns to draw on a terminal ``width`` characters wide, and whether the ``keep`` columns fit whole."""
+    full = [max(len(c), *(len(r[i]) for r in table.rows)) for i, c in enumerate(table.columns)]
+
+    def needed(columns: list[int]) -> int:
+        least = [full[i] if table.columns[i] in table.keep else min(full[i], _NARROWEST) for i in columns]
+        return sum(least) + 3 * len(columns) + 1  # a space either side of each cell and the borders
+
+    shown = list(range(len(table.columns)))
+    for name in table.optional:
+        if needed(shown) <= width:
+            break
+        if name in table.columns:
+            shown.remove(table.columns.index(name))
+    return shown, needed(shown) <= width
+
+
+def write_rich(output: Output, color: bool, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table as RichTable
+    from rich.text import Text
 
-    console = Console(no_color=not color, highlight=False)
+    console = console or Console(no_color=not color, highlight=False)
     for line in output.lines:
         console.print(line, markup=False)
     for table in output.tables:
         if not table.rows:
             continue
+        shown, whole = fit_columns(table, console.width)
         drawn = RichTable(title=table.title)
-        for column in table.columns:
-            drawn.add_column(column)
+        for i in shown:
+            name = table.columns[i]
+            if whole and name in table.keep:
+                widest = max(len(name), *(len(r[i]) for r in table.rows))
+                drawn.add_column(name, no_wrap=True, min_width=widest)
+            else:
+                drawn.add_column(name, overflow="fold")  # wraps, and folds a long word rather than cut it
         for row in table.rows:
-            drawn.add_row(*row)
+            drawn.add_row(*(Text(row[i]) for i in shown))
         console.print(drawn)
     for line in output.footer:
         console.print(line, markup=False)
