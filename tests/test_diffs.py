@@ -15,9 +15,11 @@ HEADER = "diff --git a/api/x.js b/api/x.js\n--- a/api/x.js\n+++ b/api/x.js\n"
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_shipped_patch_reads_with_unidiff(path: Path) -> None:
+def test_every_shipped_patch_reads_with_unidiff_and_holds_only_glue(path: Path) -> None:
     sections = parse_patch(path.read_text(encoding="utf-8"), path.name)
     assert sections
+    created = [section.path for section in sections if section.is_new]
+    assert created == [], "feature files live once under patches/feature/ and are installed, not diffed"
 
 
 @pytest.mark.parametrize(

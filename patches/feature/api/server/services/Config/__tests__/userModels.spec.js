@@ -1,0 +1,649 @@
+/** A valid AES-256 key (api/test/jestSetup.js sets 'test') for the encrypted config secret test */
+process.env.CREDS_KEY = 'c3301ad2f69681295e022fb135e92787afb6ecfeaa012a10f8bb4ddf6b669e6d';
+
+const { mockUserModelsHost } = require('~/test/userModelsHost');
+
+const host = mockUserModelsHost(jest);
+const { layout, userKeys, getAppConfig, saveKey } = host;
+const { getUserKey, getUserKeyExpiry } = userKeys;
+
+const dns = require('dns');
+const axios = require('axios');
+const compat = require('../userModelsCompat');
+const {
+  isDynamicEndpoint,
+  getDynamicEndpoints,
+  resolveEndpointModels,
+  overlayUserModels,
+  overlayUserModelsWithState,
+  invalidateUserModels,
+  takeForceSlot,
+  _resetUserModelsState,
+} = require('../userModels');
+
+/** `@librechat/api` of this release (none before v0.7.9) */
+const librechatApi = (() => {
+  try {
+    return require('@librechat/api');
+  } catch {
+    return {};
+  }
+})();
+/** v0.8.8+: encrypted config secrets and unresolved header placeholders stripped */
+const since088 = typeof librechatApi.resolveConfigSecret === 'function';
+const itOn = (condition) => (condition ? it : it.skip);
+
+const KEY_A = 'sk-user-a-SECRET-0001';
+const KEY_B = 'sk-user-b-SECRET-0002';
+const KEY_BAD = 'sk-revoked-SECRET-0003';
+const ALL_KEYS = [KEY_A, KEY_B, KEY_BAD];
+
+const appConfig = {
+  endpoints: {
+    custom: [
+      {
+        name: 'LiteLLM',
+        apiKey: 'user_provided',
+        baseURL: 'https://litellm.example.com/v1',
+        headers: { 'X-Org': 'org-1' },
+        models: { default: ['gpt-4o-mini'], fetch: true },
+      },
+      {
+        name: 'MyProxy',
+        apiKey: 'user_provided',
+        baseURL: 'user_provided',
+        headers: { 'X-Admin-Secret': 'admin-header' },
+        models: { default: ['proxy-default'], fetch: true },
+      },
+      {
+        name: 'Static',
+        apiKey: 'user_provided',
+        baseURL: 'https://static.example.com/v1',
+        models: { default: ['static-1'], fetch: false },
+      },
+      {
+        name: 'Shared',
+        apiKey: 'sk-admin',
+        baseURL: 'https://shared.example.com/v1',
+        models: { default: ['shared-1'], fetch: true },
+      },
+    ],
+  },
+};
+
+const sharedConfig = Object.freeze({
+  openAI: Object.freeze(['gpt-4o']),
+  LiteLLM: Object.freeze(['gpt-4o-mini']),
+  MyProxy: Object.freeze(['proxy-default']),
+  Static: Object.freeze(['static-1']),
+  Shared: Object.freeze(['shared-1']),
+});
+
+/** apiKey -> models or an error status */
+let upstream;
+
+const reqFor = (id) => ({ user: { id, role: 'USER' } });
+
+const httpError = (status, data) => {
+  const error = new Error(`Request failed with status code ${status}`);
+  error.response = { status, data, headers: {} };
+  error.config = { headers: { Authorization: 'Bearer redacted' } };
+  return error;
+};
+
+const upstreamAnswer = (url, config) => {
+  const apiKey = config.headers.Authorization.replace('Bearer ', '');
+  const answer = upstream[apiKey];
+  if (answer === undefined) {
+    return Promise.reject(httpError(404, 'not found'));
+  }
+  if (typeof answer === 'number') {
+    // providers sometimes echo the presented key in the error body
+    return Promise.reject(httpError(answer, { error: `invalid key ${apiKey}` }));
+  }
+  if (answer instanceof Promise) {
+    return answer;
+  }
+  return Promise.resolve({ status: 200, data: { data: answer.map((id) => ({ id })) } });
+};
+
+beforeEach(async () => {
+  _resetUserModelsState();
+  await host.reset();
+  upstream = {
+    [KEY_A]: ['model-a1', 'model-a2'],
+    [KEY_B]: ['model-b1'],
+    [KEY_BAD]: 401,
+  };
+  delete process.env.DYNAMIC_MODELS_TTL;
+  delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
+  host.setAppConfig(appConfig);
+  jest.spyOn(axios, 'get').mockImplementation(upstreamAnswer);
+  jest.spyOn(dns.promises, 'lookup').mockImplementation(async (hostname) => {
+    if (hostname === 'internal.example.com') {
+      return [{ address: '10.0.0.7', family: 4 }];
+    }
+    return [{ address: '93.184.216.34', family: 4 }];
+  });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+  jest.restoreAllMocks();
+  // no logger call ever carries a key
+  const logged = host.logText();
+  for (const key of ALL_KEYS) {
+    expect(logged).not.toContain(key);
+  }
+});
+
+describe('getDynamicEndpoints', () => {
+  it('selects custom endpoints with models.fetch and a user-provided key or URL', () => {
+    const endpoints = getDynamicEndpoints(appConfig);
+    expect(endpoints.map((e) => e.name)).toEqual(['LiteLLM', 'MyProxy']);
+    expect(endpoints[0]).toMatchObject({
+      userProvidesKey: true,
+      userProvidesURL: false,
+      defaults: ['gpt-4o-mini'],
+    });
+    expect(endpoints[1]).toMatchObject({ userProvidesKey: true, userProvidesURL: true });
+  });
+
+  it('normalizes names like loadConfigModels and ignores incomplete entries', () => {
+    const endpoints = getDynamicEndpoints({
+      endpoints: {
+        custom: [
+          { name: 'Ollama', apiKey: 'user_provided', baseURL: 'x', models: { fetch: true } },
+          { name: 'NoURL', apiKey: 'user_provided', models: { fetch: true } },
+        ],
+      },
+    });
+    expect(endpoints.map((e) => e.name)).toEqual([compat.normalizeEndpointName('Ollama')]);
+    expect(getDynamicEndpoints(undefined)).toEqual([]);
+  });
+
+  it('isDynamicEndpoint needs models.fetch (as the native loader) and a user-provided value', () => {
+    expect(isDynamicEndpoint({ apiKey: 'user_provided', models: { fetch: false } })).toBe(false);
+    expect(isDynamicEndpoint({ baseURL: 'user_provided', models: { fetch: true } })).toBe(true);
+    expect(
+      isDynamicEndpoint({ apiKey: 'sk-x', baseURL: 'https://x', models: { fetch: true } }),
+    ).toBe(false);
+  });
+});
+
+describe('overlayUserModels', () => {
+  it('fetches on a cache miss and serves the cache on a hit (no upstream call, no key read)', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+
+    const first = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(first.LiteLLM).toEqual(['model-a1', 'model-a2']);
+    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(axios.get.mock.calls[0][0]).toBe('https://litellm.example.com/v1/models');
+    expect(axios.get.mock.calls[0][1].headers).toEqual({
+      'X-Org': 'org-1',
+      Authorization: `Bearer ${KEY_A}`,
+    });
+
+    getUserKey.mockClear();
+    getUserKeyExpiry.mockClear();
+    const second = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(second.LiteLLM).toEqual(['model-a1', 'model-a2']);
+    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(getUserKey).not.toHaveBeenCalled();
+  });
+
+  it('refetches after DYNAMIC_MODELS_TTL', async () => {
+    jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
+    process.env.DYNAMIC_MODELS_TTL = '3600';
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    jest.setSystemTime(Date.now() + 3599 * 1000);
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(axios.get).toHaveBeenCalledTimes(1);
+
+    upstream[KEY_A] = ['model-a3'];
+    jest.setSystemTime(Date.now() + 2 * 1000);
+    const after = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(after.LiteLLM).toEqual(['model-a3']);
+  });
+
+  it('gives two users with different keys their own lists and never mutates the shared config', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    saveKey('u2', 'LiteLLM', { apiKey: KEY_B });
+    const snapshot = JSON.stringify(sharedConfig);
+
+    const a = await overlayUserModels(reqFor('u1'), sharedConfig);
+    const b = await overlayUserModels(reqFor('u2'), sharedConfig);
+    const c = await overlayUserModels(reqFor('u3'), sharedConfig);
+
+    expect(a.LiteLLM).toEqual(['model-a1', 'model-a2']);
+    expect(b.LiteLLM).toEqual(['model-b1']);
+    expect(c.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(a).not.toBe(sharedConfig);
+    expect(a.openAI).toEqual(['gpt-4o']);
+    expect(a.Static).toEqual(['static-1']);
+    expect(JSON.stringify(sharedConfig)).toBe(snapshot);
+  });
+
+  it('returns the shared object untouched without a user or without dynamic endpoints', async () => {
+    expect(await overlayUserModels({}, sharedConfig)).toBe(sharedConfig);
+    getAppConfig.mockResolvedValue({ endpoints: { custom: [appConfig.endpoints.custom[2]] } });
+    expect(await overlayUserModels(reqFor('u1'), sharedConfig)).toBe(sharedConfig);
+  });
+
+  it('makes one upstream call for concurrent requests with the same key', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    let release;
+    upstream[KEY_A] = new Promise((resolve) => {
+      release = () => resolve({ status: 200, data: { data: [{ id: 'slow-model' }] } });
+    });
+
+    const requests = Array.from({ length: 6 }, () => overlayUserModels(reqFor('u1'), sharedConfig));
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    const results = await Promise.all(requests);
+
+    expect(axios.get).toHaveBeenCalledTimes(1);
+    for (const result of results) {
+      expect(result.LiteLLM).toEqual(['slow-model']);
+    }
+  });
+
+  it('falls back to the defaults on failure, does not retry within 60 s, retries after', async () => {
+    jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_BAD });
+
+    const first = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(first.models.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(first.dynamic.LiteLLM).toEqual({
+      source: 'default',
+      fetchedAt: Date.now(),
+      error: 'unauthorized',
+    });
+
+    jest.setSystemTime(Date.now() + 59 * 1000);
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await resolveEndpointModels(reqFor('u1'), getDynamicEndpoints(appConfig)[0], 'refresh');
+    expect(axios.get).toHaveBeenCalledTimes(1);
+
+    upstream[KEY_BAD] = ['recovered'];
+    jest.setSystemTime(Date.now() + 2 * 1000);
+    const later = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(later.LiteLLM).toEqual(['recovered']);
+  });
+
+  it('uses the defaults without an upstream call when no key or an expired key is saved', async () => {
+    saveKey('u2', 'LiteLLM', { apiKey: KEY_B }, new Date(Date.now() - 1000).toISOString());
+
+    const none = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    const expired = await overlayUserModelsWithState(reqFor('u2'), sharedConfig);
+
+    expect(none.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
+    expect(expired.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
+    expect(expired.models.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(axios.get).not.toHaveBeenCalled();
+  });
+
+  it('treats a key that expires later as gone once it has expired, without a database read', async () => {
+    jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A }, new Date(Date.now() + 60 * 1000).toISOString());
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    jest.setSystemTime(Date.now() + 61 * 1000);
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['gpt-4o-mini']);
+  });
+
+  it('treats a saved value that is not JSON as no key and does not log it', async () => {
+    host.saveRawKey('u1', 'LiteLLM', KEY_A);
+    const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(result.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
+    expect(axios.get).not.toHaveBeenCalled();
+  });
+
+  it('does not send configured headers to a user-provided base URL', async () => {
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1/' });
+    const result = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(result.MyProxy).toEqual(['model-a1', 'model-a2']);
+    const [url, config] = axios.get.mock.calls[0];
+    expect(url).toBe('https://proxy.example.org/v1/models');
+    expect(config.headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
+    expect(config.maxRedirects).toBe(0);
+  });
+
+  it('never sends the admin key to a user-provided base URL', async () => {
+    const custom = appConfig.endpoints.custom.map((endpoint) =>
+      endpoint.name === 'MyProxy' ? { ...endpoint, apiKey: 'sk-admin-SECRET' } : endpoint,
+    );
+    getAppConfig.mockResolvedValue({ ...appConfig, endpoints: { ...appConfig.endpoints, custom } });
+    saveKey('u1', 'MyProxy', { baseURL: 'https://proxy.example.org/v1' });
+    const none = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(none.dynamic.MyProxy).toEqual({ source: 'default', fetchedAt: null });
+    expect(axios.get).not.toHaveBeenCalled();
+    saveKey('u2', 'MyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1' });
+    expect((await overlayUserModels(reqFor('u2'), sharedConfig)).MyProxy).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    expect(axios.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
+  });
+
+  it.each([
+    ['loopback', 'https://127.0.0.1/v1'],
+    ['private 10.x', 'https://10.1.2.3/v1'],
+    ['metadata', 'https://169.254.169.254/latest'],
+    ['localhost', 'http://localhost:11434/v1'],
+    ['IPv6 loopback', 'http://[::1]:8000/v1'],
+    ['not http(s)', 'ftp://proxy.example.org/v1'],
+    ['plain http', 'http://proxy.example.org/v1'],
+    ['a host resolving to a private address', 'https://internal.example.com/v1'],
+    ['credentials in the URL', 'https://user:pass@proxy.example.org/v1'],
+  ])('refuses a user-provided base URL: %s', async (_label, baseURL) => {
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL });
+    const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(result.dynamic.MyProxy).toMatchObject({ source: 'default', error: 'blocked_url' });
+    expect(result.models.MyProxy).toEqual(['proxy-default']);
+    expect(axios.get).not.toHaveBeenCalled();
+  });
+
+  it('connects a user-provided base URL by its checked address (pinned agent), no proxy', async () => {
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1' });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).MyProxy).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    const [, config] = axios.get.mock.calls[0];
+    expect(config.proxy).toBe(false);
+    expect(config.httpsAgent).toBeDefined();
+    const pinned = await new Promise((resolve, reject) =>
+      config.httpsAgent.options.lookup('proxy.example.org', {}, (error, address) =>
+        error ? reject(error) : resolve(address),
+      ),
+    );
+    expect(pinned).toBe('93.184.216.34');
+  });
+
+  it('allows a private address listed in endpoints.allowedAddresses', async () => {
+    getAppConfig.mockResolvedValue({
+      endpoints: { ...appConfig.endpoints, allowedAddresses: ['10.0.0.5:8000'] },
+    });
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'http://10.0.0.5:8000/v1' });
+    saveKey('u2', 'MyProxy', { apiKey: KEY_B, baseURL: 'http://10.0.0.5:9000/v1' });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).MyProxy).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    const other = await overlayUserModelsWithState(reqFor('u2'), sharedConfig);
+    expect(other.dynamic.MyProxy).toMatchObject({ source: 'default', error: 'blocked_url' });
+  });
+
+  it('takes an address policy change into account at once (no stale cached list)', async () => {
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'http://10.0.0.5:8000/v1' });
+    expect(
+      (await overlayUserModelsWithState(reqFor('u1'), sharedConfig)).dynamic.MyProxy,
+    ).toMatchObject({ error: 'blocked_url' });
+    getAppConfig.mockResolvedValue({
+      endpoints: { ...appConfig.endpoints, allowedAddresses: ['10.0.0.5:8000'] },
+    });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).MyProxy).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+  });
+
+  it('allows hosts listed in DYNAMIC_MODELS_ALLOWED_HOSTS (alias of allowedAddresses)', async () => {
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = 'localhost, 10.0.0.7:8080';
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'http://localhost:11434/v1' });
+    saveKey('u2', 'MyProxy', { apiKey: KEY_B, baseURL: 'http://10.0.0.7:8080/v1' });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).MyProxy).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    expect((await overlayUserModels(reqFor('u2'), sharedConfig)).MyProxy).toEqual(['model-b1']);
+  });
+
+  it('trusts an admin-configured base URL (no address check)', async () => {
+    dns.promises.lookup.mockResolvedValue([{ address: '10.0.0.9', family: 4 }]);
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    expect(dns.promises.lookup).not.toHaveBeenCalled();
+  });
+
+  itOn(layout.native)('uses req.config when the request carries it (as the native loader)', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    getAppConfig.mockRejectedValue(new Error('not used'));
+    const req = { ...reqFor('u1'), config: appConfig };
+    expect((await overlayUserModels(req, sharedConfig)).LiteLLM).toEqual(['model-a1', 'model-a2']);
+    expect(getAppConfig).not.toHaveBeenCalled();
+  });
+
+  it('asks for the app config of the user’s role (and, natively, of the user and tenant)', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    const req = { user: { id: 'u1', role: 'USER', tenantId: 't1', idOnTheSource: 'src-1' } };
+    await overlayUserModels(req, sharedConfig);
+    if (layout.native) {
+      expect(getAppConfig).toHaveBeenCalledWith(
+        expect.objectContaining({ role: 'USER', userId: 'u1', tenantId: 't1' }),
+      );
+    } else if (layout.appConfigModule.endsWith('/app')) {
+      expect(getAppConfig).toHaveBeenCalledWith({ role: 'USER' });
+    } else {
+      // v0.7.x: one librechat.yaml for everyone
+      expect(getAppConfig).toHaveBeenCalled();
+    }
+  });
+
+  itOn(since088)('never sends an encrypted admin key to a user-provided base URL', async () => {
+    const { encryptV3 } = jest.requireActual('@librechat/data-schemas');
+    getAppConfig.mockResolvedValue({
+      endpoints: {
+        custom: [
+          {
+            name: 'AdminKeyProxy',
+            apiKey: encryptV3(KEY_B),
+            baseURL: 'user_provided',
+            models: { default: ['akp-default'], fetch: true },
+          },
+        ],
+      },
+    });
+    saveKey('u1', 'AdminKeyProxy', { baseURL: 'https://proxy.example.org/v1' });
+    const keyless = await overlayUserModels(reqFor('u1'), { AdminKeyProxy: ['akp-default'] });
+    expect(keyless.AdminKeyProxy).toEqual(['akp-default']);
+    expect(axios.get).not.toHaveBeenCalled();
+    saveKey('u2', 'AdminKeyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1' });
+    const result = await overlayUserModels(reqFor('u2'), { AdminKeyProxy: ['akp-default'] });
+    expect(result.AdminKeyProxy).toEqual(['model-a1', 'model-a2']);
+    expect(axios.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
+  });
+
+  itOn(since088)('strips configured header placeholders left unresolved, as fetchModels does', async () => {
+    getAppConfig.mockResolvedValue({
+      endpoints: {
+        custom: [
+          {
+            ...appConfig.endpoints.custom[0],
+            headers: { 'X-Org': 'org-1', 'X-Conversation': '{{LIBRECHAT_BODY_CONVERSATIONID}}' },
+          },
+        ],
+      },
+    });
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    const [, config] = axios.get.mock.calls[0];
+    expect(config.headers['X-Org']).toBe('org-1');
+    expect(config.headers['X-Conversation']).toBe('');
+  });
+
+  itOn(layout.native)('stores pricing data under the user-scoped token config key', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    axios.get.mockImplementationOnce(async () => ({
+      status: 200,
+      data: {
+        data: [
+          {
+            id: 'priced',
+            pricing: { prompt: '0.000001', completion: '0.000002' },
+            context_length: 8192,
+          },
+        ],
+      },
+    }));
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['priced']);
+    expect(await librechatApi.tokenConfigCache().get('LiteLLM:u1')).toMatchObject({
+      priced: { prompt: 1, completion: 2, context: 8192 },
+    });
+  });
+
+  it('falls back to the defaults when the key store fails', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    getUserKeyExpiry.mockRejectedValue(new Error(`db down ${KEY_A}`));
+    const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(result.models.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(result.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
+  });
+});
+
+describe('cache contents', () => {
+  it('keys entries by user, endpoint and a sha256 digest; never stores the key', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    saveKey('u1', 'MyProxy', { apiKey: KEY_B, baseURL: 'https://proxy.example.org/v1' });
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+
+    const cache = compat.getUserModelsCache();
+    const store = cache.opts?.store ?? cache.store;
+    const dump = JSON.stringify([...store.entries()]);
+    for (const key of ALL_KEYS) {
+      expect(dump).not.toContain(key);
+    }
+    const keys = [...store.keys()].map((k) => k.replace(/^(?:keyv:)?USER_MODELS:/, ''));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'u1:LiteLLM',
+        expect.stringMatching(/^u1:LiteLLM:[0-9a-f]{64}$/),
+        'u1:MyProxy',
+        expect.stringMatching(/^u1:MyProxy:[0-9a-f]{64}$/),
+      ]),
+    );
+  });
+});
+
+describe('resolveEndpointModels modes', () => {
+  const litellm = () => getDynamicEndpoints(appConfig)[0];
+
+  it('refresh refetches only lists older than 5 minutes; force refetches now', async () => {
+    jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    await resolveEndpointModels(reqFor('u1'), litellm(), 'cache');
+    await resolveEndpointModels(reqFor('u1'), litellm(), 'refresh');
+    expect(axios.get).toHaveBeenCalledTimes(1);
+
+    jest.setSystemTime(Date.now() + 5 * 60 * 1000 + 1);
+    await resolveEndpointModels(reqFor('u1'), litellm(), 'refresh');
+    expect(axios.get).toHaveBeenCalledTimes(2);
+
+    const state = await resolveEndpointModels(reqFor('u1'), litellm(), 'force');
+    expect(axios.get).toHaveBeenCalledTimes(3);
+    expect(state).toEqual({
+      models: ['model-a1', 'model-a2'],
+      source: 'user',
+      fetchedAt: Date.now(),
+    });
+  });
+
+  it('refresh re-reads the saved key (a key changed elsewhere is noticed)', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    await resolveEndpointModels(reqFor('u1'), litellm(), 'cache');
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+    const state = await resolveEndpointModels(reqFor('u1'), litellm(), 'refresh');
+    expect(state.models).toEqual(['model-b1']);
+  });
+});
+
+describe('invalidateUserModels', () => {
+  it('drops one endpoint of one user', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    saveKey('u2', 'LiteLLM', { apiKey: KEY_A });
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await overlayUserModels(reqFor('u2'), sharedConfig);
+
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+    saveKey('u2', 'LiteLLM', { apiKey: KEY_B });
+    await invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
+    // u2 was not invalidated: still its cached list
+    expect((await overlayUserModels(reqFor('u2'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+  });
+
+  it('drops every dynamic endpoint of a user without a name', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1' });
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await userKeys.deleteUserKey({ userId: 'u1', all: true });
+    await invalidateUserModels({ userId: 'u1', role: 'USER' });
+    const result = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(result.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(result.MyProxy).toEqual(['proxy-default']);
+  });
+
+  it('a request that read the old key before the invalidation does not restore the old index', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    let releaseRead;
+    getUserKey.mockImplementationOnce(async () => {
+      await new Promise((resolve) => {
+        releaseRead = resolve;
+      });
+      return JSON.stringify({ apiKey: KEY_A });
+    });
+    const inFlight = overlayUserModels(reqFor('u1'), sharedConfig);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(releaseRead).toEqual(expect.any(Function));
+
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+    await invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    releaseRead();
+    await inFlight;
+
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
+  });
+
+  it('never throws', async () => {
+    getAppConfig.mockRejectedValue(new Error('no config'));
+    await expect(invalidateUserModels({ userId: 'u1' })).resolves.toBeUndefined();
+  });
+});
+
+describe('takeForceSlot', () => {
+  it('allows one forced fetch per user and endpoint every 10 s', async () => {
+    jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
+    expect(await takeForceSlot('u1', ['LiteLLM'])).toBe(0);
+    jest.setSystemTime(Date.now() + 3000);
+    expect(await takeForceSlot('u1', ['LiteLLM'])).toBe(7);
+    expect(await takeForceSlot('u2', ['LiteLLM'])).toBe(0);
+    expect(await takeForceSlot('u1', ['MyProxy'])).toBe(0);
+    jest.setSystemTime(Date.now() + 7000);
+    expect(await takeForceSlot('u1', ['LiteLLM'])).toBe(0);
+  });
+});
+
+describe('logging', () => {
+  it('logs only the endpoint name and a category for a failed fetch', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_BAD });
+    const start = host.logs.length;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(host.logs.slice(start)).toEqual([
+      ['warn', '[dynamicModels] LiteLLM: unauthorized (HTTP 401)'],
+    ]);
+  });
+});

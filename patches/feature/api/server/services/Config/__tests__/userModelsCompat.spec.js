@@ -1,0 +1,113 @@
+const { mockUserModelsHost } = require('~/test/userModelsHost');
+
+const host = mockUserModelsHost(jest);
+const compat = require('../userModelsCompat');
+
+/** What the shared modules (`userModels`, `userModelsFetch`, the controller) take from it */
+const FUNCTIONS = [
+  'isUserProvided',
+  'normalizeEndpointName',
+  'extractBaseURL',
+  'resolveConfigSecret',
+  'resolveHeaders',
+  'loadAppConfig',
+  'getUserKey',
+  'getUserKeyExpiry',
+  'getUserModelsCache',
+  'readTokenConfig',
+  'storeTokenConfig',
+];
+
+const openRouterAnswer = {
+  data: [
+    {
+      id: 'priced',
+      pricing: { prompt: '0.000001', completion: '0.000002' },
+      context_length: 8192,
+    },
+  ],
+};
+
+beforeEach(async () => {
+  await host.reset();
+  process.env.DM_COMPAT_SECRET = 'resolved-secret';
+});
+
+afterAll(() => {
+  delete process.env.DM_COMPAT_SECRET;
+});
+
+describe('userModelsCompat of this release', () => {
+  it('offers everything the shared modules use', () => {
+    for (const name of FUNCTIONS) {
+      expect([name, typeof compat[name]]).toEqual([name, 'function']);
+    }
+    expect(typeof compat.keepsConfiguredAuthorization).toBe('boolean');
+    for (const level of ['warn', 'error']) {
+      expect(typeof compat.logger[level]).toBe('function');
+    }
+  });
+
+  it('logs through the logger this release configures', () => {
+    compat.logger.warn('[dynamicModels] compat check');
+    expect(host.logs).toEqual([['warn', '[dynamicModels] compat check']]);
+  });
+
+  it('recognizes user-provided values and names endpoints as the release does', () => {
+    expect(compat.isUserProvided('user_provided')).toBe(true);
+    expect(compat.isUserProvided('sk-admin')).toBe(false);
+    expect(compat.normalizeEndpointName('LiteLLM')).toBe('LiteLLM');
+  });
+
+  it('resolves environment variables in config secrets and configured headers', () => {
+    expect(compat.resolveConfigSecret('${DM_COMPAT_SECRET}')).toBe('resolved-secret');
+    expect(compat.resolveConfigSecret(undefined)).toBe('');
+    const headers = compat.resolveHeaders({ 'X-Org': '${DM_COMPAT_SECRET}' }, { id: 'u1' });
+    expect(headers).toEqual({ 'X-Org': 'resolved-secret' });
+  });
+
+  it('reads a base URL out of a completions URL as the custom endpoint does', () => {
+    expect(compat.extractBaseURL('https://api.example.com/v1/chat/completions')).toBe(
+      'https://api.example.com/v1',
+    );
+  });
+
+  it('loads the app config of this release', async () => {
+    const config = { endpoints: { custom: [] } };
+    host.setAppConfig(config);
+    expect(await compat.loadAppConfig({ user: { id: 'u1', role: 'USER' } })).toBe(config);
+    expect(host.getAppConfig).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads user keys where this release keeps them', async () => {
+    host.saveKey('u1', 'LiteLLM', { apiKey: 'sk-user' }, 'never');
+    expect(JSON.parse(await compat.getUserKey({ userId: 'u1', name: 'LiteLLM' }))).toEqual({
+      apiKey: 'sk-user',
+    });
+    expect(await compat.getUserKeyExpiry({ userId: 'u1', name: 'LiteLLM' })).toEqual({
+      expiresAt: 'never',
+    });
+  });
+
+  it('keeps the per-user lists in a store of its own', async () => {
+    const cache = compat.getUserModelsCache();
+    expect(compat.getUserModelsCache()).toBe(cache);
+    await cache.set('u1:LiteLLM', { models: ['a'] }, 1000);
+    expect(await cache.get('u1:LiteLLM')).toEqual({ models: ['a'] });
+    await cache.delete('u1:LiteLLM');
+    expect(await cache.get('u1:LiteLLM')).toBeUndefined();
+  });
+
+  it('reads pricing data only where this release reads it per user (native releases)', async () => {
+    const tokenConfig = compat.readTokenConfig(openRouterAnswer);
+    if (host.layout.native) {
+      expect(tokenConfig).toMatchObject({ priced: { prompt: 1, completion: 2, context: 8192 } });
+    } else {
+      expect(tokenConfig).toBeNull();
+    }
+    expect(compat.readTokenConfig({ data: [{ id: 'plain' }] })).toBeNull();
+    const req = { user: { id: 'u1' } };
+    const endpoint = { name: 'LiteLLM', config: { name: 'LiteLLM' } };
+    await expect(compat.storeTokenConfig(req, endpoint, tokenConfig ?? {})).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,345 @@
+const { mockUserModelsHost } = require('~/test/userModelsHost');
+
+const host = mockUserModelsHost(jest);
+
+const http = require('http');
+const axios = require('axios');
+const { HttpsProxyAgent } = require('https-proxy-agent');
+const { keepsConfiguredAuthorization } = require('../userModelsCompat');
+const {
+  FetchErrors,
+  isBlockedAddress,
+  checkUserBaseURL,
+  parseModelList,
+  fetchUserModelList,
+} = require('../userModelsFetch');
+
+const SECRET = 'sk-live-SECRET-KEY-9f8e7d';
+
+describe('isBlockedAddress', () => {
+  it.each([
+    '127.0.0.1',
+    '127.8.9.10',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.254',
+    '192.168.1.10',
+    '169.254.169.254',
+    '100.64.0.1',
+    '100.127.255.254',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd00:ec2::254',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:169.254.169.254',
+    '64:ff9b::10.0.0.1',
+    'not-an-ip',
+  ])('blocks %s', (address) => {
+    expect(isBlockedAddress(address)).toBe(true);
+  });
+
+  it.each(['8.8.8.8', '93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700::1111'])(
+    'allows %s',
+    (address) => {
+      expect(isBlockedAddress(address)).toBe(false);
+    },
+  );
+});
+
+describe('checkUserBaseURL', () => {
+  const publicLookup = jest.fn(async () => [{ address: '93.184.216.34', family: 4 }]);
+
+  afterEach(() => {
+    delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
+    publicLookup.mockClear();
+  });
+
+  it.each([
+    ['http', 'http://api.example.com/v1'],
+    ['loopback literal', 'https://127.0.0.1:8443/v1'],
+    ['localhost resolving to loopback', 'https://localhost/v1'],
+    ['private literal', 'https://10.0.0.5/v1'],
+    ['metadata', 'https://169.254.169.254/latest/meta-data'],
+    ['IPv6 loopback', 'https://[::1]/v1'],
+    ['IPv6 metadata', 'https://[fd00:ec2::254]/'],
+    ['credentials in the URL', 'https://user:pass@api.example.com/v1'],
+    ['not a URL', 'api.example.com/v1'],
+    ['file', 'file:///etc/passwd'],
+  ])('refuses %s', async (_label, url) => {
+    const lookup = jest.fn(async (host) =>
+      host === 'localhost' ? [{ address: '127.0.0.1', family: 4 }] : await publicLookup(host),
+    );
+    expect(await checkUserBaseURL(url, { lookup })).toEqual({
+      ok: false,
+      error: FetchErrors.BLOCKED_URL,
+    });
+  });
+
+  it('refuses a host when any of its addresses is private', async () => {
+    const lookup = jest.fn(async () => [
+      { address: '93.184.216.34', family: 4 },
+      { address: '192.168.0.2', family: 4 },
+    ]);
+    const result = await checkUserBaseURL('https://mixed.example.com/v1', { lookup });
+    expect(result).toEqual({ ok: false, error: FetchErrors.BLOCKED_URL });
+    expect(lookup).toHaveBeenCalledWith('mixed.example.com', { all: true, verbatim: true });
+  });
+
+  it('accepts a public https host and returns the checked addresses', async () => {
+    const result = await checkUserBaseURL('https://api.example.com/v1', { lookup: publicLookup });
+    expect(result).toMatchObject({
+      ok: true,
+      addresses: [{ address: '93.184.216.34', family: 4 }],
+    });
+  });
+
+  it('answers unreachable when the host does not resolve', async () => {
+    const lookup = jest.fn(async () => {
+      const error = new Error('getaddrinfo ENOTFOUND');
+      error.code = 'ENOTFOUND';
+      throw error;
+    });
+    expect(await checkUserBaseURL('https://nx.example.com', { lookup })).toEqual({
+      ok: false,
+      error: FetchErrors.UNREACHABLE,
+    });
+  });
+
+  it('lets allowlisted hosts through, over http too, without a lookup', async () => {
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = ' vllm.lan , LocalHost,10.0.0.5';
+    for (const url of ['http://vllm.lan:8000/v1', 'https://localhost/v1', 'http://10.0.0.5/v1']) {
+      expect(await checkUserBaseURL(url, { lookup: publicLookup })).toMatchObject({
+        ok: true,
+        addresses: null,
+      });
+    }
+    expect(publicLookup).not.toHaveBeenCalled();
+    expect(await checkUserBaseURL('ftp://vllm.lan/v1')).toMatchObject({ ok: false });
+  });
+
+  it('lets host:port entries of endpoints.allowedAddresses through on that port only', async () => {
+    const allowedAddresses = ['10.0.0.5:8000', '[fd00::5]:8080'];
+    for (const url of ['http://10.0.0.5:8000/v1', 'http://[fd00::5]:8080/v1']) {
+      expect(await checkUserBaseURL(url, { lookup: publicLookup, allowedAddresses })).toMatchObject(
+        { ok: true, addresses: null },
+      );
+    }
+    for (const url of ['http://10.0.0.5:9000/v1', 'https://10.0.0.5/v1']) {
+      expect(await checkUserBaseURL(url, { lookup: publicLookup, allowedAddresses })).toEqual({
+        ok: false,
+        error: FetchErrors.BLOCKED_URL,
+      });
+    }
+  });
+});
+
+describe('parseModelList', () => {
+  it('reads OpenAI-style, string-array and id-array answers', () => {
+    expect(parseModelList({ data: [{ id: 'a' }, { id: 'b' }, { id: 'a' }] })).toEqual(['a', 'b']);
+    expect(parseModelList(['x', ' y '])).toEqual(['x', 'y']);
+    expect(parseModelList([{ id: 'z' }, { name: 'no-id' }, 5])).toEqual(['z']);
+  });
+
+  it('returns null for unknown shapes and empty lists', () => {
+    expect(parseModelList({ data: [] })).toBeNull();
+    expect(parseModelList({ models: ['a'] })).toBeNull();
+    expect(parseModelList('a,b')).toBeNull();
+    expect(parseModelList(null)).toBeNull();
+  });
+});
+
+describe('fetchUserModelList against a local server', () => {
+  let server;
+  let baseURL;
+  let requests;
+  let handler;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      requests.push({ url: req.url, headers: req.headers, rawHeaders: req.rawHeaders });
+      handler(req, res);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseURL = `http://127.0.0.1:${server.address().port}/v1`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    requests = [];
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = '127.0.0.1';
+    handler = (req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'm1' }, { id: 'm2' }] }));
+    };
+  });
+
+  afterEach(() => {
+    delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
+    delete process.env.DYNAMIC_MODELS_TIMEOUT_MS;
+    // no logger call ever carries the key or the URL
+    const logged = host.logText();
+    host.logs.length = 0;
+    if (logged.includes(SECRET) || logged.includes('127.0.0.1')) {
+      throw new Error('a logger call contains the key or the URL');
+    }
+  });
+
+  const call = (overrides = {}) =>
+    fetchUserModelList({
+      name: 'LiteLLM',
+      baseURL,
+      apiKey: SECRET,
+      userProvidedURL: true,
+      headers: { 'X-Admin-Secret': 'admin' },
+      ...overrides,
+    });
+
+  it('fetches GET {baseURL}/models with the bearer key', async () => {
+    expect(await call()).toEqual({ models: ['m1', 'm2'] });
+    expect(requests).toHaveLength(1);
+    expect(requests[0].url).toBe('/v1/models');
+    expect(requests[0].headers.authorization).toBe(`Bearer ${SECRET}`);
+    expect(requests[0].headers['x-admin-secret']).toBeUndefined();
+    expect(host.logs).toEqual([]);
+  });
+
+  it('sends configured headers and ?user= only to an admin base URL', async () => {
+    await call({ userProvidedURL: false, userIdQuery: 'user-1' });
+    expect(requests[0].headers['x-admin-secret']).toBe('admin');
+    expect(requests[0].url).toBe('/v1/models?user=user-1');
+  });
+
+  it('sends the key as the Authorization header, or a configured one where this release keeps it', async () => {
+    await call({ userProvidedURL: false, headers: { authorization: 'Bearer admin-token' } });
+    expect(requests[0].headers.authorization).toBe(
+      keepsConfiguredAuthorization ? 'Bearer admin-token' : `Bearer ${SECRET}`,
+    );
+    expect(requests[0].rawHeaders.filter((h) => h.toLowerCase() === 'authorization')).toHaveLength(1);
+  });
+
+  it.each([
+    [401, 'unauthorized'],
+    [403, 'unauthorized'],
+    [404, 'bad_response'],
+    [429, 'unreachable'],
+    [500, 'unreachable'],
+  ])('classifies HTTP %i as %s and logs no body', async (status, category) => {
+    handler = (req, res) => {
+      res.statusCode = status;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${SECRET}` } }));
+    };
+    expect(await call()).toEqual({ error: category, status });
+    expect(host.logs).toEqual([
+      ['warn', `[dynamicModels] LiteLLM: ${category} (HTTP ${status})`],
+    ]);
+  });
+
+  it('does not follow redirects', async () => {
+    handler = (req, res) => {
+      if (req.url.startsWith('/elsewhere')) {
+        res.end(JSON.stringify({ data: [{ id: 'leaked' }] }));
+        return;
+      }
+      res.statusCode = 302;
+      res.setHeader('Location', '/elsewhere/models');
+      res.end();
+    };
+    expect(await call()).toEqual({ error: 'bad_response', status: 302 });
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['invalid JSON', 'not json {'],
+    ['an empty list', JSON.stringify({ data: [] })],
+    ['an unknown shape', JSON.stringify({ models: ['a'] })],
+  ])('answers bad_response for %s', async (_label, body) => {
+    handler = (req, res) => res.end(body);
+    expect(await call()).toEqual({ error: 'bad_response' });
+  });
+
+  it('times out after DYNAMIC_MODELS_TIMEOUT_MS', async () => {
+    process.env.DYNAMIC_MODELS_TIMEOUT_MS = '150';
+    handler = (req, res) => setTimeout(() => res.end('{"data":[{"id":"late"}]}'), 1000);
+    expect(await call()).toEqual({ error: 'timeout' });
+    expect(host.logs).toEqual([['warn', '[dynamicModels] LiteLLM: timeout']]);
+  });
+
+  it('answers unreachable when nothing listens', async () => {
+    const closed = http.createServer();
+    await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = closed.address().port;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await call({ baseURL: `http://127.0.0.1:${port}/v1` })).toEqual({
+      error: 'unreachable',
+    });
+  });
+
+  it('makes no request to a blocked URL', async () => {
+    delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
+    const get = jest.spyOn(axios, 'get');
+    expect(await call()).toEqual({ error: 'blocked_url' });
+    expect(get).not.toHaveBeenCalled();
+    expect(requests).toHaveLength(0);
+    get.mockRestore();
+  });
+});
+
+describe('fetchUserModelList connection pinning', () => {
+  it('connects only to the addresses that were checked (no second DNS answer)', async () => {
+    const lookup = jest.fn(async () => [{ address: '93.184.216.34', family: 4 }]);
+    const get = jest
+      .spyOn(axios, 'get')
+      .mockResolvedValue({ status: 200, data: { data: [{ id: 'pinned' }] } });
+
+    const result = await fetchUserModelList({
+      name: 'MyProxy',
+      baseURL: 'https://api.example.com/v1',
+      apiKey: SECRET,
+      userProvidedURL: true,
+      lookup,
+    });
+
+    expect(result).toEqual({ models: ['pinned'] });
+    const config = get.mock.calls[0][1];
+    expect(config.proxy).toBe(false);
+    const pinnedLookup = config.httpsAgent.options.lookup;
+    const answers = await Promise.all([
+      new Promise((resolve) => pinnedLookup('api.example.com', {}, (...args) => resolve(args))),
+      new Promise((resolve) =>
+        pinnedLookup('api.example.com', { all: true }, (...args) => resolve(args)),
+      ),
+    ]);
+    expect(answers[0]).toEqual([null, '93.184.216.34', 4]);
+    expect(answers[1]).toEqual([null, [{ address: '93.184.216.34', family: 4 }]]);
+    get.mockRestore();
+  });
+
+  it('sends admin URLs through PROXY and never user URLs', async () => {
+    process.env.PROXY = 'http://proxy.internal:3128';
+    const lookup = jest.fn(async () => [{ address: '93.184.216.34', family: 4 }]);
+    const get = jest
+      .spyOn(axios, 'get')
+      .mockResolvedValue({ status: 200, data: { data: [{ id: 'm' }] } });
+    try {
+      const params = { name: 'LiteLLM', baseURL: 'https://api.example.com/v1', apiKey: SECRET };
+      await fetchUserModelList({ ...params, userProvidedURL: false });
+      await fetchUserModelList({ ...params, userProvidedURL: true, lookup });
+      expect(get.mock.calls[0][1].httpsAgent).toBeInstanceOf(HttpsProxyAgent);
+      expect(get.mock.calls[1][1].httpsAgent).not.toBeInstanceOf(HttpsProxyAgent);
+      expect(get.mock.calls[1][1].proxy).toBe(false);
+    } finally {
+      delete process.env.PROXY;
+      get.mockRestore();
+    }
+  });
+});

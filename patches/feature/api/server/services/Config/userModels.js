@@ -1,0 +1,461 @@
+const crypto = require('crypto');
+const { EModelEndpoint, extractEnvVariable } = require('librechat-data-provider');
+const {
+  logger,
+  isUserProvided,
+  resolveConfigSecret,
+  resolveHeaders,
+  extractBaseURL,
+  normalizeEndpointName,
+  loadAppConfig,
+  getUserKey,
+  getUserKeyExpiry,
+  getUserModelsCache,
+  storeTokenConfig,
+} = require('./userModelsCompat');
+const { fetchUserModelList } = require('./userModelsFetch');
+
+const DEFAULT_TTL_SECONDS = 86400;
+/** A failed fetch is remembered this long, so a broken provider is not hammered. */
+const FAILURE_TTL_MS = 60 * 1000;
+/** `POST /api/models/fetch` without `force` refetches only entries older than this. */
+const REFRESH_AFTER_MS = 5 * 60 * 1000;
+/** A forced fetch is allowed once per user and endpoint in this window. */
+const FORCE_WINDOW_MS = 10 * 1000;
+
+/**
+ * Pending upstream fetches, keyed by cache entry key: concurrent requests for the same user and
+ * credentials share one upstream request.
+ * @type {Map<string, Promise<UserModelsEntry>>}
+ */
+const pending = new Map();
+
+/**
+ * In-process invalidation counters per `${userId}:${endpoint}`: a fetch that started before an
+ * invalidation does not write its (now stale) index entry back.
+ * @type {Map<string, number>}
+ */
+const epochs = new Map();
+
+/**
+ * @typedef {Object} UserModelsEntry
+ * @property {string[] | null} models
+ * @property {number} fetchedAt
+ * @property {string} [error]
+ *
+ * @typedef {Object} UserModelsState
+ * @property {string[]} models - The list to show (the user's, or the configured defaults).
+ * @property {'user' | 'default'} source
+ * @property {number | null} fetchedAt
+ * @property {string} [error]
+ *
+ * @typedef {Object} DynamicEndpoint
+ * @property {string} name - Normalized endpoint name (the key in the models config).
+ * @property {Partial<TEndpoint>} config
+ * @property {boolean} userProvidesKey
+ * @property {boolean} userProvidesURL
+ * @property {string} apiKey - The configured (admin) value, env variables resolved.
+ * @property {string} baseURL - The configured (admin) value, env variables resolved.
+ * @property {string[]} defaults - `models.default` names.
+ * @property {string[] | undefined} allowedAddresses - `endpoints.allowedAddresses` (v0.8.6+).
+ * @property {string} configDigest - Changes when the endpoint's credentials config or the
+ *   address policy for user URLs changes.
+ */
+
+const getCache = () => getUserModelsCache();
+
+/** @returns {number} TTL of a fetched list in ms (DYNAMIC_MODELS_TTL, seconds). */
+function getTTLms() {
+  const value = parseInt(process.env.DYNAMIC_MODELS_TTL ?? '', 10);
+  return (Number.isFinite(value) && value > 0 ? value : DEFAULT_TTL_SECONDS) * 1000;
+}
+
+const sha256 = (value) => crypto.createHash('sha256').update(value).digest('hex');
+
+/**
+ * A custom endpoint is dynamic when it fetches its models and the user provides the key or URL.
+ * @param {Partial<TEndpoint> | undefined} endpointConfig
+ * @returns {boolean}
+ */
+function isDynamicEndpoint(endpointConfig) {
+  if (!endpointConfig || !endpointConfig.models?.fetch) {
+    return false;
+  }
+  return (
+    isUserProvided(resolveConfigSecret(endpointConfig.apiKey ?? '')) ||
+    isUserProvided(extractEnvVariable(endpointConfig.baseURL ?? ''))
+  );
+}
+
+/**
+ * The dynamic custom endpoints of an app config, named as `loadConfigModels` names them.
+ * @param {AppConfig | undefined} appConfig
+ * @returns {DynamicEndpoint[]}
+ */
+function getDynamicEndpoints(appConfig) {
+  const custom = appConfig?.endpoints?.[EModelEndpoint.custom];
+  if (!Array.isArray(custom)) {
+    return [];
+  }
+  const allowedAddresses = appConfig?.endpoints?.allowedAddresses ?? undefined;
+  /** @type {Map<string, DynamicEndpoint>} */
+  const byName = new Map();
+  for (const endpoint of custom) {
+    if (!endpoint?.baseURL || !endpoint.apiKey || !endpoint.name || !endpoint.models) {
+      continue;
+    }
+    const name = normalizeEndpointName(endpoint.name);
+    if (!isDynamicEndpoint(endpoint)) {
+      byName.delete(name);
+      continue;
+    }
+    const apiKey = resolveConfigSecret(endpoint.apiKey);
+    const baseURL = extractEnvVariable(endpoint.baseURL);
+    const policy = isUserProvided(baseURL)
+      ? JSON.stringify([allowedAddresses ?? null, process.env.DYNAMIC_MODELS_ALLOWED_HOSTS ?? ''])
+      : '';
+    byName.set(name, {
+      name,
+      config: endpoint,
+      userProvidesKey: isUserProvided(apiKey),
+      userProvidesURL: isUserProvided(baseURL),
+      apiKey,
+      baseURL,
+      defaults: Array.isArray(endpoint.models.default)
+        ? endpoint.models.default.map((model) => (typeof model === 'string' ? model : model.name))
+        : [],
+      allowedAddresses,
+      configDigest: sha256(`${baseURL}\n${apiKey}\n${policy}`).slice(0, 16),
+    });
+  }
+  return [...byName.values()];
+}
+
+/**
+ * @param {ServerRequest} req
+ * @returns {Promise<DynamicEndpoint[]>}
+ */
+async function getDynamicEndpointsForRequest(req) {
+  return getDynamicEndpoints(await loadAppConfig({ user: req.user, appConfig: req.config }));
+}
+
+/**
+ * Reads the user's saved key values for an endpoint and resolves the key and base URL as the
+ * custom endpoint initialization does. Never logs: LibreChat's `getUserKeyValues` logs the JSON
+ * parse error, whose message quotes the decrypted value.
+ * @param {string} userId
+ * @param {DynamicEndpoint} endpoint
+ * @returns {Promise<{ apiKey: string, baseURL: string, keyExpiresAt: number | null } | null>}
+ *   null when no usable, unexpired key is saved.
+ */
+async function readUserCredentials(userId, endpoint) {
+  const { expiresAt } = (await getUserKeyExpiry({ userId, name: endpoint.name })) ?? {};
+  if (!expiresAt) {
+    return null;
+  }
+  let keyExpiresAt = null;
+  if (expiresAt !== 'never') {
+    keyExpiresAt = new Date(expiresAt).getTime();
+    if (!Number.isFinite(keyExpiresAt) || keyExpiresAt <= Date.now()) {
+      return null;
+    }
+  }
+
+  let values = null;
+  try {
+    values = JSON.parse(await getUserKey({ userId, name: endpoint.name }));
+  } catch {
+    return null;
+  }
+  if (!values || typeof values !== 'object') {
+    return null;
+  }
+  /** A user-provided base URL is only ever sent the user's own key, never the admin's */
+  const apiKey =
+    endpoint.userProvidesKey || endpoint.userProvidesURL ? values.apiKey : endpoint.apiKey;
+  const baseURL = endpoint.userProvidesURL ? values.baseURL : endpoint.baseURL;
+  if (typeof apiKey !== 'string' || !apiKey || typeof baseURL !== 'string' || !baseURL) {
+    return null;
+  }
+  return { apiKey, baseURL, keyExpiresAt };
+}
+
+/**
+ * @param {DynamicEndpoint} endpoint
+ * @param {UserModelsEntry | null} entry
+ * @returns {UserModelsState}
+ */
+function toState(endpoint, entry) {
+  if (!entry) {
+    return { models: endpoint.defaults, source: 'default', fetchedAt: null };
+  }
+  if (entry.error || !Array.isArray(entry.models)) {
+    return {
+      models: endpoint.defaults,
+      source: 'default',
+      fetchedAt: entry.fetchedAt ?? null,
+      error: entry.error,
+    };
+  }
+  return { models: entry.models, source: 'user', fetchedAt: entry.fetchedAt };
+}
+
+const indexKeyOf = (userId, name) => `${userId}:${name}`;
+
+async function writeIndex(indexKey, epoch, value) {
+  if ((epochs.get(indexKey) ?? 0) !== epoch) {
+    return;
+  }
+  await getCache().set(indexKey, value, getTTLms());
+}
+
+/**
+ * Fetches upstream once per entry key at a time and stores the outcome.
+ * @returns {Promise<UserModelsEntry>}
+ */
+function fetchAndStore({ req, endpoint, credentials, entryKey }) {
+  const inFlight = pending.get(entryKey);
+  if (inFlight) {
+    return inFlight;
+  }
+  const promise = (async () => {
+    const { config } = endpoint;
+    const baseURL = config.directEndpoint
+      ? (extractBaseURL(credentials.baseURL) ?? credentials.baseURL)
+      : credentials.baseURL;
+    const result = await fetchUserModelList({
+      name: endpoint.name,
+      baseURL,
+      apiKey: credentials.apiKey,
+      userProvidedURL: endpoint.userProvidesURL,
+      allowedAddresses: endpoint.allowedAddresses,
+      headers: endpoint.userProvidesURL
+        ? undefined
+        : resolveHeaders(config.headers ?? undefined, req.user),
+      userIdQuery: config.models?.userIdQuery ? req.user.id : undefined,
+    });
+    /** @type {UserModelsEntry} */
+    const entry = result.models
+      ? { models: result.models, fetchedAt: Date.now() }
+      : { models: null, fetchedAt: Date.now(), error: result.error };
+    await getCache().set(entryKey, entry, entry.error ? FAILURE_TTL_MS : getTTLms());
+    if (result.tokenConfig) {
+      await storeTokenConfig(req, endpoint, result.tokenConfig);
+    }
+    return entry;
+  })().finally(() => {
+    pending.delete(entryKey);
+  });
+  pending.set(entryKey, promise);
+  return promise;
+}
+
+/**
+ * The model list of one dynamic endpoint for the requesting user.
+ * - `cache`: use the cached list while it lives (no database read on a hit); fetch on a miss.
+ * - `refresh`: re-read the user's key; refetch when the list is older than 5 minutes.
+ * - `force`: re-read the user's key and refetch now.
+ * A failed fetch is kept for 60 s in every mode but `force`.
+ * @param {ServerRequest} req
+ * @param {DynamicEndpoint} endpoint
+ * @param {'cache' | 'refresh' | 'force'} [mode]
+ * @returns {Promise<UserModelsState>}
+ */
+async function resolveEndpointModels(req, endpoint, mode = 'cache') {
+  const userId = req.user.id;
+  const cache = getCache();
+  const indexKey = indexKeyOf(userId, endpoint.name);
+  const now = Date.now();
+
+  if (mode === 'cache') {
+    const index = await cache.get(indexKey);
+    if (
+      index &&
+      index.cfg === endpoint.configDigest &&
+      !(index.keyExpiresAt && index.keyExpiresAt <= now)
+    ) {
+      if (!index.digest) {
+        return toState(endpoint, null);
+      }
+      const entry = await cache.get(`${indexKey}:${index.digest}`);
+      if (entry) {
+        return toState(endpoint, entry);
+      }
+    }
+  }
+
+  const epoch = epochs.get(indexKey) ?? 0;
+  const credentials = await readUserCredentials(userId, endpoint);
+  if (!credentials) {
+    await writeIndex(indexKey, epoch, { digest: null, cfg: endpoint.configDigest });
+    return toState(endpoint, null);
+  }
+
+  const digest = sha256(
+    `${endpoint.configDigest}\n${credentials.baseURL}\n${credentials.apiKey}`,
+  );
+  await writeIndex(indexKey, epoch, {
+    digest,
+    cfg: endpoint.configDigest,
+    keyExpiresAt: credentials.keyExpiresAt,
+  });
+
+  const entryKey = `${indexKey}:${digest}`;
+  if (mode !== 'force') {
+    const entry = await cache.get(entryKey);
+    const fresh =
+      entry && (mode === 'cache' || entry.error || now - entry.fetchedAt < REFRESH_AFTER_MS);
+    if (fresh) {
+      return toState(endpoint, entry);
+    }
+  }
+
+  const entry = await fetchAndStore({ req, endpoint, credentials, entryKey });
+  return toState(endpoint, entry);
+}
+
+/**
+ * Resolves one endpoint; any unexpected failure (cache, database) falls back to the defaults.
+ * @returns {Promise<UserModelsState>}
+ */
+async function safeResolve(req, endpoint, mode) {
+  try {
+    return await resolveEndpointModels(req, endpoint, mode);
+  } catch {
+    logger.warn(`[dynamicModels] ${endpoint.name}: internal_error`);
+    return toState(endpoint, null);
+  }
+}
+
+/**
+ * Returns a new models config in which the dynamic endpoints list the requesting user's own
+ * models. The shared `modelsConfig` is never mutated; it is returned as is when there is
+ * nothing to overlay.
+ * @param {ServerRequest} req
+ * @param {TModelsConfig} modelsConfig
+ * @param {{ modes?: Record<string, 'cache' | 'refresh' | 'force'>, endpoints?: DynamicEndpoint[] }} [options]
+ * @returns {Promise<TModelsConfig>}
+ */
+async function overlayUserModels(req, modelsConfig, options = {}) {
+  return (await overlayUserModelsWithState(req, modelsConfig, options)).models;
+}
+
+/**
+ * @param {ServerRequest} req
+ * @param {TModelsConfig} modelsConfig
+ * @param {{ modes?: Record<string, 'cache' | 'refresh' | 'force'>, endpoints?: DynamicEndpoint[] }} [options]
+ * @returns {Promise<{ models: TModelsConfig, dynamic: Record<string, Omit<UserModelsState, 'models'>> }>}
+ */
+async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
+  if (!req?.user?.id || !modelsConfig) {
+    return { models: modelsConfig, dynamic: {} };
+  }
+  let endpoints = options.endpoints;
+  if (!endpoints) {
+    try {
+      endpoints = await getDynamicEndpointsForRequest(req);
+    } catch {
+      logger.warn('[dynamicModels] app config unavailable');
+      return { models: modelsConfig, dynamic: {} };
+    }
+  }
+  if (endpoints.length === 0) {
+    return { models: modelsConfig, dynamic: {} };
+  }
+
+  const modes = options.modes ?? {};
+  const states = await Promise.all(
+    endpoints.map((endpoint) => safeResolve(req, endpoint, modes[endpoint.name] ?? 'cache')),
+  );
+  const models = { ...modelsConfig };
+  const dynamic = {};
+  endpoints.forEach((endpoint, i) => {
+    const { models: list, ...state } = states[i];
+    models[endpoint.name] = [...list];
+    dynamic[endpoint.name] = state;
+  });
+  return { models, dynamic };
+}
+
+/**
+ * Drops a user's cached lists for one endpoint, or for every dynamic endpoint when `name` is
+ * omitted (then from `appConfig`, or the config of `user`, else of the user's role and tenant).
+ * Never throws.
+ * @param {{ userId: string, user?: object, role?: string, tenantId?: string, name?: string,
+ *   appConfig?: AppConfig }} params
+ */
+async function invalidateUserModels({ userId, user, role, tenantId, name, appConfig }) {
+  if (!userId) {
+    return;
+  }
+  try {
+    let names;
+    if (typeof name === 'string' && name) {
+      names = [normalizeEndpointName(name)];
+    } else {
+      const config = await loadAppConfig({
+        user: user ?? { id: userId, role, tenantId },
+        appConfig,
+      });
+      names = getDynamicEndpoints(config).map((endpoint) => endpoint.name);
+    }
+    const cache = getCache();
+    for (const endpointName of names) {
+      const indexKey = indexKeyOf(userId, endpointName);
+      epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
+      const index = await cache.get(indexKey);
+      await cache.delete(indexKey);
+      if (index?.digest) {
+        await cache.delete(`${indexKey}:${index.digest}`);
+      }
+    }
+  } catch {
+    logger.warn('[dynamicModels] invalidation failed');
+  }
+}
+
+/**
+ * Records a forced fetch; answers how many seconds to wait when one happened within 10 s.
+ * @param {string} userId
+ * @param {string[]} names
+ * @returns {Promise<number>} 0 when allowed (and recorded), else seconds to wait.
+ */
+async function takeForceSlot(userId, names) {
+  const cache = getCache();
+  const now = Date.now();
+  let retryAfter = 0;
+  for (const name of names) {
+    const last = await cache.get(`force:${userId}:${name}`);
+    if (typeof last === 'number' && now - last < FORCE_WINDOW_MS) {
+      retryAfter = Math.max(retryAfter, Math.ceil((FORCE_WINDOW_MS - (now - last)) / 1000));
+    }
+  }
+  if (retryAfter > 0) {
+    return retryAfter;
+  }
+  for (const name of names) {
+    await cache.set(`force:${userId}:${name}`, now, FORCE_WINDOW_MS);
+  }
+  return 0;
+}
+
+/** Test helper: forget in-process state. */
+function _resetUserModelsState() {
+  pending.clear();
+  epochs.clear();
+}
+
+module.exports = {
+  FAILURE_TTL_MS,
+  REFRESH_AFTER_MS,
+  FORCE_WINDOW_MS,
+  isDynamicEndpoint,
+  getDynamicEndpoints,
+  getDynamicEndpointsForRequest,
+  resolveEndpointModels,
+  overlayUserModels,
+  overlayUserModelsWithState,
+  invalidateUserModels,
+  takeForceSlot,
+  _resetUserModelsState,
+};

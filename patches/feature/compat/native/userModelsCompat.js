@@ -1,0 +1,88 @@
+/**
+ * What the per-user models feature needs from LibreChat v0.8.5 and later (native per-user
+ * fetching), in one place: the shared modules reach the release only through this adapter.
+ * The app config is the request's (`req.config`) or the one of the user's role and tenant;
+ * pricing data of a fetched list goes where this release's `initializeCustom` reads it back.
+ * Differences inside the family are detected by what `@librechat/api` exports:
+ * `getAppConfigOptionsFromUser` and `resolveConfigSecret` (v0.8.8), `getTokenConfigKey` (v0.8.7).
+ */
+const { logger } = require('@librechat/data-schemas');
+const api = require('@librechat/api');
+const { normalizeEndpointName, extractEnvVariable } = require('librechat-data-provider');
+const getLogStores = require('~/cache/getLogStores');
+const { getAppConfig } = require('./app');
+
+/**
+ * @param {{ user?: object, appConfig?: AppConfig }} params
+ * @returns {Promise<AppConfig>}
+ */
+async function loadAppConfig({ user, appConfig }) {
+  if (appConfig) {
+    return appConfig;
+  }
+  const options =
+    typeof api.getAppConfigOptionsFromUser === 'function'
+      ? api.getAppConfigOptionsFromUser(user)
+      : { role: user?.role, userId: user?.id, tenantId: user?.tenantId };
+  return getAppConfig(options);
+}
+
+/**
+ * Token pricing/context data of a `/models` answer in the shape `fetchModels` reads
+ * (OpenRouter-style `inputSchema`), or null.
+ * @param {unknown} body
+ * @returns {EndpointTokenConfig | null}
+ */
+function readTokenConfig(body) {
+  try {
+    if (api.inputSchema.safeParse(body).success) {
+      return api.processModelData(body);
+    }
+  } catch {
+    // the model list does not depend on it
+  }
+  return null;
+}
+
+/**
+ * Stores the pricing data of a user's list where this release reads it back: under
+ * `getTokenConfigKey` (v0.8.7+), else under `${name}:${userId}`, which v0.8.5 and v0.8.6 read
+ * only for endpoints without a configured `tokenConfig`. Never throws.
+ */
+async function storeTokenConfig(req, endpoint, tokenConfig) {
+  const scoped = typeof api.getTokenConfigKey === 'function';
+  if (!scoped && endpoint.config?.tokenConfig != null) {
+    return;
+  }
+  try {
+    const key = scoped
+      ? api.getTokenConfigKey(endpoint.config, endpoint.name, req.user.id, req.user.tenantId)
+      : `${endpoint.name}:${req.user.id}`;
+    await api.tokenConfigCache().set(key, tokenConfig);
+  } catch {
+    logger.warn(`[dynamicModels] ${endpoint.name}: token config not stored`);
+  }
+}
+
+const userKeys = () => require('~/models');
+
+module.exports = {
+  logger,
+  isUserProvided: api.isUserProvided,
+  normalizeEndpointName,
+  extractBaseURL: api.extractBaseURL,
+  resolveConfigSecret: (value) =>
+    (typeof api.resolveConfigSecret === 'function'
+      ? api.resolveConfigSecret(value ?? '')
+      : extractEnvVariable(value ?? '')) ?? '',
+  resolveHeaders: (headers, user) =>
+    api.resolveHeaders({ headers, user, stripUnresolved: true }) ?? {},
+  loadAppConfig,
+  getUserKey: (params) => userKeys().getUserKey(params),
+  getUserKeyExpiry: (params) => userKeys().getUserKeyExpiry(params),
+  getUserModelsCache: () => getLogStores('USER_MODELS'),
+  readTokenConfig,
+  storeTokenConfig,
+  /** v0.8.7's `fetchModels` keeps a configured Authorization header; v0.8.5 and v0.8.6 replace it */
+  keepsConfiguredAuthorization: typeof api.getTokenConfigKey === 'function',
+};

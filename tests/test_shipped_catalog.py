@@ -1,0 +1,41 @@
+"""The shipped catalog keeps the feature in one source: every feature file once, series hold glue."""
+
+from __future__ import annotations
+
+import hashlib
+
+from librechat_dynmodels.catalog import default_catalog_dir, load_catalog
+
+CATALOG = load_catalog(default_catalog_dir())
+FEATURE = CATALOG.directory / "feature"
+
+
+def feature_files() -> list[str]:
+    return sorted(str(p.relative_to(FEATURE)) for p in FEATURE.rglob("*") if p.is_file())
+
+
+def test_every_feature_file_is_installed_by_some_series() -> None:
+    installed = {shared.source for series in CATALOG.series.values() for shared in series.shared_files()}
+    assert [path for path in feature_files() if path not in installed] == []
+
+
+def test_every_series_installs_the_adapter_of_its_family_and_the_core() -> None:
+    for series in CATALOG.series.values():
+        paths = {shared.path: shared.source for shared in series.shared_files()}
+        assert paths["api/server/services/Config/userModelsCompat.js"].startswith("compat/"), series.id
+        for core in ("userModels.js", "userModelsFetch.js"):
+            assert f"api/server/services/Config/{core}" in paths, series.id
+
+
+def test_no_feature_file_is_stored_twice() -> None:
+    digests: dict[str, list[str]] = {}
+    for path in feature_files():
+        digest = hashlib.sha256((FEATURE / path).read_bytes()).hexdigest()
+        digests.setdefault(digest, []).append(path)
+    assert [paths for paths in digests.values() if len(paths) > 1] == []
+
+
+def test_the_catalog_stays_under_ten_thousand_lines() -> None:
+    files = [p for p in CATALOG.directory.rglob("*") if p.is_file() and p.name != "README.md"]
+    lines = sum(p.read_bytes().count(b"\n") for p in files)
+    assert lines < 10_000
