@@ -85,4 +85,14 @@ module.exports = {
   storeTokenConfig,
   /** v0.8.7's `fetchModels` keeps a configured Authorization header; v0.8.5 and v0.8.6 replace it */
   keepsConfiguredAuthorization: typeof api.getTokenConfigKey === 'function',
+  /** The release's ioredis client when it runs with Redis (`USE_REDIS`), else null */
+  getRedisClient: () => api.ioredisClient ?? null,
+  /** v0.8.7+: LibreChat's proxy helper (PROXY or HTTP(S)_PROXY, NO_PROXY), as its `fetchModels` */
+  proxyHelpers:
+    typeof api.applyAxiosProxyConfig === 'function'
+      ? {
+          applyAxiosProxyConfig: api.applyAxiosProxyConfig,
+          getProxyUrlForUrl: api.getProxyUrlForUrl,
+        }
+      : null,
 };

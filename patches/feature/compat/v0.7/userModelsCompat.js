@@ -9,7 +9,7 @@ const utils = require('~/server/utils');
 const { extractBaseURL } = require('~/utils');
 const { logger } = require('~/config');
 const customConfigModule = require('./getCustomConfig');
-const { getUserModelsCache } = require('./userModelsCache');
+const { getUserModelsCache, optionalRequire } = require('./userModelsCache');
 
 /**
  * Names a custom endpoint as this release's `loadConfigModels` does: v0.7.6+ applies
@@ -82,4 +82,8 @@ module.exports = {
   readTokenConfig: () => null,
   storeTokenConfig: async () => undefined,
   keepsConfiguredAuthorization: false,
+  /** v0.7.9's ioredis client when it runs with Redis (`USE_REDIS`), else null */
+  getRedisClient: () => optionalRequire('cache/redisClients')?.ioredisClient ?? null,
+  /** No proxy helper of its own: PROXY is applied to https URLs, as its `fetchModels` does */
+  proxyHelpers: null,
 };

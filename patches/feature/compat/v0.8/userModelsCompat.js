@@ -32,6 +32,18 @@ function extractBaseURL(url) {
   return extract(url);
 }
 
+/** The release's ioredis client when it runs with Redis (`USE_REDIS`), else null. */
+function getRedisClient() {
+  if (api.ioredisClient !== undefined) {
+    return api.ioredisClient ?? null;
+  }
+  try {
+    return require('~/cache/redisClients').ioredisClient ?? null;
+  } catch {
+    return null;
+  }
+}
+
 module.exports = {
   logger,
   isUserProvided: api.isUserProvided,
@@ -47,4 +59,7 @@ module.exports = {
   readTokenConfig: () => null,
   storeTokenConfig: async () => undefined,
   keepsConfiguredAuthorization: false,
+  getRedisClient,
+  /** No proxy helper of its own: PROXY is applied to https URLs, as its `fetchModels` does */
+  proxyHelpers: null,
 };

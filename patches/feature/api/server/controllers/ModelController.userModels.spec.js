@@ -3,7 +3,7 @@ const { mockUserModelsHost } = require('~/test/userModelsHost');
 const host = mockUserModelsHost(jest, { loaders: true });
 const { layout, modelLoaders, saveKey } = host;
 
-const axios = require('axios');
+const { httpClient } = require('~/server/services/Config/userModelsFetch');
 const { CacheKeys } = require('librechat-data-provider');
 const { _resetUserModelsState } = require('~/server/services/Config/userModels');
 const {
@@ -41,7 +41,7 @@ beforeEach(async () => {
   saveKey('bob', 'LiteLLM', { apiKey: KEYS.bob });
   modelLoaders.loadDefaultModels.mockResolvedValue({ openAI: ['gpt-4o'] });
   modelLoaders.loadConfigModels.mockResolvedValue({ LiteLLM: ['gpt-4o-mini'] });
-  jest.spyOn(axios, 'get').mockImplementation(async (url, config) => {
+  jest.spyOn(httpClient, 'get').mockImplementation(async (url, config) => {
     const key = config.headers.Authorization.replace('Bearer ', '');
     return { status: 200, data: { data: LISTS[key].map((id) => ({ id })) } };
   });
@@ -67,7 +67,7 @@ describe('ModelController with per-user models', () => {
   it('loadSharedModels holds only the configured defaults, for everyone', async () => {
     const shared = await loadSharedModels(reqFor('alice'));
     expect(shared).toEqual(SHARED);
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
     if (!layout.native) {
       // before v0.8.5 the shared config is cached in MODELS_CONFIG, for every user
       await getModelsConfig(reqFor('bob'));
@@ -81,7 +81,7 @@ describe('ModelController with per-user models', () => {
     await Promise.all(Array.from({ length: 6 }, () => getModelsConfig(reqFor('bob'))));
     const again = await loadModels(reqFor('bob'));
     expect(again.LiteLLM).toEqual(['bob-model-1', 'bob-model-2']);
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
   });
 
   it('modelController answers the requesting user’s models', async () => {

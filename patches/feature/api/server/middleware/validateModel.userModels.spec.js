@@ -3,7 +3,7 @@ const { mockUserModelsHost } = require('~/test/userModelsHost');
 const host = mockUserModelsHost(jest, { loaders: true });
 const { modelLoaders, logViolation, saveKey } = host;
 
-const axios = require('axios');
+const { httpClient } = require('~/server/services/Config/userModelsFetch');
 const { ViolationTypes } = require('librechat-data-provider');
 const {
   invalidateUserModels,
@@ -54,7 +54,7 @@ beforeEach(async () => {
   saveKey('alice', 'LiteLLM', { apiKey: 'sk-alice-SECRET' });
   modelLoaders.loadDefaultModels.mockResolvedValue({ openAI: ['gpt-4o'] });
   modelLoaders.loadConfigModels.mockResolvedValue({ LiteLLM: ['gpt-4o-mini'] });
-  jest.spyOn(axios, 'get').mockResolvedValue({
+  jest.spyOn(httpClient, 'get').mockResolvedValue({
     status: 200,
     data: { data: [{ id: 'alice-private-model' }, { id: 'gpt-4o-mini' }] },
   });

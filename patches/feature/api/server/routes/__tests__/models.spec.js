@@ -16,7 +16,7 @@ const host = mockUserModelsHost(jest, { loaders: true });
 const { layout, modelLoaders, userKeys } = host;
 
 const dns = require('dns');
-const axios = require('axios');
+const { httpClient } = require('~/server/services/Config/userModelsFetch');
 const express = require('express');
 const request = require('supertest');
 const { CacheKeys } = require('librechat-data-provider');
@@ -88,7 +88,7 @@ beforeEach(async () => {
     Static: shared.Static,
   });
   jest.spyOn(dns.promises, 'lookup').mockResolvedValue([{ address: '93.184.216.34', family: 4 }]);
-  jest.spyOn(axios, 'get').mockImplementation(async (url, config) => {
+  jest.spyOn(httpClient, 'get').mockImplementation(async (url, config) => {
     const key = config.headers.Authorization.replace('Bearer ', '');
     if (!upstreamLists[key]) {
       const error = new Error('Request failed with status code 401');
@@ -135,7 +135,7 @@ describe('POST /api/models/fetch', () => {
     const res = await request(app).post('/api/models/fetch').send({});
     expect(res.status).toBe(401);
     expect(requireJwtAuth).toHaveBeenCalled();
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
   });
 
   it('answers the full models config and a state per dynamic endpoint', async () => {
@@ -178,10 +178,10 @@ describe('POST /api/models/fetch', () => {
     host.saveKey('alice', 'LiteLLM', { apiKey: KEY_ALICE });
     await as('alice').post('/api/models/fetch', { endpoint: 'LiteLLM' });
     await as('alice').post('/api/models/fetch', { endpoint: 'LiteLLM' });
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
     jest.setSystemTime(Date.now() + 5 * 60 * 1000 + 1000);
     await as('alice').post('/api/models/fetch', { endpoint: 'LiteLLM' });
-    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
   });
 
   it('with force refetches now, at most once per endpoint every 10 s (429)', async () => {
@@ -191,14 +191,14 @@ describe('POST /api/models/fetch', () => {
     });
     host.saveKey('alice', 'LiteLLM', { apiKey: KEY_ALICE });
     await as('alice').post('/api/models/fetch', { endpoint: 'LiteLLM' });
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
 
     const forced = await as('alice').post('/api/models/fetch', {
       endpoint: 'LiteLLM',
       force: true,
     });
     expect(forced.status).toBe(200);
-    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
 
     jest.setSystemTime(Date.now() + 4000);
     const limited = await as('alice').post('/api/models/fetch', {
@@ -208,7 +208,7 @@ describe('POST /api/models/fetch', () => {
     expect(limited.status).toBe(429);
     expect(limited.body).toEqual({ error: 'rate_limited', retryAfter: 6 });
     expect(limited.headers['retry-after']).toBe('6');
-    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
 
     // another user and another endpoint are not limited
     expect(
@@ -221,7 +221,7 @@ describe('POST /api/models/fetch', () => {
     jest.setSystemTime(Date.now() + 6000);
     const again = await as('alice').post('/api/models/fetch', { endpoint: 'LiteLLM', force: true });
     expect(again.status).toBe(200);
-    expect(axios.get).toHaveBeenCalledTimes(3);
+    expect(httpClient.get).toHaveBeenCalledTimes(3);
   });
 
   it.each([['Nope'], ['Static'], ['openAI'], [42]])(
@@ -262,7 +262,7 @@ describe('GET /api/models', () => {
       expect(res.body.LiteLLM).toEqual(['alice-1', 'alice-2']);
     }
     await as('alice').get('/api/models');
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -300,9 +300,9 @@ describe('key changes invalidate the cached lists', () => {
     await saveKey('bob', 'LiteLLM', { apiKey: KEY_BOB });
     await as('bob').get('/api/models');
     await as('alice').delete('/api/keys/LiteLLM');
-    axios.get.mockClear();
+    httpClient.get.mockClear();
     expect((await as('bob').get('/api/models')).body.LiteLLM).toEqual(['bob-1']);
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
   });
 });
 

@@ -12,6 +12,7 @@ const {
   getUserKeyExpiry,
   getUserModelsCache,
   storeTokenConfig,
+  getRedisClient,
 } = require('./userModelsCompat');
 const { fetchUserModelList } = require('./userModelsFetch');
 
@@ -23,12 +24,80 @@ const REFRESH_AFTER_MS = 5 * 60 * 1000;
 /** A forced fetch is allowed once per user and endpoint in this window. */
 const FORCE_WINDOW_MS = 10 * 1000;
 
+/** Upstream fetches one user may run at once (more wait for a slot). */
+const MAX_FETCHES_PER_USER = 2;
+const DEFAULT_MAX_FETCHES = 16;
+
 /**
  * Pending upstream fetches, keyed by cache entry key: concurrent requests for the same user and
- * credentials share one upstream request.
- * @type {Map<string, Promise<UserModelsEntry>>}
+ * credentials share one upstream request, which an invalidation of its key aborts.
+ * @type {Map<string, { promise: Promise<UserModelsEntry>, controller: AbortController }>}
  */
 const pending = new Map();
+
+/**
+ * Forced-fetch slots taken in this process: `${userId}:${name}` -> end of the window (ms).
+ * @type {Map<string, number>}
+ */
+const forceSlots = new Map();
+
+/**
+ * Runs at most `limit()` tasks at once; the others wait in order.
+ * @param {() => number} limit
+ */
+function createLimiter(limit) {
+  let active = 0;
+  const waiting = [];
+  return {
+    get busy() {
+      return active > 0 || waiting.length > 0;
+    },
+    async run(task) {
+      while (active >= limit()) {
+        await new Promise((resolve) => waiting.push(resolve));
+      }
+      active += 1;
+      try {
+        return await task();
+      } finally {
+        active -= 1;
+        waiting.shift()?.();
+      }
+    },
+  };
+}
+
+/** @returns {number} Upstream fetches this process runs at once (DYNAMIC_MODELS_MAX_FETCHES). */
+function getMaxFetches() {
+  const value = parseInt(process.env.DYNAMIC_MODELS_MAX_FETCHES ?? '', 10);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_MAX_FETCHES;
+}
+
+const processFetches = createLimiter(getMaxFetches);
+/** @type {Map<string, ReturnType<typeof createLimiter>>} */
+const userFetches = new Map();
+
+/**
+ * Runs an upstream fetch within the per-user and per-process bounds.
+ * @template T
+ * @param {string} userId
+ * @param {() => Promise<T>} task
+ * @returns {Promise<T>}
+ */
+async function withFetchSlot(userId, task) {
+  let limiter = userFetches.get(userId);
+  if (!limiter) {
+    limiter = createLimiter(() => MAX_FETCHES_PER_USER);
+    userFetches.set(userId, limiter);
+  }
+  try {
+    return await limiter.run(() => processFetches.run(task));
+  } finally {
+    if (!limiter.busy) {
+      userFetches.delete(userId);
+    }
+  }
+}
 
 /**
  * In-process invalidation counters per `${userId}:${endpoint}`: a fetch that started before an
@@ -210,44 +279,70 @@ async function writeIndex(indexKey, epoch, value) {
 }
 
 /**
- * Fetches upstream once per entry key at a time and stores the outcome.
+ * Fetches upstream once per entry key at a time and stores the outcome, unless the user's key
+ * changed meanwhile (the invalidation aborts the fetch; nothing is written for a replaced key).
  * @returns {Promise<UserModelsEntry>}
  */
-function fetchAndStore({ req, endpoint, credentials, entryKey }) {
+function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch }) {
   const inFlight = pending.get(entryKey);
   if (inFlight) {
-    return inFlight;
+    return inFlight.promise;
   }
+  const controller = new AbortController();
+  const current = () => (epochs.get(indexKey) ?? 0) === epoch && !controller.signal.aborted;
   const promise = (async () => {
     const { config } = endpoint;
     const baseURL = config.directEndpoint
       ? (extractBaseURL(credentials.baseURL) ?? credentials.baseURL)
       : credentials.baseURL;
-    const result = await fetchUserModelList({
-      name: endpoint.name,
-      baseURL,
-      apiKey: credentials.apiKey,
-      userProvidedURL: endpoint.userProvidesURL,
-      allowedAddresses: endpoint.allowedAddresses,
-      headers: endpoint.userProvidesURL
-        ? undefined
-        : resolveHeaders(config.headers ?? undefined, req.user),
-      userIdQuery: config.models?.userIdQuery ? req.user.id : undefined,
-    });
+    const result = await withFetchSlot(req.user.id, () =>
+      controller.signal.aborted
+        ? { error: 'canceled' }
+        : fetchUserModelList({
+            name: endpoint.name,
+            baseURL,
+            apiKey: credentials.apiKey,
+            userProvidedURL: endpoint.userProvidesURL,
+            allowedAddresses: endpoint.allowedAddresses,
+            headers: endpoint.userProvidesURL
+              ? undefined
+              : resolveHeaders(config.headers ?? undefined, req.user),
+            userIdQuery: config.models?.userIdQuery ? req.user.id : undefined,
+            signal: controller.signal,
+          }),
+    );
     /** @type {UserModelsEntry} */
     const entry = result.models
       ? { models: result.models, fetchedAt: Date.now() }
       : { models: null, fetchedAt: Date.now(), error: result.error };
+    if (!current()) {
+      return entry;
+    }
     await getCache().set(entryKey, entry, entry.error ? FAILURE_TTL_MS : getTTLms());
     if (result.tokenConfig) {
       await storeTokenConfig(req, endpoint, result.tokenConfig);
     }
     return entry;
   })().finally(() => {
-    pending.delete(entryKey);
+    if (pending.get(entryKey)?.controller === controller) {
+      pending.delete(entryKey);
+    }
   });
-  pending.set(entryKey, promise);
+  pending.set(entryKey, { promise, controller });
   return promise;
+}
+
+/**
+ * Aborts the pending fetches of a user's endpoint (its key was replaced or revoked).
+ * @param {string} indexKey
+ */
+function abortPending(indexKey) {
+  for (const [entryKey, { controller }] of pending) {
+    if (entryKey.startsWith(`${indexKey}:`)) {
+      controller.abort();
+      pending.delete(entryKey);
+    }
+  }
 }
 
 /**
@@ -310,7 +405,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     }
   }
 
-  const entry = await fetchAndStore({ req, endpoint, credentials, entryKey });
+  const entry = await fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch });
   return toState(endpoint, entry);
 }
 
@@ -403,6 +498,7 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
     for (const endpointName of names) {
       const indexKey = indexKeyOf(userId, endpointName);
       epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
+      abortPending(indexKey);
       const index = await cache.get(indexKey);
       await cache.delete(indexKey);
       if (index?.digest) {
@@ -415,34 +511,79 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
 }
 
 /**
- * Records a forced fetch; answers how many seconds to wait when one happened within 10 s.
- * @param {string} userId
- * @param {string[]} names
- * @returns {Promise<number>} 0 when allowed (and recorded), else seconds to wait.
+ * Takes the forced-fetch slot of one user and endpoint if it is free, atomically: in this process
+ * by a synchronous check-and-set, across instances by Redis `SET NX PX` where the release runs
+ * with Redis.
+ * @param {string} key - `${userId}:${name}`
+ * @param {number} now
+ * @returns {Promise<number>} 0 when taken, else milliseconds until it is free.
  */
-async function takeForceSlot(userId, names) {
-  const cache = getCache();
-  const now = Date.now();
-  let retryAfter = 0;
-  for (const name of names) {
-    const last = await cache.get(`force:${userId}:${name}`);
-    if (typeof last === 'number' && now - last < FORCE_WINDOW_MS) {
-      retryAfter = Math.max(retryAfter, Math.ceil((FORCE_WINDOW_MS - (now - last)) / 1000));
+async function claimForceSlot(key, now) {
+  const until = forceSlots.get(key) ?? 0;
+  if (until > now) {
+    return until - now;
+  }
+  forceSlots.set(key, now + FORCE_WINDOW_MS);
+  if (forceSlots.size > 10000) {
+    for (const [slot, end] of forceSlots) {
+      if (end <= now) {
+        forceSlots.delete(slot);
+      }
     }
   }
-  if (retryAfter > 0) {
-    return retryAfter;
+  const redis = getRedisClient();
+  if (!redis) {
+    return 0;
   }
+  try {
+    const redisKey = `dynmodels:force:${key}`;
+    if ((await redis.set(redisKey, String(now), 'PX', FORCE_WINDOW_MS, 'NX')) === 'OK') {
+      return 0;
+    }
+    const left = await redis.pttl(redisKey);
+    return left > 0 ? left : FORCE_WINDOW_MS;
+  } catch {
+    logger.warn('[dynamicModels] force slot: Redis unavailable, limited in this process only');
+    return 0;
+  }
+}
+
+/**
+ * Takes the forced-fetch slots of the named endpoints: all or none.
+ * @param {string} userId
+ * @param {string[]} names
+ * @returns {Promise<number>} 0 when allowed (and taken), else seconds to wait.
+ */
+async function takeForceSlot(userId, names) {
+  const now = Date.now();
+  const taken = [];
+  let waitMs = 0;
   for (const name of names) {
-    await cache.set(`force:${userId}:${name}`, now, FORCE_WINDOW_MS);
+    const key = `${userId}:${name}`;
+    const wait = await claimForceSlot(key, now);
+    if (wait > 0) {
+      waitMs = Math.max(waitMs, wait);
+    } else {
+      taken.push(key);
+    }
   }
-  return 0;
+  if (waitMs === 0) {
+    return 0;
+  }
+  const redis = getRedisClient();
+  for (const key of taken) {
+    forceSlots.delete(key);
+    await redis?.del(`dynmodels:force:${key}`).catch(() => undefined);
+  }
+  return Math.ceil(waitMs / 1000);
 }
 
 /** Test helper: forget in-process state. */
 function _resetUserModelsState() {
   pending.clear();
   epochs.clear();
+  forceSlots.clear();
+  userFetches.clear();
 }
 
 module.exports = {

@@ -4,7 +4,12 @@ const http = require('http');
 const https = require('https');
 const axios = require('axios');
 const { HttpsProxyAgent } = require('https-proxy-agent');
-const { logger, readTokenConfig, keepsConfiguredAuthorization } = require('./userModelsCompat');
+const {
+  logger,
+  readTokenConfig,
+  keepsConfiguredAuthorization,
+  proxyHelpers,
+} = require('./userModelsCompat');
 
 /**
  * Error categories reported for a failed per-user model fetch. Nothing else (no provider
@@ -16,7 +21,16 @@ const FetchErrors = Object.freeze({
   TIMEOUT: 'timeout',
   BAD_RESPONSE: 'bad_response',
   BLOCKED_URL: 'blocked_url',
+  /** The key changed while its list was being fetched; the request was stopped, nothing stored. */
+  CANCELED: 'canceled',
 });
+
+/**
+ * A private axios instance: no interceptor that a release installs on the global axios reaches
+ * these requests (up to v0.7.9 the data provider adds a browser token refresh to it on import,
+ * in Node too, which turned a provider's 401 into an invalid-URL error).
+ */
+const httpClient = axios.create();
 
 const DEFAULT_TIMEOUT_MS = 10000;
 const MAX_MODELS = 10000;
@@ -30,7 +44,9 @@ const blockList = new net.BlockList();
   ['10.0.0.0', 8], // private
   ['100.64.0.0', 10], // carrier-grade NAT
   ['127.0.0.0', 8], // loopback
-  ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
+  ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254, 169.254.170.2)
+  ['168.63.129.16', 32], // Azure WireServer and its DNS
+  ['100.100.100.200', 32], // Alibaba Cloud metadata (also inside CGNAT below)
   ['172.16.0.0', 12], // private
   ['192.0.0.0', 24], // IETF protocol assignments
   ['192.168.0.0', 16], // private
@@ -41,7 +57,7 @@ const blockList = new net.BlockList();
 [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
-  ['fc00::', 7], // unique local (includes fd00:ec2::254, AWS metadata)
+  ['fc00::', 7], // unique local (includes fd00:ec2::254, AWS metadata; fd20:ce::254, GCP)
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
 ].forEach(([address, prefix]) => blockList.addSubnet(address, prefix, 'ipv6'));
@@ -87,8 +103,7 @@ function isBlockedAddress(address) {
 }
 
 /**
- * Lower-cased entries of DYNAMIC_MODELS_ALLOWED_HOSTS (comma-separated `host` or `host:port`),
- * IPv6 brackets removed from bare hosts.
+ * Lower-cased entries of DYNAMIC_MODELS_ALLOWED_HOSTS (comma-separated `host` or `host:port`).
  * @returns {string[]}
  */
 function getAllowedHosts() {
@@ -99,38 +114,54 @@ function getAllowedHosts() {
 }
 
 /**
- * Whether the admin trusts the host of a user URL: listed in DYNAMIC_MODELS_ALLOWED_HOSTS (a bare
- * host on any port) or in LibreChat's `endpoints.allowedAddresses` (`host:port`, v0.8.6+).
+ * An allowlist entry as `host:port`: a bare host (IPv6 in brackets or not) means the default port
+ * of the URL's scheme, so `localhost` allows `https://localhost` but not `http://localhost:6379`.
+ * @param {string} entry
+ * @param {string} defaultPort
+ * @returns {string}
+ */
+function withPort(entry, defaultPort) {
+  if (/^\[[^\]]+\]:\d+$/.test(entry) || /^[^:]+:\d+$/.test(entry)) {
+    return entry;
+  }
+  const host = entry.replace(/^\[|\]$/g, '');
+  return host.includes(':') ? `[${host}]:${defaultPort}` : `${host}:${defaultPort}`;
+}
+
+/**
+ * Whether the admin trusts this user URL's host and port: listed in DYNAMIC_MODELS_ALLOWED_HOSTS
+ * or in LibreChat's `endpoints.allowedAddresses` (v0.8.6+), as `host:port` or as a bare host
+ * (the scheme's default port).
  * @param {URL} url
  * @param {string[] | null} [allowedAddresses]
  * @returns {boolean}
  */
 function isAllowedHost(url, allowedAddresses) {
+  const defaultPort = url.protocol === 'https:' ? '443' : '80';
   const hostname = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const bracketed = hostname.includes(':') ? `[${hostname}]` : hostname;
+  const target = withPort(hostname, url.port || defaultPort);
   const entries = [
     ...getAllowedHosts(),
     ...(Array.isArray(allowedAddresses) ? allowedAddresses : []).map((entry) =>
       String(entry).trim().toLowerCase(),
     ),
   ];
-  return entries.some(
-    (entry) =>
-      entry === `${bracketed}:${port}` || entry.replace(/^\[|\]$/g, '') === hostname,
-  );
+  return entries.some((entry) => withPort(entry, defaultPort) === target);
 }
 
-/** @returns {number} Timeout of one upstream request in ms (DYNAMIC_MODELS_TIMEOUT_MS). */
+/**
+ * @returns {number} Deadline of one upstream fetch in ms (DYNAMIC_MODELS_TIMEOUT_MS): connect,
+ *   headers and body together.
+ */
 function getTimeoutMs() {
   const value = parseInt(process.env.DYNAMIC_MODELS_TIMEOUT_MS ?? '', 10);
   return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_MS;
 }
 
 /**
- * Checks a user-provided base URL: `https` only, and every address its host resolves to must be
- * public, unless the admin allows the host (DYNAMIC_MODELS_ALLOWED_HOSTS or
- * `endpoints.allowedAddresses`; then `http` is allowed too).
+ * Checks a user-provided base URL: `https` only, no credentials, query or fragment, and every
+ * address its host resolves to must be public, unless the admin allows the host and port
+ * (DYNAMIC_MODELS_ALLOWED_HOSTS or `endpoints.allowedAddresses`; then `http` is allowed too).
  * @param {string} baseURL
  * @param {{ lookup?: typeof dns.promises.lookup, allowedAddresses?: string[] | null }} [options]
  * @returns {Promise<{ ok: true, url: URL, addresses: Array<{ address: string, family: number }> | null }
@@ -143,7 +174,7 @@ async function checkUserBaseURL(baseURL, { lookup = dns.promises.lookup, allowed
   } catch {
     return { ok: false, error: FetchErrors.BLOCKED_URL };
   }
-  if (url.username || url.password) {
+  if (url.username || url.password || url.search || url.hash || /[?#]/.test(baseURL)) {
     return { ok: false, error: FetchErrors.BLOCKED_URL };
   }
   const hostname = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -257,6 +288,9 @@ function classifyError(error) {
     return { error: FetchErrors.BAD_RESPONSE, status };
   }
   const code = error?.code;
+  if (code === 'ERR_CANCELED') {
+    return { error: error.deadline ? FetchErrors.TIMEOUT : FetchErrors.CANCELED };
+  }
   if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
     return { error: FetchErrors.TIMEOUT };
   }
@@ -276,8 +310,113 @@ function logFailure(name, { error, status }) {
 }
 
 /**
+ * The `/models` URL of a base URL, built with the URL API (the base URL's path, then `models`).
+ * @param {string} baseURL
+ * @returns {URL | null}
+ */
+function modelsURL(baseURL) {
+  try {
+    const url = new URL(String(baseURL ?? ''));
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/models`;
+    url.search = '';
+    url.hash = '';
+    return url;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Routes an admin (or admin-trusted) URL as this release's `fetchModels` does: LibreChat's own
+ * proxy helper where the release has one (v0.8.7+: PROXY or HTTP(S)_PROXY, NO_PROXY honoured),
+ * else PROXY for https URLs.
+ * @param {import('axios').AxiosRequestConfig} options
+ * @param {URL} url
+ */
+function applyProxy(options, url) {
+  if (proxyHelpers) {
+    proxyHelpers.applyAxiosProxyConfig(options, url.toString());
+    return;
+  }
+  if (process.env.PROXY && url.protocol === 'https:') {
+    options.httpsAgent = new HttpsProxyAgent(process.env.PROXY);
+    options.proxy = false;
+  }
+}
+
+/**
+ * Whether a proxy would carry a request to this URL. A proxy resolves the host name again, so a
+ * user URL checked by its addresses cannot go through one: it is refused instead.
+ * @param {URL} url
+ * @returns {boolean}
+ */
+function isProxied(url) {
+  if (proxyHelpers) {
+    return Boolean(proxyHelpers.getProxyUrlForUrl(url.toString()));
+  }
+  return Boolean(process.env.PROXY) && url.protocol === 'https:';
+}
+
+/**
+ * One GET with a deadline over the whole request (connect, headers, body) and an optional outside
+ * signal (the key was replaced): either aborts it.
+ * @param {string} url
+ * @param {import('axios').AxiosRequestConfig} options
+ * @param {AbortSignal} [signal]
+ */
+async function getWithDeadline(url, options, signal) {
+  const controller = new AbortController();
+  let deadline = false;
+  const timer = setTimeout(() => {
+    deadline = true;
+    controller.abort();
+  }, getTimeoutMs());
+  const stop = () => controller.abort();
+  signal?.addEventListener('abort', stop);
+  if (signal?.aborted) {
+    controller.abort();
+  }
+  try {
+    return await httpClient.get(url, { ...options, signal: controller.signal });
+  } catch (error) {
+    if (deadline && error && typeof error === 'object') {
+      error.deadline = true;
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
+  }
+}
+
+/**
+ * Ollama's own list (`GET {origin}/api/tags`, `models[].name`), as LibreChat's `fetchModels` asks
+ * an endpoint named Ollama; null when it does not answer that way.
+ */
+async function fetchOllamaTags(baseURL, options, signal) {
+  const url = modelsURL(baseURL);
+  if (!url) {
+    return null;
+  }
+  try {
+    const response = await getWithDeadline(`${url.origin}/api/tags`, options, signal);
+    const tags = response?.data?.models;
+    if (!Array.isArray(tags)) {
+      return null;
+    }
+    return parseModelList(tags.map((tag) => tag?.name));
+  } catch (error) {
+    if (error?.code === 'ERR_CANCELED') {
+      throw error;
+    }
+    return null;
+  }
+}
+
+/**
  * Fetches the model list a user's credentials reach: `GET ${baseURL}/models` with
- * `Authorization: Bearer ${apiKey}`. It does not use LibreChat's `fetchModels`, which logs the
+ * `Authorization: Bearer ${apiKey}` (for an endpoint named Ollama, `/api/tags` first, as
+ * LibreChat's `fetchModels`). It does not use LibreChat's `fetchModels`, which logs the
  * provider's error response (that may echo the key), has a fixed timeout and cannot tell an
  * unauthorized key from an unreachable host. Pricing data of the answer is returned as
  * `tokenConfig` where this release reads it (see `userModelsCompat`).
@@ -292,6 +431,7 @@ function logFailure(name, { error, status }) {
  * @param {string[] | null} [params.allowedAddresses] - `endpoints.allowedAddresses` (v0.8.6+).
  * @param {Record<string, string>} [params.headers] - Resolved configured headers (admin URL only).
  * @param {string} [params.userIdQuery] - User id appended as `?user=` (models.userIdQuery).
+ * @param {AbortSignal} [params.signal] - Aborts the fetch (the key was replaced).
  * @param {typeof dns.promises.lookup} [params.lookup]
  * @returns {Promise<{ models: string[], tokenConfig?: object }
  *   | { error: string, status?: number }>}
@@ -304,33 +444,46 @@ async function fetchUserModelList({
   headers,
   userIdQuery,
   allowedAddresses,
+  signal,
   lookup,
 }) {
-  let url;
-  let agents = {};
-  if (userProvidedURL) {
-    const check = await checkUserBaseURL(baseURL, { lookup, allowedAddresses });
-    if (!check.ok) {
-      logFailure(name, check);
-      return { error: check.error };
-    }
-    if (check.addresses) {
-      const secure = check.url.protocol === 'https:';
-      agents = secure
-        ? { httpsAgent: createPinnedAgent(check.addresses, true) }
-        : { httpAgent: createPinnedAgent(check.addresses, false) };
-    }
-  }
-
-  try {
-    url = new URL(`${String(baseURL ?? '').replace(/\/+$/, '')}/models`);
-  } catch {
-    const result = { error: userProvidedURL ? FetchErrors.BLOCKED_URL : FetchErrors.UNREACHABLE };
+  const fail = (result) => {
     logFailure(name, result);
     return result;
+  };
+  const url = modelsURL(baseURL);
+  if (!url) {
+    return fail({ error: userProvidedURL ? FetchErrors.BLOCKED_URL : FetchErrors.UNREACHABLE });
   }
   if (userIdQuery) {
     url.searchParams.append('user', userIdQuery);
+  }
+
+  /** @type {import('axios').AxiosRequestConfig} */
+  const options = {
+    maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
+    transitional: { clarifyTimeoutError: true },
+    validateStatus: (status) => status >= 200 && status < 300,
+  };
+  let trusted = !userProvidedURL;
+  if (userProvidedURL) {
+    const check = await checkUserBaseURL(baseURL, { lookup, allowedAddresses });
+    if (!check.ok) {
+      return fail({ error: check.error });
+    }
+    trusted = check.addresses == null;
+    if (!trusted) {
+      if (isProxied(url)) {
+        return fail({ error: FetchErrors.BLOCKED_URL });
+      }
+      /** Connected by the checked addresses, never through a proxy */
+      options.httpsAgent = createPinnedAgent(check.addresses, true);
+      options.proxy = false;
+    }
+  }
+  if (trusted) {
+    applyProxy(options, url);
   }
 
   const requestHeaders = { ...(userProvidedURL ? {} : (headers ?? {})) };
@@ -340,30 +493,19 @@ async function fetchUserModelList({
     configured.forEach((key) => delete requestHeaders[key]);
     requestHeaders.Authorization = `Bearer ${apiKey}`;
   }
-
-  /** User URLs connect directly (pinned agents); PROXY is honoured for admin URLs, as in `fetchModels` */
-  let proxy = userProvidedURL ? false : undefined;
-  if (!userProvidedURL && process.env.PROXY && url.protocol === 'https:') {
-    agents = { httpsAgent: new HttpsProxyAgent(process.env.PROXY) };
-    proxy = false;
-  }
+  options.headers = requestHeaders;
 
   let response;
   try {
-    response = await axios.get(url.toString(), {
-      headers: requestHeaders,
-      timeout: getTimeoutMs(),
-      maxRedirects: 0,
-      maxContentLength: MAX_RESPONSE_BYTES,
-      proxy,
-      transitional: { clarifyTimeoutError: true },
-      validateStatus: (status) => status >= 200 && status < 300,
-      ...agents,
-    });
+    if (/^ollama/i.test(name ?? '')) {
+      const tags = await fetchOllamaTags(baseURL, options, signal);
+      if (tags) {
+        return { models: tags };
+      }
+    }
+    response = await getWithDeadline(url.toString(), options, signal);
   } catch (error) {
-    const result = classifyError(error);
-    logFailure(name, result);
-    return result;
+    return fail(classifyError(error));
   }
 
   let body = response?.data;
@@ -385,6 +527,7 @@ async function fetchUserModelList({
 }
 
 module.exports = {
+  httpClient,
   FetchErrors,
   isBlockedAddress,
   isAllowedHost,

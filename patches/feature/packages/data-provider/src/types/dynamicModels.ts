@@ -6,7 +6,8 @@ export type TDynamicModelsError =
   | 'unreachable'
   | 'timeout'
   | 'bad_response'
-  | 'blocked_url';
+  | 'blocked_url'
+  | 'canceled';
 
 /** Where the model list of a dynamic custom endpoint comes from, for the requesting user */
 export type TDynamicModelsSource = {

@@ -8,7 +8,7 @@ const { layout, userKeys, getAppConfig, saveKey } = host;
 const { getUserKey, getUserKeyExpiry } = userKeys;
 
 const dns = require('dns');
-const axios = require('axios');
+const { httpClient } = require('../userModelsFetch');
 const compat = require('../userModelsCompat');
 const {
   isDynamicEndpoint,
@@ -118,7 +118,7 @@ beforeEach(async () => {
   delete process.env.DYNAMIC_MODELS_TTL;
   delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
   host.setAppConfig(appConfig);
-  jest.spyOn(axios, 'get').mockImplementation(upstreamAnswer);
+  jest.spyOn(httpClient, 'get').mockImplementation(upstreamAnswer);
   jest.spyOn(dns.promises, 'lookup').mockImplementation(async (hostname) => {
     if (hostname === 'internal.example.com') {
       return [{ address: '10.0.0.7', family: 4 }];
@@ -177,9 +177,9 @@ describe('overlayUserModels', () => {
 
     const first = await overlayUserModels(reqFor('u1'), sharedConfig);
     expect(first.LiteLLM).toEqual(['model-a1', 'model-a2']);
-    expect(axios.get).toHaveBeenCalledTimes(1);
-    expect(axios.get.mock.calls[0][0]).toBe('https://litellm.example.com/v1/models');
-    expect(axios.get.mock.calls[0][1].headers).toEqual({
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get.mock.calls[0][0]).toBe('https://litellm.example.com/v1/models');
+    expect(httpClient.get.mock.calls[0][1].headers).toEqual({
       'X-Org': 'org-1',
       Authorization: `Bearer ${KEY_A}`,
     });
@@ -188,7 +188,7 @@ describe('overlayUserModels', () => {
     getUserKeyExpiry.mockClear();
     const second = await overlayUserModels(reqFor('u1'), sharedConfig);
     expect(second.LiteLLM).toEqual(['model-a1', 'model-a2']);
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
     expect(getUserKey).not.toHaveBeenCalled();
   });
 
@@ -200,12 +200,12 @@ describe('overlayUserModels', () => {
     await overlayUserModels(reqFor('u1'), sharedConfig);
     jest.setSystemTime(Date.now() + 3599 * 1000);
     await overlayUserModels(reqFor('u1'), sharedConfig);
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
 
     upstream[KEY_A] = ['model-a3'];
     jest.setSystemTime(Date.now() + 2 * 1000);
     const after = await overlayUserModels(reqFor('u1'), sharedConfig);
-    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
     expect(after.LiteLLM).toEqual(['model-a3']);
   });
 
@@ -245,7 +245,7 @@ describe('overlayUserModels', () => {
     release();
     const results = await Promise.all(requests);
 
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
     for (const result of results) {
       expect(result.LiteLLM).toEqual(['slow-model']);
     }
@@ -266,12 +266,12 @@ describe('overlayUserModels', () => {
     jest.setSystemTime(Date.now() + 59 * 1000);
     await overlayUserModels(reqFor('u1'), sharedConfig);
     await resolveEndpointModels(reqFor('u1'), getDynamicEndpoints(appConfig)[0], 'refresh');
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
 
     upstream[KEY_BAD] = ['recovered'];
     jest.setSystemTime(Date.now() + 2 * 1000);
     const later = await overlayUserModels(reqFor('u1'), sharedConfig);
-    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
     expect(later.LiteLLM).toEqual(['recovered']);
   });
 
@@ -284,7 +284,7 @@ describe('overlayUserModels', () => {
     expect(none.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
     expect(expired.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
     expect(expired.models.LiteLLM).toEqual(['gpt-4o-mini']);
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
   });
 
   it('treats a key that expires later as gone once it has expired, without a database read', async () => {
@@ -302,14 +302,14 @@ describe('overlayUserModels', () => {
     host.saveRawKey('u1', 'LiteLLM', KEY_A);
     const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
     expect(result.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
   });
 
   it('does not send configured headers to a user-provided base URL', async () => {
     saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1/' });
     const result = await overlayUserModels(reqFor('u1'), sharedConfig);
     expect(result.MyProxy).toEqual(['model-a1', 'model-a2']);
-    const [url, config] = axios.get.mock.calls[0];
+    const [url, config] = httpClient.get.mock.calls[0];
     expect(url).toBe('https://proxy.example.org/v1/models');
     expect(config.headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
     expect(config.maxRedirects).toBe(0);
@@ -323,13 +323,13 @@ describe('overlayUserModels', () => {
     saveKey('u1', 'MyProxy', { baseURL: 'https://proxy.example.org/v1' });
     const none = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
     expect(none.dynamic.MyProxy).toEqual({ source: 'default', fetchedAt: null });
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
     saveKey('u2', 'MyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1' });
     expect((await overlayUserModels(reqFor('u2'), sharedConfig)).MyProxy).toEqual([
       'model-a1',
       'model-a2',
     ]);
-    expect(axios.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
+    expect(httpClient.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
   });
 
   it.each([
@@ -347,7 +347,7 @@ describe('overlayUserModels', () => {
     const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
     expect(result.dynamic.MyProxy).toMatchObject({ source: 'default', error: 'blocked_url' });
     expect(result.models.MyProxy).toEqual(['proxy-default']);
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
   });
 
   it('connects a user-provided base URL by its checked address (pinned agent), no proxy', async () => {
@@ -356,7 +356,7 @@ describe('overlayUserModels', () => {
       'model-a1',
       'model-a2',
     ]);
-    const [, config] = axios.get.mock.calls[0];
+    const [, config] = httpClient.get.mock.calls[0];
     expect(config.proxy).toBe(false);
     expect(config.httpsAgent).toBeDefined();
     const pinned = await new Promise((resolve, reject) =>
@@ -396,7 +396,7 @@ describe('overlayUserModels', () => {
   });
 
   it('allows hosts listed in DYNAMIC_MODELS_ALLOWED_HOSTS (alias of allowedAddresses)', async () => {
-    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = 'localhost, 10.0.0.7:8080';
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = 'localhost:11434, 10.0.0.7:8080';
     saveKey('u1', 'MyProxy', { apiKey: KEY_A, baseURL: 'http://localhost:11434/v1' });
     saveKey('u2', 'MyProxy', { apiKey: KEY_B, baseURL: 'http://10.0.0.7:8080/v1' });
     expect((await overlayUserModels(reqFor('u1'), sharedConfig)).MyProxy).toEqual([
@@ -457,11 +457,11 @@ describe('overlayUserModels', () => {
     saveKey('u1', 'AdminKeyProxy', { baseURL: 'https://proxy.example.org/v1' });
     const keyless = await overlayUserModels(reqFor('u1'), { AdminKeyProxy: ['akp-default'] });
     expect(keyless.AdminKeyProxy).toEqual(['akp-default']);
-    expect(axios.get).not.toHaveBeenCalled();
+    expect(httpClient.get).not.toHaveBeenCalled();
     saveKey('u2', 'AdminKeyProxy', { apiKey: KEY_A, baseURL: 'https://proxy.example.org/v1' });
     const result = await overlayUserModels(reqFor('u2'), { AdminKeyProxy: ['akp-default'] });
     expect(result.AdminKeyProxy).toEqual(['model-a1', 'model-a2']);
-    expect(axios.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
+    expect(httpClient.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
   });
 
   itOn(since088)('strips configured header placeholders left unresolved, as fetchModels does', async () => {
@@ -477,14 +477,14 @@ describe('overlayUserModels', () => {
     });
     saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
     await overlayUserModels(reqFor('u1'), sharedConfig);
-    const [, config] = axios.get.mock.calls[0];
+    const [, config] = httpClient.get.mock.calls[0];
     expect(config.headers['X-Org']).toBe('org-1');
     expect(config.headers['X-Conversation']).toBe('');
   });
 
   itOn(layout.native)('stores pricing data under the user-scoped token config key', async () => {
     saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
-    axios.get.mockImplementationOnce(async () => ({
+    httpClient.get.mockImplementationOnce(async () => ({
       status: 200,
       data: {
         data: [
@@ -543,14 +543,14 @@ describe('resolveEndpointModels modes', () => {
     saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
     await resolveEndpointModels(reqFor('u1'), litellm(), 'cache');
     await resolveEndpointModels(reqFor('u1'), litellm(), 'refresh');
-    expect(axios.get).toHaveBeenCalledTimes(1);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
 
     jest.setSystemTime(Date.now() + 5 * 60 * 1000 + 1);
     await resolveEndpointModels(reqFor('u1'), litellm(), 'refresh');
-    expect(axios.get).toHaveBeenCalledTimes(2);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
 
     const state = await resolveEndpointModels(reqFor('u1'), litellm(), 'force');
-    expect(axios.get).toHaveBeenCalledTimes(3);
+    expect(httpClient.get).toHaveBeenCalledTimes(3);
     expect(state).toEqual({
       models: ['model-a1', 'model-a2'],
       source: 'user',
@@ -634,6 +634,125 @@ describe('takeForceSlot', () => {
     expect(await takeForceSlot('u1', ['MyProxy'])).toBe(0);
     jest.setSystemTime(Date.now() + 7000);
     expect(await takeForceSlot('u1', ['LiteLLM'])).toBe(0);
+  });
+
+  it('gives the slot to exactly one of 20 concurrent forced requests', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => takeForceSlot('u1', ['LiteLLM'])),
+    );
+    expect(answers.filter((wait) => wait === 0)).toHaveLength(1);
+    expect(answers.filter((wait) => wait > 0)).toHaveLength(19);
+  });
+
+  it('takes the slot with Redis SET NX PX, so another instance is refused too', async () => {
+    /** A Redis with the semantics of SET key value PX ms NX, PTTL and DEL */
+    const entries = new Map();
+    const redis = {
+      set: jest.fn(async (key, value, px, ms, nx) => {
+        expect([px, nx]).toEqual(['PX', 'NX']);
+        if (entries.has(key) && entries.get(key) > Date.now()) {
+          return null;
+        }
+        entries.set(key, Date.now() + ms);
+        return 'OK';
+      }),
+      pttl: jest.fn(async (key) => (entries.get(key) ?? 0) - Date.now()),
+      del: jest.fn(async (key) => entries.delete(key)),
+    };
+    const instance = () => {
+      let loaded;
+      jest.isolateModules(() => {
+        jest.doMock('../userModelsCompat', () => ({
+          ...jest.requireActual('../userModelsCompat'),
+          getRedisClient: () => redis,
+        }));
+        loaded = require('../userModels');
+      });
+      jest.dontMock('../userModelsCompat');
+      return loaded;
+    };
+    const [first, second] = [instance(), instance()];
+    expect(await first.takeForceSlot('u1', ['LiteLLM'])).toBe(0);
+    expect(await second.takeForceSlot('u1', ['LiteLLM'])).toBeGreaterThan(0);
+    expect(await second.takeForceSlot('u2', ['LiteLLM'])).toBe(0);
+    expect(redis.set).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('upstream fetches under load and key changes', () => {
+  const pendingAnswer = () => {
+    let release;
+    const answer = new Promise((resolve) => {
+      release = (ids) => resolve({ status: 200, data: { data: ids.map((id) => ({ id })) } });
+    });
+    return { answer, release };
+  };
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('aborts a fetch whose key was replaced and stores nothing for the old key', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    const slow = pendingAnswer();
+    upstream[KEY_A] = slow.answer;
+    const inFlight = overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    await tick();
+    await tick();
+    const { signal } = httpClient.get.mock.calls[0][1];
+    expect(signal.aborted).toBe(false);
+
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+    await invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    expect(signal.aborted).toBe(true);
+    slow.release(['old-model']);
+    await inFlight;
+
+    const cache = compat.getUserModelsCache();
+    const store = cache.opts?.store ?? cache.store;
+    expect(JSON.stringify([...store.entries()])).not.toContain('old-model');
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
+  });
+
+  it('runs at most two upstream fetches at once for one user', async () => {
+    const custom = ['E1', 'E2', 'E3', 'E4'].map((name) => ({
+      name,
+      apiKey: 'user_provided',
+      baseURL: `https://${name.toLowerCase()}.example.com/v1`,
+      models: { default: ['d'], fetch: true },
+    }));
+    host.setAppConfig({ endpoints: { custom } });
+    const slow = pendingAnswer();
+    upstream[KEY_A] = slow.answer;
+    for (const { name } of custom) {
+      saveKey('u1', name, { apiKey: KEY_A });
+    }
+    const all = overlayUserModels(reqFor('u1'), {});
+    for (let i = 0; i < 10; i += 1) {
+      await tick();
+    }
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+    slow.release(['m']);
+    const models = await all;
+    expect(httpClient.get).toHaveBeenCalledTimes(4);
+    expect(models.E4).toEqual(['m']);
+  });
+
+  it('runs at most DYNAMIC_MODELS_MAX_FETCHES upstream fetches at once in the process', async () => {
+    process.env.DYNAMIC_MODELS_MAX_FETCHES = '3';
+    try {
+      const slow = pendingAnswer();
+      upstream[KEY_A] = slow.answer;
+      const users = ['u1', 'u2', 'u3', 'u4', 'u5'];
+      users.forEach((user) => saveKey(user, 'LiteLLM', { apiKey: KEY_A }));
+      const all = Promise.all(users.map((user) => overlayUserModels(reqFor(user), sharedConfig)));
+      for (let i = 0; i < 10; i += 1) {
+        await tick();
+      }
+      expect(httpClient.get).toHaveBeenCalledTimes(3);
+      slow.release(['m']);
+      await all;
+      expect(httpClient.get).toHaveBeenCalledTimes(5);
+    } finally {
+      delete process.env.DYNAMIC_MODELS_MAX_FETCHES;
+    }
   });
 });
 

@@ -2,11 +2,17 @@ const { mockUserModelsHost } = require('~/test/userModelsHost');
 
 const host = mockUserModelsHost(jest);
 
+/**
+ * Loaded as the API loads it: up to v0.7.9 its import adds a browser token refresh to the global
+ * axios, in Node too (a provider's 401 then became an invalid-URL error, reported `unreachable`).
+ */
+require('librechat-data-provider');
+
 const http = require('http');
-const axios = require('axios');
 const { HttpsProxyAgent } = require('https-proxy-agent');
-const { keepsConfiguredAuthorization } = require('../userModelsCompat');
+const { keepsConfiguredAuthorization, proxyHelpers } = require('../userModelsCompat');
 const {
+  httpClient,
   FetchErrors,
   isBlockedAddress,
   checkUserBaseURL,
@@ -25,6 +31,9 @@ describe('isBlockedAddress', () => {
     '172.31.255.254',
     '192.168.1.10',
     '169.254.169.254',
+    '168.63.129.16',
+    '100.100.100.200',
+    'fd00:ec2::254',
     '100.64.0.1',
     '100.127.255.254',
     '0.0.0.0',
@@ -112,7 +121,7 @@ describe('checkUserBaseURL', () => {
   });
 
   it('lets allowlisted hosts through, over http too, without a lookup', async () => {
-    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = ' vllm.lan , LocalHost,10.0.0.5';
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = ' vllm.lan:8000 , LocalHost,10.0.0.5';
     for (const url of ['http://vllm.lan:8000/v1', 'https://localhost/v1', 'http://10.0.0.5/v1']) {
       expect(await checkUserBaseURL(url, { lookup: publicLookup })).toMatchObject({
         ok: true,
@@ -122,6 +131,32 @@ describe('checkUserBaseURL', () => {
     expect(publicLookup).not.toHaveBeenCalled();
     expect(await checkUserBaseURL('ftp://vllm.lan/v1')).toMatchObject({ ok: false });
   });
+
+  it('allows a bare allowlisted host on its scheme’s default port only', async () => {
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = 'localhost,vllm.lan:8000';
+    const privateLookup = jest.fn(async () => [{ address: '192.168.1.20', family: 4 }]);
+    for (const url of [
+      'http://localhost:6379/v1',
+      'https://localhost:8443/v1',
+      'http://vllm.lan/v1',
+      'http://vllm.lan:9000/v1',
+    ]) {
+      const { ok, error } = await checkUserBaseURL(url, { lookup: privateLookup });
+      expect([url, ok, error]).toEqual([url, false, FetchErrors.BLOCKED_URL]);
+    }
+    expect(await checkUserBaseURL('http://localhost/v1')).toMatchObject({ ok: true });
+  });
+
+  it.each(['https://api.example.com/v1?', 'https://api.example.com/v1#', 'https://api.example.com/v1?x=1'])(
+    'refuses a base URL with a query or fragment: %s',
+    async (url) => {
+      process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = 'api.example.com';
+      expect(await checkUserBaseURL(url, { lookup: publicLookup })).toEqual({
+        ok: false,
+        error: FetchErrors.BLOCKED_URL,
+      });
+    },
+  );
 
   it('lets host:port entries of endpoints.allowedAddresses through on that port only', async () => {
     const allowedAddresses = ['10.0.0.5:8000', '[fd00::5]:8080'];
@@ -175,7 +210,7 @@ describe('fetchUserModelList against a local server', () => {
 
   beforeEach(() => {
     requests = [];
-    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = '127.0.0.1';
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = new URL(baseURL).host;
     handler = (req, res) => {
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'm1' }, { id: 'm2' }] }));
@@ -244,6 +279,15 @@ describe('fetchUserModelList against a local server', () => {
     ]);
   });
 
+  it('reports a rejected key as unauthorized with the data provider loaded', async () => {
+    handler = (req, res) => {
+      res.statusCode = 401;
+      res.end('{"error":"invalid key"}');
+    };
+    expect(await call()).toEqual({ error: 'unauthorized', status: 401 });
+    expect(requests.map((r) => r.url)).toEqual(['/v1/models']);
+  });
+
   it('does not follow redirects', async () => {
     handler = (req, res) => {
       if (req.url.startsWith('/elsewhere')) {
@@ -267,6 +311,50 @@ describe('fetchUserModelList against a local server', () => {
     expect(await call()).toEqual({ error: 'bad_response' });
   });
 
+  it('treats DYNAMIC_MODELS_TIMEOUT_MS as a deadline for the whole answer (a trickling body)', async () => {
+    process.env.DYNAMIC_MODELS_TIMEOUT_MS = '300';
+    let trickle;
+    handler = (req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.write('{"data":[');
+      trickle = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(trickle));
+    };
+    const started = Date.now();
+    expect(await call()).toEqual({ error: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(1500);
+    clearInterval(trickle);
+  });
+
+  it('stops a fetch whose signal is aborted (the key was replaced) and says so', async () => {
+    const controller = new AbortController();
+    handler = () => controller.abort();
+    expect(await call({ signal: controller.signal })).toEqual({ error: 'canceled' });
+  });
+
+  it('asks an endpoint named Ollama for /api/tags first, as LibreChat does', async () => {
+    handler = (req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ models: [{ name: 'llama3:8b' }, { name: 'qwen2' }] }));
+    };
+    expect(await call({ name: 'ollama' })).toEqual({ models: ['llama3:8b', 'qwen2'] });
+    expect(requests.map((r) => r.url)).toEqual(['/api/tags']);
+  });
+
+  it('falls back to {baseURL}/models when an Ollama endpoint has no /api/tags', async () => {
+    handler = (req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      if (req.url === '/api/tags') {
+        res.statusCode = 404;
+        res.end('{}');
+        return;
+      }
+      res.end(JSON.stringify({ data: [{ id: 'm1' }] }));
+    };
+    expect(await call({ name: 'Ollama' })).toEqual({ models: ['m1'] });
+    expect(requests.map((r) => r.url)).toEqual(['/api/tags', '/v1/models']);
+  });
+
   it('times out after DYNAMIC_MODELS_TIMEOUT_MS', async () => {
     process.env.DYNAMIC_MODELS_TIMEOUT_MS = '150';
     handler = (req, res) => setTimeout(() => res.end('{"data":[{"id":"late"}]}'), 1000);
@@ -279,6 +367,7 @@ describe('fetchUserModelList against a local server', () => {
     await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = closed.address().port;
     await new Promise((resolve) => closed.close(resolve));
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = `127.0.0.1:${port}`;
     expect(await call({ baseURL: `http://127.0.0.1:${port}/v1` })).toEqual({
       error: 'unreachable',
     });
@@ -286,7 +375,7 @@ describe('fetchUserModelList against a local server', () => {
 
   it('makes no request to a blocked URL', async () => {
     delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
-    const get = jest.spyOn(axios, 'get');
+    const get = jest.spyOn(httpClient, 'get');
     expect(await call()).toEqual({ error: 'blocked_url' });
     expect(get).not.toHaveBeenCalled();
     expect(requests).toHaveLength(0);
@@ -298,7 +387,7 @@ describe('fetchUserModelList connection pinning', () => {
   it('connects only to the addresses that were checked (no second DNS answer)', async () => {
     const lookup = jest.fn(async () => [{ address: '93.184.216.34', family: 4 }]);
     const get = jest
-      .spyOn(axios, 'get')
+      .spyOn(httpClient, 'get')
       .mockResolvedValue({ status: 200, data: { data: [{ id: 'pinned' }] } });
 
     const result = await fetchUserModelList({
@@ -324,21 +413,42 @@ describe('fetchUserModelList connection pinning', () => {
     get.mockRestore();
   });
 
-  it('sends admin URLs through PROXY and never user URLs', async () => {
+  it('sends admin URLs through PROXY and refuses user URLs then (a proxy would resolve the name again)', async () => {
     process.env.PROXY = 'http://proxy.internal:3128';
     const lookup = jest.fn(async () => [{ address: '93.184.216.34', family: 4 }]);
     const get = jest
-      .spyOn(axios, 'get')
+      .spyOn(httpClient, 'get')
       .mockResolvedValue({ status: 200, data: { data: [{ id: 'm' }] } });
     try {
       const params = { name: 'LiteLLM', baseURL: 'https://api.example.com/v1', apiKey: SECRET };
       await fetchUserModelList({ ...params, userProvidedURL: false });
-      await fetchUserModelList({ ...params, userProvidedURL: true, lookup });
       expect(get.mock.calls[0][1].httpsAgent).toBeInstanceOf(HttpsProxyAgent);
-      expect(get.mock.calls[1][1].httpsAgent).not.toBeInstanceOf(HttpsProxyAgent);
-      expect(get.mock.calls[1][1].proxy).toBe(false);
+      expect(await fetchUserModelList({ ...params, userProvidedURL: true, lookup })).toEqual({
+        error: 'blocked_url',
+      });
+      expect(get).toHaveBeenCalledTimes(1);
     } finally {
       delete process.env.PROXY;
+      get.mockRestore();
+    }
+  });
+
+  (proxyHelpers ? it : it.skip)('routes admin URLs with LibreChat’s proxy helper (NO_PROXY, http)', async () => {
+    process.env.PROXY = 'http://proxy.internal:3128';
+    process.env.NO_PROXY = 'direct.example.com';
+    const get = jest
+      .spyOn(httpClient, 'get')
+      .mockResolvedValue({ status: 200, data: { data: [{ id: 'm' }] } });
+    try {
+      const admin = { name: 'LiteLLM', apiKey: SECRET, userProvidedURL: false };
+      await fetchUserModelList({ ...admin, baseURL: 'https://direct.example.com/v1' });
+      await fetchUserModelList({ ...admin, baseURL: 'http://plain.example.com/v1' });
+      expect(get.mock.calls[0][1].httpsAgent).toBeUndefined();
+      expect(get.mock.calls[0][1].proxy).toBe(false);
+      expect(get.mock.calls[1][1].proxy).toMatchObject({ host: 'proxy.internal', port: 3128 });
+    } finally {
+      delete process.env.PROXY;
+      delete process.env.NO_PROXY;
       get.mockRestore();
     }
   });
