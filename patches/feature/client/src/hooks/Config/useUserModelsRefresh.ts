@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { useFetchUserModelsMutation } from 'librechat-data-provider/react-query';
+import useKeepListedModel from './useKeepListedModel';
 
 /** A tab hidden for at least this long refreshes the user's models when it becomes visible */
 export const USER_MODELS_REFRESH_AFTER_HIDDEN_MS = 5 * 60 * 1000;
@@ -9,9 +10,11 @@ export const USER_MODELS_REFRESH_AFTER_HIDDEN_MS = 5 * 60 * 1000;
  * once when the user becomes authenticated (login or page load), and when the tab becomes
  * visible again after being hidden for 5 minutes or more. No timer runs while hidden:
  * the hook only remembers when the tab was hidden. Errors are ignored (the defaults stay).
+ * The current conversation follows its endpoint's list (`useKeepListedModel`).
  * Mount it once, at the app root.
  */
 export default function useUserModelsRefresh(isAuthenticated: boolean) {
+  useKeepListedModel(isAuthenticated);
   const { mutate } = useFetchUserModelsMutation();
   const mutateRef = useRef(mutate);
   mutateRef.current = mutate;

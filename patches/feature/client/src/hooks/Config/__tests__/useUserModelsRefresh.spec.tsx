@@ -6,6 +6,8 @@ jest.mock('librechat-data-provider/react-query', () => ({
   useFetchUserModelsMutation: () => ({ mutate: mockMutate }),
 }));
 
+jest.mock('../useKeepListedModel', () => jest.fn());
+
 import useUserModelsRefresh, { USER_MODELS_REFRESH_AFTER_HIDDEN_MS } from '../useUserModelsRefresh';
 
 const MINUTE = 60 * 1000;
