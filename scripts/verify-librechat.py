@@ -144,7 +144,9 @@ def compare(before: SuiteRun, after: SuiteRun) -> dict[str, Any]:
         "before": before._asdict() | {"results": None},
         "after": after._asdict() | {"results": None},
         "added_tests": len(added),
-        "added_failing": sorted(t for t, s in added.items() if s != "passed"),
+        "added_failing": sorted(t for t, s in added.items() if s not in ("passed", "pending")),
+        # specs of other releases skip here (`itOn(condition)`)
+        "added_skipped": sorted(t for t, s in added.items() if s == "pending"),
         "regressions": regressions,
         "failing_in_both": sorted(
             t
@@ -359,7 +361,8 @@ def summary_line(result: dict[str, Any]) -> str:
         b, a = cmp["before"], cmp["after"]
         parts.append(
             f"{suite} {b['passed']}/{b['failed']}/{b['skipped']} -> {a['passed']}/{a['failed']}/{a['skipped']}"
-            f" (+{cmp['added_tests']} new, {len(cmp['regressions'])} regressions)"
+            f" (+{cmp['added_tests']} new, {len(cmp.get('added_skipped', []))} of them skipped here,"
+            f" {len(cmp['added_failing'])} failing, {len(cmp['regressions'])} regressions)"
         )
     tsc = result["tsc"]
     if tsc.get("checked", True):

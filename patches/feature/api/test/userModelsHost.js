@@ -37,6 +37,34 @@ const layout = Object.freeze({
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'log'];
 
+/** Custom endpoints (librechat.yaml entries) the specs configure */
+const endpoints = Object.freeze({
+  /** dynamic: the user's key, the admin's URL */
+  liteLLM: Object.freeze({
+    name: 'LiteLLM',
+    apiKey: 'user_provided',
+    baseURL: 'https://litellm.example.com/v1',
+    models: { default: ['gpt-4o-mini'], fetch: true },
+  }),
+  /** dynamic: the user's key and URL */
+  myProxy: Object.freeze({
+    name: 'MyProxy',
+    apiKey: 'user_provided',
+    baseURL: 'user_provided',
+    models: { default: ['proxy-default'], fetch: true },
+  }),
+  /** not dynamic: no `models.fetch` */
+  static: Object.freeze({
+    name: 'Static',
+    apiKey: 'user_provided',
+    baseURL: 'https://static.example.com/v1',
+    models: { default: ['static-1'], fetch: false },
+  }),
+});
+
+/** An app config (or v0.7.x custom config) with these custom endpoints */
+const appConfigWith = (...custom) => ({ endpoints: { custom } });
+
 /**
  * @param {typeof jest} jest - The spec's `jest` object.
  * @param {{ loaders?: boolean }} [options]
@@ -170,4 +198,4 @@ function mockUserModelsHost(jest, { loaders = false } = {}) {
   };
 }
 
-module.exports = { mockUserModelsHost, layout };
+module.exports = { mockUserModelsHost, layout, endpoints, appConfigWith };

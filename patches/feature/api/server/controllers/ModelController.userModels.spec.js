@@ -1,4 +1,4 @@
-const { mockUserModelsHost } = require('~/test/userModelsHost');
+const { mockUserModelsHost, endpoints, appConfigWith } = require('~/test/userModelsHost');
 
 const host = mockUserModelsHost(jest, { loaders: true });
 const { layout, modelLoaders, saveKey } = host;
@@ -17,18 +17,7 @@ const KEYS = { alice: 'sk-alice-SECRET', bob: 'sk-bob-SECRET' };
 const LISTS = { [KEYS.alice]: ['alice-model'], [KEYS.bob]: ['bob-model-1', 'bob-model-2'] };
 const SHARED = { openAI: ['gpt-4o'], LiteLLM: ['gpt-4o-mini'] };
 
-const appConfig = {
-  endpoints: {
-    custom: [
-      {
-        name: 'LiteLLM',
-        apiKey: 'user_provided',
-        baseURL: 'https://litellm.example.com/v1',
-        models: { default: ['gpt-4o-mini'], fetch: true },
-      },
-    ],
-  },
-};
+const appConfig = appConfigWith(endpoints.liteLLM);
 
 /** v0.7.x loaders read `req.app.locals` */
 const reqFor = (id) => ({ user: { id, role: 'USER' }, app: { locals: {} } });

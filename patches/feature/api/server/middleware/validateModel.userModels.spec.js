@@ -1,4 +1,4 @@
-const { mockUserModelsHost } = require('~/test/userModelsHost');
+const { mockUserModelsHost, endpoints, appConfigWith } = require('~/test/userModelsHost');
 
 const host = mockUserModelsHost(jest, { loaders: true });
 const { modelLoaders, logViolation, saveKey } = host;
@@ -11,18 +11,7 @@ const {
 } = require('~/server/services/Config/userModels');
 const validateModel = require('./validateModel');
 
-const appConfig = {
-  endpoints: {
-    custom: [
-      {
-        name: 'LiteLLM',
-        apiKey: 'user_provided',
-        baseURL: 'https://litellm.example.com/v1',
-        models: { default: ['gpt-4o-mini'], fetch: true },
-      },
-    ],
-  },
-};
+const appConfig = appConfigWith(endpoints.liteLLM);
 
 /** A response that records what LibreChat's `handleError` writes (an SSE error event) */
 const recordingResponse = () => {

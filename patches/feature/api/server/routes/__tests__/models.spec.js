@@ -1,4 +1,4 @@
-const { mockUserModelsHost } = require('~/test/userModelsHost');
+const { mockUserModelsHost, endpoints } = require('~/test/userModelsHost');
 
 jest.mock('~/server/middleware', () => {
   const requireJwtAuth = jest.fn((req, res, next) => {
@@ -32,24 +32,9 @@ const ALL_KEYS = [KEY_ALICE, KEY_ALICE_NEW, KEY_BOB, KEY_REVOKED];
 const appConfig = {
   endpoints: {
     custom: [
-      {
-        name: 'LiteLLM',
-        apiKey: 'user_provided',
-        baseURL: 'https://litellm.example.com/v1',
-        models: { default: ['gpt-4o-mini'], fetch: true },
-      },
-      {
-        name: 'MyProxy',
-        apiKey: 'user_provided',
-        baseURL: 'user_provided',
-        models: { default: ['proxy-default'], fetch: true },
-      },
-      {
-        name: 'Static',
-        apiKey: 'user_provided',
-        baseURL: 'https://static.example.com/v1',
-        models: { default: ['static-1'], fetch: false },
-      },
+      endpoints.liteLLM,
+      endpoints.myProxy,
+      endpoints.static,
     ],
   },
 };

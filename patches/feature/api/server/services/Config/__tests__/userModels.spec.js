@@ -1,7 +1,7 @@
 /** A valid AES-256 key (api/test/jestSetup.js sets 'test') for the encrypted config secret test */
 process.env.CREDS_KEY = 'c3301ad2f69681295e022fb135e92787afb6ecfeaa012a10f8bb4ddf6b669e6d';
 
-const { mockUserModelsHost } = require('~/test/userModelsHost');
+const { mockUserModelsHost, endpoints } = require('~/test/userModelsHost');
 
 const host = mockUserModelsHost(jest);
 const { layout, userKeys, getAppConfig, saveKey } = host;
@@ -41,26 +41,9 @@ const ALL_KEYS = [KEY_A, KEY_B, KEY_BAD];
 const appConfig = {
   endpoints: {
     custom: [
-      {
-        name: 'LiteLLM',
-        apiKey: 'user_provided',
-        baseURL: 'https://litellm.example.com/v1',
-        headers: { 'X-Org': 'org-1' },
-        models: { default: ['gpt-4o-mini'], fetch: true },
-      },
-      {
-        name: 'MyProxy',
-        apiKey: 'user_provided',
-        baseURL: 'user_provided',
-        headers: { 'X-Admin-Secret': 'admin-header' },
-        models: { default: ['proxy-default'], fetch: true },
-      },
-      {
-        name: 'Static',
-        apiKey: 'user_provided',
-        baseURL: 'https://static.example.com/v1',
-        models: { default: ['static-1'], fetch: false },
-      },
+      { ...endpoints.liteLLM, headers: { 'X-Org': 'org-1' } },
+      { ...endpoints.myProxy, headers: { 'X-Admin-Secret': 'admin-header' } },
+      endpoints.static,
       {
         name: 'Shared',
         apiKey: 'sk-admin',

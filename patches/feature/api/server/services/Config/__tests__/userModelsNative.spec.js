@@ -5,7 +5,7 @@ jest.mock('@librechat/api', () => ({
 
 const fs = require('fs');
 const path = require('path');
-const { mockUserModelsHost } = require('~/test/userModelsHost');
+const { mockUserModelsHost, endpoints } = require('~/test/userModelsHost');
 
 const host = mockUserModelsHost(jest);
 const { getAppConfig } = host;
@@ -33,18 +33,8 @@ const appConfig = {
         baseURL: 'https://shared.example.com/v1',
         models: { default: ['shared-default'], fetch: true },
       },
-      {
-        name: 'LiteLLM',
-        apiKey: 'user_provided',
-        baseURL: 'https://litellm.example.com/v1',
-        models: { default: ['gpt-4o-mini'], fetch: true },
-      },
-      {
-        name: 'MyProxy',
-        apiKey: 'user_provided',
-        baseURL: 'user_provided',
-        models: { default: ['proxy-default'], fetch: true },
-      },
+      endpoints.liteLLM,
+      endpoints.myProxy,
     ],
   },
 };
