@@ -30,6 +30,7 @@ def test_every_shipped_patch_reads_with_unidiff_and_holds_only_glue(path: Path) 
         (HEADER.replace("+++ b/api/x.js", "+++ b/api/y.js") + "@@ -1 +1 @@\n-a\n+b\n", "corrupt patch"),
         (HEADER + "@@ -1,3 +1,3 @@\n a\n-b\n", "corrupt patch"),
         ("not a diff at all\n", "no file sections"),
+        (HEADER + "@@ -1,2 +1,2 @@\n a\n-b\n+c\n d\n e\n", "more lines than its header counts (line 8)"),
         ("", "no file sections"),
     ],
 )

@@ -8,6 +8,7 @@ from .hunks import Hunk
 from .textdoc import TextDocument
 
 _MODE = re.compile(r"^new file mode (\d{6})$", re.MULTILINE)
+_HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
 class FilePatch(NamedTuple):
@@ -82,7 +83,38 @@ def parse_patch_with_unidiff(text: str, patch_name: str) -> list[FilePatch]:
         if not hunks:
             raise CatalogError(f"corrupt patch: {path} has no hunks", patch_name)
         result.append(FilePatch(path, hunks, is_new, is_deleted, new_mode))
+    _refuse_lines_beyond_counts(text, result, patch_name)
     return result
+
+
+def _refuse_lines_beyond_counts(text: str, files: list[FilePatch], patch_name: str) -> None:
+    """unidiff ends a hunk where its header's counts end and drops diff lines that follow; a hunk
+    whose header counts fewer lines than its body is a corrupt patch, never a shorter change."""
+    hunks = [(patched.path, hunk) for patched in files for hunk in patched.hunks]
+    lines = text.splitlines()
+    taken = 0
+    index = 0
+    while index < len(lines) and taken < len(hunks):
+        if not _HUNK_HEADER.match(lines[index]):
+            index += 1
+            continue
+        path, hunk = hunks[taken]
+        taken += 1
+        index += 1
+        remaining = len(hunk.lines)
+        while index < len(lines) and remaining:
+            if not lines[index].startswith("\\"):
+                remaining -= 1
+            index += 1
+        while index < len(lines) and lines[index].startswith("\\"):
+            index += 1
+        extra = lines[index] if index < len(lines) else ""
+        if extra[:1] in (" ", "+", "-") and not extra.startswith(("--- ", "+++ ")):
+            raise CatalogError(
+                f"corrupt patch: hunk {hunk.number} of {path} has more lines than its header counts"
+                f" (line {index + 1})",
+                patch_name,
+            )
 
 
 def _convert(index: int, hunk: object) -> Hunk:
