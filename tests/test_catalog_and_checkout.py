@@ -9,7 +9,7 @@ import pytest
 from conftest import build_tree, librechat_files, write_series
 from librechat_dynmodels.catalog import default_catalog_dir, load_catalog, with_needed_components
 from librechat_dynmodels.checkout import detect_native_support, find_checkout, safe_target
-from librechat_dynmodels.errors import CatalogError, NotACheckoutError, UnsafePathError
+from librechat_dynmodels.errors import CatalogError, FileAccessError, NotACheckoutError, UnsafePathError
 
 
 def test_shipped_catalog_is_found_and_every_series_loads() -> None:
@@ -108,6 +108,19 @@ def test_symlink_out_of_the_checkout_is_refused(tree: Path, tmp_path: Path) -> N
     os.symlink(tree / "api" / "server" / "routes" / "models.js", tree / "api" / "link.js")
     with pytest.raises(UnsafePathError, match="is a symlink"):
         safe_target(tree, "api/link.js")
+
+
+def test_a_symlink_inside_the_checkout_that_leads_into_git_is_refused(tree: Path) -> None:
+    (tree / ".git" / "hooks").mkdir(parents=True)
+    os.symlink(tree / ".git" / "hooks", tree / "api" / "hooks")
+    with pytest.raises(UnsafePathError, match="into .git"):
+        safe_target(tree, "api/hooks/post-checkout")
+
+
+def test_a_fifo_at_a_target_path_is_refused_without_being_opened(tree: Path) -> None:
+    os.mkfifo(tree / "api" / "server" / "pipe.js")
+    with pytest.raises(FileAccessError, match="not a regular file"):
+        safe_target(tree, "api/server/pipe.js")
 
 
 def test_symlinks_that_stay_inside_are_followed_and_chains_or_dangling_links_outside_are_not(

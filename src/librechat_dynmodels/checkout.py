@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import NotACheckoutError, UnsafePathError
+from .errors import FileAccessError, NotACheckoutError, UnsafePathError
 
 STATE_DIR_NAME = ".librechat-dynmodels"
 _REQUIRED_DIRS = ("api", "client", "packages/data-provider")
@@ -111,15 +111,21 @@ def safe_target(root: Path, relpath: str) -> Path:
     for depth, part in enumerate(parts, start=1):
         current = os.path.join(current, part)
         try:
-            is_link = stat.S_ISLNK(os.lstat(current).st_mode)
+            mode = os.lstat(current).st_mode
         except OSError:
             break  # nothing exists from here on, so nothing further can redirect the path
+        is_link = stat.S_ISLNK(mode)
         if is_link and depth == len(parts):
             raise UnsafePathError("target is a symlink; refusing to replace it", relpath)
         if is_link:
             real, real_root = os.path.realpath(current), os.path.realpath(root)
             if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
                 raise UnsafePathError("path resolves through a symlink outside the checkout", relpath)
+            inside = os.path.relpath(real, real_root).split(os.sep)
+            if inside[0] in (".git", STATE_DIR_NAME):
+                raise UnsafePathError("path resolves through a symlink into .git or the tool's state", relpath)
+        elif depth == len(parts) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise FileAccessError("is not a regular file (a FIFO, socket or device); refusing to read it", relpath)
     return root / relpath
 
 
