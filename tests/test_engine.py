@@ -311,6 +311,56 @@ def test_corrupt_manifest_is_refused(checkout: Checkout, catalog: Catalog) -> No
     assert snapshot(checkout.root) == {**patched, ".librechat-dynmodels/manifest.json": (b"{not json", 0o644)}
 
 
+def test_a_state_folder_that_is_a_symlink_is_refused_and_nothing_outside_is_touched(
+    checkout: Checkout, catalog: Catalog, tmp_path: Path
+) -> None:
+    volume = tmp_path / "volume"
+    (volume / "backups").mkdir(parents=True)
+    (volume / "backups" / "db-dump.sql").write_text("precious\n")
+    os.symlink(volume, checkout.state_dir)
+    before = snapshot(checkout.root)
+    for command in (engine.apply, engine.rollback, engine.status):
+        with pytest.raises(UnsafePathError, match="state folder is a symlink"):
+            command(checkout, catalog)
+    assert (volume / "backups" / "db-dump.sql").read_text() == "precious\n"
+    assert sorted(p.name for p in volume.rglob("*")) == ["backups", "db-dump.sql"]
+    assert snapshot(checkout.root) == before
+
+
+def test_a_backups_folder_that_is_a_symlink_is_refused_before_anything_is_restored(
+    checkout: Checkout, catalog: Catalog, tmp_path: Path
+) -> None:
+    engine.apply(checkout, catalog)
+    backups = checkout.state_dir / "backups"
+    elsewhere = tmp_path / "elsewhere"
+    backups.rename(elsewhere)
+    os.symlink(elsewhere, backups)
+    patched = snapshot(checkout.root)
+    with pytest.raises(UnsafePathError, match="state folder is a symlink"):
+        engine.rollback(checkout, catalog)
+    assert snapshot(checkout.root) == patched and elsewhere.is_dir()
+
+
+@pytest.mark.parametrize("unsafe", ["/tmp", "../outside", "api/../../x", ".git/hooks", ".", ""])
+def test_a_manifest_naming_an_unsafe_path_is_refused_even_with_a_valid_checksum(
+    checkout: Checkout, catalog: Catalog, tmp_path: Path, unsafe: str
+) -> None:
+    from librechat_dynmodels.state import _checksum
+
+    engine.apply(checkout, catalog)
+    manifest = checkout.state_dir / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data.pop("checksum")
+    data["created_dirs"] = [unsafe]
+    data["checksum"] = _checksum(data)
+    manifest.write_text(json.dumps(data))
+    (tmp_path / "outside").mkdir(exist_ok=True)
+    patched = snapshot(checkout.root)
+    with pytest.raises(StateError, match="unsafe path"):
+        engine.rollback(checkout, catalog)
+    assert snapshot(checkout.root) == patched and (tmp_path / "outside").is_dir()
+
+
 def test_corrupt_backup_is_refused(checkout: Checkout, catalog: Catalog) -> None:
     engine.apply(checkout, catalog)
     backup = checkout.state_dir / "backups" / CONTROLLER_PATH

@@ -95,15 +95,23 @@ def detect_native_support(root: Path) -> NativeSupport:
     return NativeSupport(False)
 
 
+def check_relpath(relpath: object, what: str = "patch") -> str:
+    """A path relative to the checkout that cannot leave it or touch .git or the tool's state."""
+    if not isinstance(relpath, str) or not relpath or "\x00" in relpath:
+        raise UnsafePathError(f"empty or malformed path in {what} refused", str(relpath)[:200])
+    pure = Path(relpath)
+    if pure.is_absolute() or relpath.startswith(("/", "\\")) or ":" in (pure.parts or ("",))[0]:
+        raise UnsafePathError(f"absolute path in {what} refused", relpath)
+    if any(part in ("..", "", ".") for part in relpath.replace("\\", "/").split("/")):
+        raise UnsafePathError(f"path with '..', '.' or an empty part in {what} refused", relpath)
+    if pure.parts[0] == STATE_DIR_NAME or pure.parts[0] == ".git":
+        raise UnsafePathError(f"{what} may not touch the tool's state or .git", relpath)
+    return relpath
+
+
 def safe_target(root: Path, relpath: str) -> Path:
     """The absolute path of ``relpath`` inside ``root``; refuses anything that could escape it."""
-    pure = Path(relpath)
-    if not relpath or pure.is_absolute() or relpath.startswith(("/", "\\")) or ":" in pure.parts[0]:
-        raise UnsafePathError("absolute path in patch refused", relpath)
-    if any(part in ("..", "") for part in relpath.replace("\\", "/").split("/")):
-        raise UnsafePathError("path with '..' or an empty part in patch refused", relpath)
-    if pure.parts[0] == STATE_DIR_NAME or pure.parts[0] == ".git":
-        raise UnsafePathError("patch may not touch the tool's state or .git", relpath)
+    check_relpath(relpath)
     # Walk the components below the root: the target may not be a symlink, and a symlink on the way
     # must resolve inside the checkout (one lstat per component; realpath only for a link).
     parts = relpath.split("/")

@@ -12,11 +12,12 @@
 
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import LockedError, StateError
+from .errors import LockedError, StateError, UnsafePathError
 from .fsutil import atomic_write, sha256_bytes
 
 MANIFEST_SCHEMA = 1
@@ -110,6 +111,14 @@ def _parse_manifest(raw: bytes, where: str) -> Manifest:
             )
             for f in data["files"]
         )
+        from .checkout import check_relpath
+
+        try:
+            for record in files:
+                check_relpath(record.path, "manifest")
+            created_dirs = tuple(check_relpath(d, "manifest") for d in data.get("created_dirs", ()))
+        except UnsafePathError as exc:
+            raise StateError(f"manifest names an unsafe path ({exc.message}: {exc.path}); refusing to use it", where) from None
         return Manifest(
             series=data["series"],
             chain=tuple(data["chain"]),
@@ -120,7 +129,7 @@ def _parse_manifest(raw: bytes, where: str) -> Manifest:
             files=files,
             partial_base=bool(data.get("partial_base", False)),
             fuzz=int(data.get("fuzz", 0)),
-            created_dirs=tuple(data.get("created_dirs", ())),
+            created_dirs=created_dirs,
         )
     except StateError:
         raise
@@ -150,7 +159,27 @@ class StateDir:
         return self.path / "lock"
 
     def exists(self) -> bool:
+        self.check_contained()
         return self.path.is_dir()
+
+    def check_contained(self) -> None:
+        """Refuses a state folder, or a part of it, that is not a real directory or file of its own:
+        a symlink there would make the tool write backups, or remove files, somewhere else."""
+        for part in (self.path, self.path / "backups", self.manifest_path, self.journal_path, self.lock_path):
+            try:
+                mode = os.lstat(part).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StateError(f"cannot inspect the state folder: {exc.strerror}", str(part)) from None
+            if stat.S_ISLNK(mode):
+                raise UnsafePathError(
+                    "part of the state folder is a symlink; refusing to follow it (remove the link)", str(part)
+                )
+            wanted_dir = part in (self.path, self.path / "backups")
+            if wanted_dir != stat.S_ISDIR(mode):
+                kind = "a directory" if wanted_dir else "a file"
+                raise StateError(f"the state folder's {part.name} is not {kind}; move it away", str(part))
 
     # -- manifest and backups -------------------------------------------------------------
     def has_manifest(self) -> bool:
@@ -214,6 +243,7 @@ class StateDir:
     # -- lock -----------------------------------------------------------------------------
     def acquire_lock(self) -> None:
         """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
+        self.check_contained()
         self.path.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"pid": os.getpid(), "host": _hostname(), "time": time.time()})
         for _ in range(3):
@@ -266,8 +296,9 @@ class StateDir:
         """Remove manifest, backups and journal (the lock is released separately)."""
         import shutil
 
+        self.check_contained()
         self.manifest_path.unlink(missing_ok=True)  # first: without it nothing points at backups
-        if (self.path / "backups").exists():
+        if (self.path / "backups").is_dir():
             shutil.rmtree(self.path / "backups")
         self.clear_journal()
 
