@@ -212,6 +212,31 @@ def test_status_without_state_recognises_partial_patching(checkout: Checkout, ca
     assert engine.status(checkout, catalog).state == "patched"
 
 
+def test_a_patched_fork_without_state_is_patched_and_an_appended_export_is_never_added_twice(
+    tmp_path: Path,
+) -> None:
+    index = "export { default as useA } from './useA';\nexport { default as useB } from './useB';\n"
+    appended = index + "export { default as useUserModelsRefresh } from './useUserModelsRefresh';\n"
+    catalog_dir = tmp_path / "catalog"
+    write_series(catalog_dir, patches={"0001-client.patch": ("client", git_diff({"client/index.ts": (index, appended)}))})
+    catalog = load_catalog(catalog_dir)
+    checkout = find_checkout(build_tree(tmp_path / "fork", {**librechat_files(), "client/index.ts": appended}))
+
+    assert engine.status(checkout, catalog).state == "patched"
+    assert engine.apply(checkout, catalog).outcome == "already applied"
+    engine.apply(checkout, catalog, Options(force=True))
+    assert (checkout.root / "client/index.ts").read_text() == appended
+
+
+def test_the_partially_patched_refusal_is_one_short_line(checkout: Checkout, catalog: Catalog) -> None:
+    (checkout.root / CONTROLLER_PATH).write_text(PATCHED_CONTROLLER)
+    (checkout.root / "client/src/hooks/Input/useUserKey.ts").write_text(PATCHED_HOOK)
+    with pytest.raises(DriftError) as refused:
+        engine.apply(checkout, catalog)
+    assert f"2 files: {CONTROLLER_PATH} and 1 more" in refused.value.message
+    assert "\n" not in refused.value.message and len(str(refused.value)) < 240
+
+
 def test_verify_names_drifted_and_missing_files(checkout: Checkout, catalog: Catalog) -> None:
     engine.apply(checkout, catalog)
     (checkout.root / CONTROLLER_PATH).write_text("edited\n")

@@ -142,3 +142,20 @@ def test_generated_diffs_apply_exactly_to_their_source() -> None:
         patched, matches = apply_hunks(TextDocument.from_bytes(old.encode()), file_patch.hunks)
         assert all(m.applies for m in matches), (case, old, new, matches)
         assert patched.to_bytes() == new.encode(), (case, old, new)
+
+
+def test_a_hunk_that_appends_at_the_end_is_already_applied_once_applied_never_appended_twice() -> None:
+    appending = Hunk(1, 18, 3, 18, 4, tuple([(" ", t) for t in BODY[17:]] + [("+", "export { added };")]))
+    patched, matches = apply_hunks(doc(BODY), [appending])
+    assert matches[0].kind is MatchKind.EXACT
+    assert patched.lines == BODY + ["export { added };"]
+    again, matches = apply_hunks(patched, [appending])
+    assert matches[0].kind is MatchKind.ALREADY_APPLIED
+    assert again.lines == BODY + ["export { added };"]
+
+
+def test_a_hunk_that_deletes_the_last_line_is_not_mistaken_for_applied() -> None:
+    deleting = Hunk(1, 17, 4, 17, 3, tuple([(" ", t) for t in BODY[16:19]] + [("-", BODY[19])]))
+    patched, matches = apply_hunks(doc(BODY), [deleting])
+    assert matches[0].kind is MatchKind.EXACT and patched.lines == BODY[:19]
+    assert apply_hunks(patched, [deleting])[1][0].kind is MatchKind.ALREADY_APPLIED

@@ -712,9 +712,10 @@ def apply(
             )
         if evaluation.state == "partially patched" and not opts.force:
             partial = [p.path for p in evaluation.files.values() if p.state != "pristine"]
+            more = f" and {len(partial) - 1} more" if len(partial) > 1 else ""
             raise DriftError(
-                f"checkout is partially patched ({', '.join(partial)}) without this tool's state; "
-                "'apply --force' applies the missing hunks",
+                f"checkout is partially patched ({len(partial)} files: {partial[0]}{more}) without this tool's "
+                "state; 'status' lists them, 'apply --force' applies the missing hunks",
                 partial[0],
             )
         plans = list(evaluation.files.values())

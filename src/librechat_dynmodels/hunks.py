@@ -2,8 +2,10 @@
 
 A hunk is found at its expected line first, then at the nearest offset; with ``fuzz`` N up to
 N lines of leading and trailing context may be ignored. A hunk whose lines match in two places
-equally near the expected line is ambiguous and refused. A hunk whose *new* side is found (and
-whose old side is not) is already applied.
+equally near the expected line is ambiguous and refused. A hunk whose *new* side is found is
+already applied, as GNU ``patch -N`` decides it (the reversed hunk applies). When both sides are
+found equally near, the longer side decides: a hunk that only appends lines keeps its old side
+(its context) in the patched file too, and applying it again would append them twice.
 """
 
 from collections.abc import Iterable, Sequence
@@ -122,7 +124,10 @@ def locate(hunk: Hunk, lines: Sequence[str], expected: int, start: int = 0, fuzz
                 found.append((abs(best - lead - expected), is_new, best - lead, tie, len(side)))
         if not found:
             continue
-        found.sort(key=lambda f: (f[0], f[1]))  # nearest first; the old side wins a tie
+        # nearest first; of two sides found equally near, the longer one: it is the more specific
+        # evidence (an appended line found after its context: applied; a line to delete still
+        # found after its context: not applied)
+        found.sort(key=lambda f: (f[0], -f[4]))
         distance, is_new, position, tie, length = found[0]
         if tie:  # the nearer side matches two places equally near: refuse to guess
             return Match(MatchKind.AMBIGUOUS, position=position, length=length)
