@@ -125,6 +125,32 @@ def test_a_stale_lock_from_a_dead_process_is_recovered(tree: Path, catalog_dir: 
     assert not (state / "lock").exists()
 
 
+def test_a_lock_whose_pid_now_belongs_to_another_process_is_taken_over(tree: Path, catalog_dir: Path) -> None:
+    import socket
+
+    state = tree / ".librechat-dynmodels"
+    state.mkdir()
+    unrelated = os.getppid()  # alive, but started long before the lock's holder claims it did
+    holder = {"pid": unrelated, "host": socket.gethostname(), "time": time.time() - 3600, "start": 1}
+    (state / "lock").write_text(json.dumps(holder))
+    assert engine.apply(find_checkout(tree), load_catalog(catalog_dir)).outcome == "applied"
+
+
+def test_a_lock_from_another_host_is_kept_and_the_refusal_says_how_to_clear_it(
+    tree: Path, catalog_dir: Path
+) -> None:
+    state = tree / ".librechat-dynmodels"
+    state.mkdir()
+    holder = {"pid": 4242, "host": "other-container", "time": time.time() - 120, "start": 99}
+    (state / "lock").write_text(json.dumps(holder))
+    with pytest.raises(LockedError) as refused:
+        engine.apply(find_checkout(tree), load_catalog(catalog_dir))
+    message = refused.value.message
+    assert "host other-container (pid 4242, 120 s ago)" in message
+    assert f"remove {state / 'lock'}" in message
+    assert json.loads((state / "lock").read_text()) == holder
+
+
 SLOW_APPLY = textwrap.dedent(
     """
     import sys, time

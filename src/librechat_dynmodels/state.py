@@ -245,7 +245,9 @@ class StateDir:
         """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
         self.check_contained()
         self.path.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"pid": os.getpid(), "host": _hostname(), "time": time.time()})
+        body = json.dumps(
+            {"pid": os.getpid(), "host": _hostname(), "time": time.time(), "start": _process_start(os.getpid())}
+        )
         for _ in range(3):
             tmp = self.path / f".lock.{os.getpid()}"
             tmp.write_text(body, encoding="utf-8")
@@ -256,12 +258,7 @@ class StateDir:
             except FileExistsError:
                 holder = self.lock_holder()
                 if holder is not None and _alive(holder):
-                    pid = holder.get("pid")
-                    raise LockedError(
-                        f"another librechat-dynmodels run (pid {pid}) is working on this checkout; "
-                        "wait for it to finish",
-                        str(self.lock_path),
-                    ) from None
+                    raise LockedError(_lock_message(holder, self.lock_path), str(self.lock_path)) from None
                 self.lock_path.unlink(missing_ok=True)  # stale: its process is gone
             finally:
                 tmp.unlink(missing_ok=True)
@@ -309,7 +306,18 @@ def _hostname() -> str:
     return socket.gethostname()
 
 
+def _process_start(pid: int) -> int | None:
+    """When a process started (clock ticks since boot, from /proc), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat_file:
+            fields = stat_file.read().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _alive(holder: dict[str, Any]) -> bool:
+    """Whether the lock's holder may still be running: a lock from another host always may."""
     if holder.get("fresh"):
         return True
     if holder.get("host") != _hostname():
@@ -322,5 +330,21 @@ def _alive(holder: dict[str, Any]) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    started = holder.get("start")
+    if isinstance(started, int) and _process_start(pid) not in (None, started):
+        return False  # the pid now belongs to another process: the holder is gone
     return True
+
+
+def _lock_message(holder: dict[str, Any], lock_path: Path) -> str:
+    """Who holds the lock, and how to clear it when it is provably stale."""
+    pid, host = holder.get("pid"), holder.get("host") or "?"
+    since = holder.get("time")
+    age = f", {int(time.time() - since)} s ago" if isinstance(since, (int, float)) else ""
+    if host != _hostname():
+        return (
+            f"locked by a run on host {host} (pid {pid}{age}); if no librechat-dynmodels runs there "
+            f"any more, remove {lock_path}"
+        )
+    return f"another librechat-dynmodels run (pid {pid}{age}) is working on this checkout; wait for it to finish"
