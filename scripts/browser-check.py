@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""Opt-in: drive the patched LibreChat client in a real browser (Debian's chromium + chromedriver).
+
+Serves a built client (`client/dist` of a patched release tree, `npm run frontend`) beside a small
+stand-in for the API the client talks to: one logged-in user, a custom endpoint `LiteLLM` with a
+user-provided key and `models.fetch`, and the feature's contract (`GET /api/models`,
+`POST /api/models/fetch`, `PUT/DELETE /api/keys`), where a saved key makes the user's own list
+appear. Then, in headless Chromium through selenium:
+
+  1. defaults: the model button shows `gpt-4o-mini`;
+  2. key saved (through the page's own key mutation): the menu lists the user's models and the
+     selected model switches to the first of them, without a reload;
+  3. key revoked: the defaults come back and the selected model is a listed one again;
+  4. reload: exactly one `POST /api/models/fetch`;
+  5. tab hidden 5 minutes or more, then visible: one refresh; hidden less: none (the page's clock
+     is moved forward for the hidden time, nothing waits).
+
+Screenshots of each step go to the folder given with --shots. Never part of the default tests.
+
+    python3 scripts/browser-check.py TREE --shots /tmp/shots
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+DEFAULTS = ["gpt-4o-mini"]
+USER_MODELS = ["alice-model-1", "alice-model-2"]
+USER = {
+    "id": "u-alice",
+    "_id": "u-alice",
+    "username": "alice",
+    "name": "Alice",
+    "email": "alice@example.com",
+    "role": "USER",
+    "provider": "local",
+    "emailVerified": True,
+    "termsAccepted": True,
+    "plugins": [],
+}
+ENDPOINTS = {
+    "LiteLLM": {
+        "type": "custom",
+        "userProvide": True,
+        "userProvideURL": False,
+        "order": 0,
+        "modelDisplayLabel": "LiteLLM",
+    }
+}
+
+
+class StandInAPI:
+    """What the stand-in knows: whether the key is saved, and every request it was asked."""
+
+    def __init__(self, dist: Path) -> None:
+        self.dist = dist
+        self.key_saved = False
+        self.requests: list[tuple[str, str]] = []
+        self.missing: set[str] = set()
+        self.lock = threading.Lock()
+
+    def models(self) -> dict[str, list[str]]:
+        return {"LiteLLM": USER_MODELS if self.key_saved else DEFAULTS}
+
+    def count(self, method: str, path: str) -> int:
+        with self.lock:
+            return sum(1 for m, p in self.requests if m == method and p == path)
+
+    def answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        with self.lock:
+            self.requests.append((method, path))
+        if path == "/api/auth/refresh":
+            return 200, {"token": "stand-in-token", "user": USER}
+        if path == "/api/user":
+            return 200, USER
+        if path == "/api/config":
+            return 200, {
+                "appTitle": "LibreChat",
+                "serverDomain": "",
+                "emailLoginEnabled": True,
+                "registrationEnabled": False,
+                "socialLoginEnabled": False,
+                "socialLogins": [],
+                "passwordResetEnabled": False,
+                "showBirthdayIcon": False,
+                "helpAndFaqURL": "",
+                "sharedLinksEnabled": False,
+                "publicSharedLinksEnabled": False,
+                "instanceProjectId": "stand-in",
+                "interface": {"modelSelect": True, "parameters": True, "presets": True, "endpointsMenu": True},
+            }
+        if path == "/api/endpoints":
+            return 200, ENDPOINTS
+        if path == "/api/models":
+            return 200, self.models()
+        if path == "/api/models/fetch" and method == "POST":
+            state = (
+                {"source": "user", "fetchedAt": int(time.time() * 1000)}
+                if self.key_saved
+                else {"source": "default", "fetchedAt": None}
+            )
+            return 200, {"models": self.models(), "dynamic": {"LiteLLM": state}}
+        if path == "/api/keys" and method == "PUT":
+            self.key_saved = True
+            return 201, None
+        if path.startswith("/api/keys") and method == "DELETE":
+            self.key_saved = False
+            return 204, None
+        if path == "/api/keys" and method == "GET":
+            return 200, {"expiresAt": "never"} if self.key_saved else {}
+        if path.startswith("/api/convos"):
+            return 200, {"conversations": [], "pages": 1, "pageNumber": 1, "pageSize": 25, "nextCursor": None}
+        if path in ("/api/presets", "/api/files", "/api/prompts/groups", "/api/agents/tools"):
+            return 200, []
+        if path == "/api/user/terms":
+            return 200, {"termsAccepted": True}
+        if path == "/api/search/enable":
+            return 200, False
+        if path.startswith("/api/roles/"):
+            return 200, {"name": "USER", "permissions": {}}
+        if path in ("/api/banner", "/api/balance"):
+            return 200, None
+        if path == "/health":
+            return 200, "OK"
+        self.missing.add(f"{method} {path}")
+        return 404, {"message": "not in the stand-in"}
+
+
+def make_handler(api: StandInAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet
+            return
+
+        def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if status not in (204, 304):
+                self.wfile.write(data)
+
+        def _handle(self, method: str) -> None:
+            path = self.path.split("?", 1)[0]
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if path.startswith("/api/") or path == "/health":
+                body = json.loads(raw) if raw else None
+                status, payload = api.answer(method, path, body)
+                self._send(status, payload)
+                return
+            file = (api.dist / path.lstrip("/")).resolve()
+            if not file.is_file() or api.dist not in file.parents:
+                file = api.dist / "index.html"
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            self._send(200, file.read_bytes(), kind)
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+    return Handler
+
+
+class Check:
+    """One browser session against the stand-in; each step records what it saw."""
+
+    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium: str, chromedriver: str) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        self.base, self.api, self.shots = base, api, shots
+        self.profile = tempfile.mkdtemp(prefix="dynmodels-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            f"--user-data-dir={self.profile}",
+        ):
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+        self.results: list[tuple[str, bool, str]] = []
+        self.shots_taken = 0
+
+    def close(self) -> None:
+        self.driver.quit()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def shot(self, name: str) -> None:
+        self.shots_taken += 1
+        self.driver.save_screenshot(str(self.shots / f"{self.shots_taken:02d}-{name}.png"))
+
+    def record(self, step: str, ok: bool, detail: str) -> None:
+        self.results.append((step, ok, detail))
+        self.shot(step.split(":")[0].replace(" ", "-"))
+        print(f"{'ok  ' if ok else 'FAIL'} {step}: {detail}", flush=True)
+
+    def wait(self, condition: Any, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return True
+            except Exception:  # the page is still rendering
+                pass
+            time.sleep(0.2)
+        return False
+
+    def model_button_text(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Select a model"]').text
+
+    def click_js(self, css: str) -> None:
+        self.driver.execute_script(f"document.querySelector({json.dumps(css)})?.click()")
+
+    def button_with_text(self, text: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        buttons = self.driver.find_elements(By.XPATH, f'//button[normalize-space()="{text}"]')
+        return [b for b in buttons if b.is_displayed()][-1]
+
+    def open_model_menu(self) -> None:
+        """Opens the model menu (closing whatever menu or dialog is open first)."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        for _ in range(3):
+            if self.driver.find_elements(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu"):
+                return
+            ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()
+            self.click_js('button[aria-label="Select a model"]')
+            if self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu"), 5):
+                return
+        raise RuntimeError("the model menu does not open")
+
+    def open_key_dialog(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.open_model_menu()
+        self.click_js("#endpoint-LiteLLM-settings")
+        self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, "input#apiKey"))
+
+    def menu_lists(self, models: list[str]) -> bool:
+        """Opens the model menu on LiteLLM and answers whether it lists these models and no other."""
+        try:
+            return self._menu_lists(models)
+        except Exception as exc:  # the menu did not render as expected: a failed step, not a crash
+            print(f"     menu: {type(exc).__name__}", flush=True)
+            return False
+
+    def _menu_lists(self, models: list[str]) -> bool:
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        def items(model: str) -> list[Any]:
+            xpath = f'//*[(@role="option" or @role="menuitem" or @role="menuitemradio") and contains(normalize-space(.), "{model}")]'
+            return [item for item in self.driver.find_elements(By.XPATH, xpath) if item.get_attribute("id") != "endpoint-LiteLLM-menu"]
+
+        self.open_model_menu()
+        endpoint = self.driver.find_element(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu")
+        ActionChains(self.driver).move_to_element(endpoint).perform()
+        if not self.wait(lambda: items(models[0]), 3):
+            self.click_js("#endpoint-LiteLLM-menu")
+        listed = self.wait(lambda: all(items(model) for model in models), 10)
+        others = [model for model in DEFAULTS + USER_MODELS if model not in models]
+        absent = not any(items(model) for model in others)
+        self.shot("menu")
+        ActionChains(self.driver).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).perform()
+        self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu"), 3)
+        return listed and absent
+
+    def fetches(self) -> int:
+        return self.api.count("POST", "/api/models/fetch")
+
+    def settle(self) -> None:
+        """Waits until the page makes no request for a second."""
+        last, quiet_since = len(self.api.requests), time.monotonic()
+        while time.monotonic() - quiet_since < 1.0:
+            time.sleep(0.1)
+            if len(self.api.requests) != last:
+                last, quiet_since = len(self.api.requests), time.monotonic()
+
+    def run(self) -> bool:
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(f"{self.base}/c/new")
+        shown = self.wait(lambda: "gpt-4o-mini" in self.model_button_text(), 60)
+        self.settle()
+        self.record("defaults shown", shown and self.menu_lists(DEFAULTS), self._button())
+
+        self.open_key_dialog()
+        self.driver.find_element(By.CSS_SELECTOR, "input#apiKey").send_keys("sk-browser-check")
+        self.button_with_text("Submit").click()
+        switched = self.wait(lambda: USER_MODELS[0] in self.model_button_text())
+        self.settle()
+        self.record("key saved: selected model and menu switch without a reload", switched and self.menu_lists(USER_MODELS), self._button())
+
+        self.open_key_dialog()
+        self.button_with_text("Revoke").click()
+        self.wait(lambda: len(self.driver.find_elements(By.XPATH, '//button[normalize-space()="Revoke"]')) > 1, 5)
+        self.button_with_text("Revoke").click()
+        back = self.wait(lambda: "gpt-4o-mini" in self.model_button_text())
+        self.settle()
+        self.record("key revoked: defaults and a listed selected model", back and self.menu_lists(DEFAULTS), self._button())
+
+        before = self.fetches()
+        self.driver.refresh()
+        self.wait(lambda: "gpt-4o-mini" in self.model_button_text(), 60)
+        self.settle()
+        self.record("reload: one refresh", self.fetches() - before == 1, f"{self.fetches() - before} POST /api/models/fetch")
+
+        self.driver.execute_script(
+            """
+            window.__visibility = 'visible';
+            window.__clockOffset = 0;
+            const realNow = Date.now.bind(Date);
+            Date.now = () => realNow() + window.__clockOffset;
+            Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => window.__visibility });
+            Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__visibility === 'hidden' });
+            window.__hideFor = (ms) => {
+              window.__visibility = 'hidden';
+              document.dispatchEvent(new Event('visibilitychange'));
+              window.__clockOffset += ms;
+              window.__visibility = 'visible';
+              document.dispatchEvent(new Event('visibilitychange'));
+            };
+            """
+        )
+        for label, minutes, expected in (("hidden 5 min: one refresh", 5, 1), ("hidden 4 min: none", 4, 0)):
+            before = self.fetches()
+            self.driver.execute_script(f"window.__hideFor({minutes * 60 * 1000})")
+            self.settle()
+            got = self.fetches() - before
+            self.record(label, got == expected, f"{got} POST /api/models/fetch")
+        return all(ok for _, ok, _ in self.results)
+
+    def _button(self) -> str:
+        try:
+            return f"model button shows {self.model_button_text()!r}"
+        except Exception as exc:  # the button is not there
+            return f"no model button ({type(exc).__name__})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tree", type=Path, help="a patched LibreChat tree with a built client (client/dist)")
+    parser.add_argument("--shots", type=Path, required=True, help="folder for the screenshots")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    args = parser.parse_args()
+    dist = (args.tree / "client" / "dist").resolve()
+    if not (dist / "index.html").is_file():
+        print(f"no built client at {dist}: run 'npm run frontend' in the patched tree first", file=sys.stderr)
+        return 2
+    for tool in (args.chromium, args.chromedriver):
+        if not Path(tool).exists():
+            print(f"{tool} is missing: apt-get install chromium chromium-driver", file=sys.stderr)
+            return 2
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        print("selenium is missing: pip install selenium", file=sys.stderr)
+        return 2
+    args.shots.mkdir(parents=True, exist_ok=True)
+    api = StandInAPI(dist)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(api))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    check = Check(base, api, args.shots, args.chromium, args.chromedriver)
+    try:
+        ok = check.run()
+    finally:
+        check.close()
+        server.shutdown()
+    if api.missing:
+        print("answered 404 (not in the stand-in): " + ", ".join(sorted(api.missing)))
+    print(f"{sum(ok for _, ok, _ in check.results)} of {len(check.results)} steps ok; screenshots in {args.shots}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
