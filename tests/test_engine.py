@@ -291,6 +291,20 @@ def test_read_only_file_gives_an_error_and_changes_nothing(checkout: Checkout, c
     assert snapshot(checkout.root) == before
 
 
+def test_rollback_refuses_a_read_only_folder_before_restoring_anything(checkout: Checkout, catalog: Catalog) -> None:
+    engine.apply(checkout, catalog)
+    folder = (checkout.root / CONTROLLER_PATH).parent
+    os.chmod(folder, 0o555)
+    try:
+        patched = snapshot(checkout.root)
+        with pytest.raises(FileAccessError, match="read-only; nothing was changed"):
+            engine.rollback(checkout, catalog)
+        assert snapshot(checkout.root) == patched
+    finally:
+        os.chmod(folder, 0o755)
+    engine.rollback(checkout, catalog)
+
+
 def test_full_disk_during_writes_is_undone(
     checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -394,6 +408,27 @@ def test_corrupt_backup_is_refused(checkout: Checkout, catalog: Catalog) -> None
     with pytest.raises(StateError, match="backup of .* fails its checksum"):
         engine.rollback(checkout, catalog)
     assert snapshot(checkout.root) == patched
+
+
+def test_the_git_exclude_is_written_before_any_target_and_restored_by_the_next_apply(
+    checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exclude = checkout.root / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True)
+    real_write = engine.atomic_write
+    seen = []
+
+    def watching(path: Path, data: bytes, mode: int | None = None) -> None:
+        if checkout.state_dir not in path.parents:
+            seen.append(exclude.exists() and "/.librechat-dynmodels/" in exclude.read_text())
+        real_write(path, data, mode)
+
+    monkeypatch.setattr(engine, "atomic_write", watching)
+    engine.apply(checkout, catalog)
+    assert seen and all(seen)
+    exclude.write_text("")  # as a run killed after its last write left it
+    assert engine.apply(checkout, catalog).outcome == "already applied"
+    assert "/.librechat-dynmodels/" in exclude.read_text()
 
 
 def test_state_dir_is_excluded_from_git(checkout: Checkout, catalog: Catalog) -> None:

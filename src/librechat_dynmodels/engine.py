@@ -609,20 +609,25 @@ def _failure_error(evaluation: _Evaluation) -> PatchFailedError:
 
 def _preflight(checkout: Checkout, plans: list[_FilePlan]) -> None:
     """Refuse before any write what a write would trip over."""
-    for plan in plans:
-        target = checkout.target(plan.path)
+    _refuse_unwritable(checkout, [plan.path for plan in plans])
+
+
+def _refuse_unwritable(checkout: Checkout, relpaths: list[str]) -> None:
+    """The same checks before apply and before rollback: no read-only file or folder on the way."""
+    for relpath in relpaths:
+        target = checkout.target(relpath)
         if target.exists():
             if is_read_only(target):
-                raise FileAccessError("file is read-only; nothing was changed", plan.path)
+                raise FileAccessError("file is read-only; nothing was changed", relpath)
             parent = target.parent
         else:
             parent = target.parent
             while not parent.exists():
                 parent = parent.parent
             if not parent.is_dir():
-                raise FileAccessError(f"{parent.name} is not a directory; nothing was changed", plan.path)
+                raise FileAccessError(f"{parent.name} is not a directory; nothing was changed", relpath)
         if is_read_only(parent):
-            raise FileAccessError(f"folder {parent} is read-only; nothing was changed", plan.path)
+            raise FileAccessError(f"folder {parent} is read-only; nothing was changed", relpath)
     root = checkout.root
     if is_read_only(root) and not checkout.state_dir.exists():
         raise FileAccessError("checkout root is read-only; cannot create the state directory", str(root))
@@ -671,6 +676,7 @@ def apply(
             if outdated and not opts.force:
                 raise DriftError(_outdated_message(manifest, outdated), outdated[0])
             if not drifted and not outdated and same_series and wanted <= set(manifest.components):
+                add_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")  # a run killed before it wrote it
                 choice, evaluation = _choose(
                     checkout, catalog, Options(fuzz=manifest.fuzz), _Reader(checkout), manifest
                 )
@@ -771,6 +777,8 @@ def _write_apply(
     )
     try:
         state.write_journal("apply", "prepare")
+        # the state folder exists from here on: keep it out of 'git status' before anything else
+        add_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")
         for plan, record in zip(plans, records, strict=False):
             if plan.original is not None:
                 state.write_backup(record, plan.original)
@@ -922,10 +930,7 @@ def rollback(
                 "originals and keeps the edited copies as FILE.dynmodels-edited",
                 drifted[0],
             )
-        for relpath in (r.path for r in manifest.files):
-            target = checkout.target(relpath)
-            if target.exists() and is_read_only(target):
-                raise FileAccessError("file is read-only; nothing was changed", relpath)
+        _refuse_unwritable(checkout, [record.path for record in manifest.files])
         done = _rollback_locked(checkout, state, manifest, on_write)
     return RollbackReport(
         checkout.root,
