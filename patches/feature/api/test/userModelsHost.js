@@ -195,6 +195,13 @@ function mockUserModelsHost(jest, { loaders = false } = {}) {
     },
     /** Every logged line and argument as one string, to search for secrets. */
     logText: () => JSON.stringify(logs),
+    /** Fails the test when any logger call carries one of these secrets. */
+    expectNoneLogged(secrets) {
+      const logged = JSON.stringify(logs);
+      for (const secret of secrets) {
+        expect(logged).not.toContain(secret);
+      }
+    },
   };
 }
 

@@ -113,11 +113,7 @@ beforeEach(async () => {
 afterEach(() => {
   jest.useRealTimers();
   jest.restoreAllMocks();
-  // no logger call ever carries a key
-  const logged = host.logText();
-  for (const key of ALL_KEYS) {
-    expect(logged).not.toContain(key);
-  }
+  host.expectNoneLogged(ALL_KEYS); // no logger call ever carries a key
 });
 
 describe('getDynamicEndpoints', () => {

@@ -57,9 +57,7 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
-  const logged = host.logText();
-  expect(logged).not.toContain(ADMIN_KEY);
-  expect(logged).not.toContain(USER_KEY);
+  host.expectNoneLogged([ADMIN_KEY, USER_KEY]);
 });
 
 afterAll(() => {
