@@ -431,6 +431,25 @@ def test_the_git_exclude_is_written_before_any_target_and_restored_by_the_next_a
     assert "/.librechat-dynmodels/" in exclude.read_text()
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root: chown to another user")
+def test_run_as_root_every_file_keeps_the_checkout_owner(checkout: Checkout, catalog: Catalog) -> None:
+    owner = (12345, 23456)
+    for path in [checkout.root, *checkout.root.rglob("*")]:
+        os.lchown(path, *owner)
+
+    def owners() -> dict[str, tuple[int, int]]:
+        return {
+            str(p.relative_to(checkout.root)): (p.stat().st_uid, p.stat().st_gid)
+            for p in checkout.root.rglob("*")
+            if ".git" not in p.parts
+        }
+
+    engine.apply(checkout, catalog)
+    assert {path: ids for path, ids in owners().items() if ids != owner} == {}
+    engine.rollback(checkout, catalog)
+    assert {path: ids for path, ids in owners().items() if ids != owner} == {}
+
+
 def test_state_dir_is_excluded_from_git(checkout: Checkout, catalog: Catalog) -> None:
     (checkout.root / ".git" / "info").mkdir(parents=True)
     engine.apply(checkout, catalog)

@@ -33,16 +33,56 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _owner_of(path: Path) -> tuple[int, int] | None:
+    """Whose a write to ``path`` is: the file's owner and group, else the nearest existing folder's."""
+    probe = path
+    while True:
+        try:
+            info = os.stat(probe)
+            return info.st_uid, info.st_gid
+        except FileNotFoundError:
+            if probe.parent == probe:
+                return None
+            probe = probe.parent
+        except OSError:
+            return None
+
+
+def _take_owner(path: Path | str, owner: tuple[int, int] | None) -> None:
+    """Run as root, give ``path`` the owner it would have had (the checkout's, not root's)."""
+    if owner is None or os.geteuid() != 0:
+        return
+    try:
+        os.chown(path, *owner)
+    except OSError:
+        pass
+
+
+def make_dirs(folder: Path) -> None:
+    """``mkdir -p``; run as root, each new folder gets the owner of the nearest existing one."""
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    owner = _owner_of(probe)
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        _take_owner(new, owner)
+
+
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``.
 
-    ``mode`` defaults to the existing file's permission bits, else 0o644.
+    ``mode`` defaults to the existing file's permission bits, else 0o644. Run as root, the file keeps
+    its owner and group (a new file takes its folder's), so a checkout owned by another user stays so.
     """
     import tempfile
 
     if mode is None:
         mode = file_mode(path) if path.exists() else 0o644
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
+    owner = _owner_of(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dynmodels-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -50,6 +90,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
+        _take_owner(tmp_name, owner)
         os.replace(tmp_name, path)
     except BaseException:
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import LockedError, StateError, UnsafePathError
-from .fsutil import atomic_write, sha256_bytes
+from .fsutil import atomic_write, make_dirs, sha256_bytes
 
 MANIFEST_SCHEMA = 1
 
@@ -221,7 +221,7 @@ class StateDir:
 
     # -- journal --------------------------------------------------------------------------
     def write_journal(self, operation: str, phase: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.path)
         body = {"operation": operation, "phase": phase, "pid": os.getpid(), "time": time.time()}
         atomic_write(self.journal_path, json.dumps(body).encode("utf-8"), 0o644)
 
@@ -244,7 +244,7 @@ class StateDir:
     def acquire_lock(self) -> None:
         """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
         self.check_contained()
-        self.path.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.path)
         body = json.dumps(
             {"pid": os.getpid(), "host": _hostname(), "time": time.time(), "start": _process_start(os.getpid())}
         )
