@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -448,6 +450,26 @@ def test_run_as_root_every_file_keeps_the_checkout_owner(checkout: Checkout, cat
     assert {path: ids for path, ids in owners().items() if ids != owner} == {}
     engine.rollback(checkout, catalog)
     assert {path: ids for path, ids in owners().items() if ids != owner} == {}
+
+
+def test_rollback_leaves_the_checkout_as_released_without_temporaries_state_or_exclude_line(
+    checkout: Checkout, catalog: Catalog
+) -> None:
+    exclude = checkout.root / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True)
+    exclude.write_text("# the admin's own line\n")
+    pristine = snapshot(checkout.root)
+    engine.apply(checkout, catalog)
+    # what runs killed while writing leave behind
+    target = checkout.root / CONTROLLER_PATH
+    (target.parent / f".{target.name}.k1ll3d.dynmodels-tmp").write_text("half")
+    (checkout.state_dir / ".manifest.json.x9q.dynmodels-tmp").write_text("half")
+    (checkout.state_dir / "backups" / "api" / ".x.js.a1.dynmodels-tmp").write_text("half")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (checkout.state_dir / f".lock.{int(dead.stdout)}").write_text("{}")
+    engine.rollback(checkout, catalog)
+    assert snapshot(checkout.root) == pristine
+    assert exclude.read_text() == "# the admin's own line\n"
 
 
 def test_state_dir_is_excluded_from_git(checkout: Checkout, catalog: Catalog) -> None:

@@ -157,6 +157,37 @@ def add_git_exclude(root: Path, entry: str) -> bool:
     return True
 
 
+def remove_git_exclude(root: Path, entry: str) -> None:
+    """Take back the line :func:`add_git_exclude` wrote (only that exact line)."""
+    from .fsutil import atomic_write
+
+    exclude = root / ".git" / "info" / "exclude"
+    try:
+        current = exclude.read_text(encoding="utf-8")
+    except OSError:
+        return
+    lines = current.splitlines(keepends=True)
+    kept = [line for line in lines if line.rstrip("\r\n") != entry]
+    if len(kept) != len(lines):
+        atomic_write(exclude, "".join(kept).encode("utf-8"))
+
+
+def sweep_temporaries(root: Path, relpaths: list[str]) -> None:
+    """Remove the temporary files a killed write of this tool left beside these targets
+    (``.NAME.XXXX.dynmodels-tmp``, the names :func:`fsutil.atomic_write` uses)."""
+    import glob
+
+    for relpath in relpaths:
+        target = root / relpath
+        pattern = str(target.parent / f".{glob.escape(target.name)}.*.dynmodels-tmp")
+        for leftover in glob.glob(pattern):
+            try:
+                if not os.path.islink(leftover):
+                    os.unlink(leftover)
+            except OSError:
+                pass
+
+
 def git_uncommitted(root: Path, relpaths: list[str]) -> list[str] | None:
     """Which of ``relpaths`` have uncommitted changes; None when git cannot be asked."""
     if not (root / ".git").exists():

@@ -13,7 +13,15 @@ from typing import NamedTuple
 
 from . import __version__
 from .catalog import Catalog, Series, with_needed_components
-from .checkout import STATE_DIR_NAME, Checkout, add_git_exclude, detect_native_support, git_uncommitted
+from .checkout import (
+    STATE_DIR_NAME,
+    Checkout,
+    add_git_exclude,
+    detect_native_support,
+    git_uncommitted,
+    remove_git_exclude,
+    sweep_temporaries,
+)
 from .diffs import FilePatch, render_git_diff
 from .errors import (
     CatalogError,
@@ -464,6 +472,7 @@ def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
         if state.has_manifest():
             manifest = state.read_manifest()
             done = _restore(checkout, state, manifest)
+            sweep_temporaries(checkout.root, [record.path for record in manifest.files])
         else:
             done = _Restored([], [], [], [])
         state.discard()
@@ -898,6 +907,7 @@ def _rollback_locked(
     state.write_journal("rollback", "write")
     try:
         done = _restore(checkout, state, manifest, on_write)
+        sweep_temporaries(checkout.root, [record.path for record in manifest.files])
         state.discard()
     except DynModelsError as exc:
         raise IncompleteError(
@@ -932,6 +942,8 @@ def rollback(
             )
         _refuse_unwritable(checkout, [record.path for record in manifest.files])
         done = _rollback_locked(checkout, state, manifest, on_write)
+    if not checkout.state_dir.exists():
+        remove_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")  # the checkout is as released again
     return RollbackReport(
         checkout.root,
         "rolled back",

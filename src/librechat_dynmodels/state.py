@@ -289,11 +289,26 @@ class StateDir:
         except OSError:
             pass
 
+    def sweep_temporaries(self) -> None:
+        """Remove what a killed run of this tool left in the state folder: its temporary files
+        (``.NAME.XXXX.dynmodels-tmp``) and lock drafts of processes that are gone (``.lock.PID``)."""
+        if not self.path.is_dir():
+            return
+        for leftover in list(self.path.rglob(".*")):
+            name = leftover.name
+            draft_pid = name[len(".lock.") :] if name.startswith(".lock.") else ""
+            ours = name.endswith(".dynmodels-tmp") or (
+                draft_pid.isdigit() and int(draft_pid) != os.getpid() and not _alive({"pid": int(draft_pid), "host": _hostname()})
+            )
+            if ours and leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+
     def discard(self) -> None:
-        """Remove manifest, backups and journal (the lock is released separately)."""
+        """Remove manifest, backups, journal and temporaries (the lock is released separately)."""
         import shutil
 
         self.check_contained()
+        self.sweep_temporaries()
         self.manifest_path.unlink(missing_ok=True)  # first: without it nothing points at backups
         if (self.path / "backups").is_dir():
             shutil.rmtree(self.path / "backups")
