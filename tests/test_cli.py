@@ -114,6 +114,27 @@ def test_internal_error_exits_3_with_a_log(
     assert "Traceback" in log.read_text() and "boom" in log.read_text()
 
 
+@pytest.mark.parametrize(
+    ("errno_name", "text"),
+    [("ENOSPC", "No space left on device"), ("ENAMETOOLONG", "File name too long"), ("ELOOP", "Too many levels")],
+)
+def test_a_file_system_refusal_is_one_line_and_exit_1_not_a_traceback(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, errno_name: str, text: str
+) -> None:
+    import errno
+
+    def refused(*_: object, **__: object) -> None:
+        code = getattr(errno, errno_name)
+        raise OSError(code, os.strerror(code), str(tree / "api" / "x.js"))
+
+    monkeypatch.setattr(engine, "check", refused)
+    result = run("--patches", str(catalog_dir), "--json", "check", str(tree))
+    assert result.exit_code == 1
+    envelope = json.loads(result.stdout)
+    assert envelope["errors"][0]["code"] == "file_access"
+    assert text in envelope["errors"][0]["message"] and "Traceback" not in result.stdout + result.stderr
+
+
 def test_interrupt_exits_130_and_leaves_nothing_half_done(
     tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

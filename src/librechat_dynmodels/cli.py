@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .errors import DriftError, DynModelsError, ExitCode, PatchFailedError, UsageError
+from .errors import DriftError, DynModelsError, ExitCode, FileAccessError, PatchFailedError, UsageError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 expected failure, nothing changed; 2 usage error; 3 internal error "
@@ -267,6 +267,9 @@ def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int,
         code, errors = int(exc.exit_code), [exc]
     except KeyboardInterrupt:
         code, errors = int(ExitCode.INTERRUPTED), [DynModelsError("interrupted")]
+    except OSError as exc:  # the file system said no (disk full, no inodes, name too long, a loop, ...)
+        error = FileAccessError(f"{exc.strerror or exc}; nothing more was done", exc.filename)
+        code, errors = int(error.exit_code), [error]
     except Exception as exc:  # a bug: one line, a log with the traceback
         log = _log_internal_error()
         error = DynModelsError(f"internal error: {type(exc).__name__}: {exc}; please report it with the log at {log}")
