@@ -307,6 +307,20 @@ def test_rollback_refuses_a_read_only_folder_before_restoring_anything(checkout:
     engine.rollback(checkout, catalog)
 
 
+def test_apply_refuses_before_the_first_write_when_the_disk_cannot_hold_it_and_its_undo(
+    checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**9, 10**9 - 200 * 1024, 200 * 1024))
+    before = snapshot(checkout.root)
+    with pytest.raises(FileAccessError, match="not enough free space: .* 200 KiB are free; nothing was changed"):
+        engine.apply(checkout, catalog)
+    assert snapshot(checkout.root) == before
+
+
 def test_full_disk_during_writes_is_undone(
     checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:

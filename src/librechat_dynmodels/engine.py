@@ -616,9 +616,35 @@ def _failure_error(evaluation: _Evaluation) -> PatchFailedError:
     )
 
 
+# Room kept beyond what the plan writes: the manifest, the journal, and the undo's own writes.
+SPACE_MARGIN_BYTES = 1024 * 1024
+
+
 def _preflight(checkout: Checkout, plans: list[_FilePlan]) -> None:
     """Refuse before any write what a write would trip over."""
     _refuse_unwritable(checkout, [plan.path for plan in plans])
+    _refuse_without_room(checkout, plans)
+
+
+def _refuse_without_room(checkout: Checkout, plans: list[_FilePlan]) -> None:
+    """Apply writes each changed file and a backup of each original, and an undo may rewrite every
+    original: refuse before the first write unless the disk has room for all of it."""
+    import shutil
+
+    changed = [plan for plan in plans if plan.changes]
+    needed = SPACE_MARGIN_BYTES + sum(
+        len(plan.patched) + 2 * len(plan.original or b"") for plan in changed
+    )
+    try:
+        free = shutil.disk_usage(checkout.root).free
+    except OSError:
+        return
+    if changed and free < needed:
+        raise FileAccessError(
+            f"not enough free space: applying needs about {needed // 1024} KiB (with room to undo), "
+            f"{free // 1024} KiB are free; nothing was changed",
+            str(checkout.root),
+        )
 
 
 def _refuse_unwritable(checkout: Checkout, relpaths: list[str]) -> None:
