@@ -321,6 +321,31 @@ def test_apply_refuses_before_the_first_write_when_the_disk_cannot_hold_it_and_i
     assert snapshot(checkout.root) == before
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_ctrl_c_while_files_are_written_finishes_the_apply_and_reports_it(
+    checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, force: bool
+) -> None:
+    import signal
+
+    if force:
+        engine.apply(checkout, catalog)
+        (checkout.root / CONTROLLER_PATH).write_text(PATCHED_CONTROLLER + "// edited\n")
+    real_write = engine.atomic_write
+    writes = []
+
+    def interrupted(path: Path, data: bytes, mode: int | None = None) -> None:
+        writes.append(path)
+        if len(writes) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        real_write(path, data, mode)
+
+    monkeypatch.setattr(engine, "atomic_write", interrupted)
+    report = engine.apply(checkout, catalog, Options(force=force))
+    assert report.outcome == "applied"
+    assert engine.verify(checkout, catalog).ok
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_full_disk_during_writes_is_undone(
     checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:

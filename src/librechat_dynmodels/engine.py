@@ -342,6 +342,29 @@ def _choice(chain: list[Series], evaluation: _Evaluation, reason: str, version: 
 
 
 @contextmanager
+def _deferred_interrupts() -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM that arrive while a writing command runs are held until it is
+    whole, so the checkout is never left half patched: the command finishes (its writes take
+    moments) and reports what is true, as it would have without the interrupt."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    signals = [signal.SIGINT, signal.SIGTERM]
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    for signum in signals:
+        signal.signal(signum, lambda number, _frame: received.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
 def _locked(state: StateDir) -> Iterator[None]:
     state.acquire_lock()
     try:
@@ -693,7 +716,7 @@ def apply(
             evaluation.results(),
             diff=_diff(plans),
         )
-    with _locked(state):
+    with _deferred_interrupts(), _locked(state):
         _recover(checkout, state)
         rolled_back = False
         requested = opts.components
@@ -950,7 +973,7 @@ def rollback(
     checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS, on_write: OnWrite | None = None
 ) -> RollbackReport:
     state = StateDir(checkout.state_dir)
-    with _locked(state):
+    with _deferred_interrupts(), _locked(state):
         recovered = _recover(checkout, state)
         if not state.has_manifest():
             outcome = "nothing to roll back" if recovered is None else recovered.outcome
@@ -985,6 +1008,6 @@ def recover(checkout: Checkout) -> RecoverReport:
     state = StateDir(checkout.state_dir)
     if not state.exists():
         return RecoverReport(checkout.root, "nothing to recover")
-    with _locked(state):
+    with _deferred_interrupts(), _locked(state):
         report = _recover(checkout, state)
     return report or RecoverReport(checkout.root, "nothing to recover")
