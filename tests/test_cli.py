@@ -152,6 +152,10 @@ def test_interrupt_exits_130_and_leaves_nothing_half_done(
     result = run("--patches", str(catalog_dir), "apply", str(tree))
     assert result.exit_code == 130
     assert snapshot(tree) == before
+    calls["n"] = 0
+    result = run("--patches", str(catalog_dir), "--json", "apply", str(tree))
+    assert result.exit_code == 130
+    assert json.loads(result.stdout)["errors"][0]["code"] == "interrupted"
 
 
 def test_incomplete_rollback_exits_4_and_a_rerun_finishes(

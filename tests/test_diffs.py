@@ -56,3 +56,13 @@ def test_a_shared_feature_file_is_installed_byte_for_byte(content: bytes) -> Non
     shared = created_file_patch("api/x.js", content, "feature/api/x.js")
     assert shared.is_new and shared.origin == "feature/api/x.js"
     assert shared.created_document().to_bytes() == content
+
+
+def test_a_file_name_git_quotes_for_its_non_ascii_bytes_is_read_as_its_utf8_name() -> None:
+    quoted = '"a/api/caf\\303\\251.js"'
+    text = (
+        f'diff --git {quoted} "b/api/caf\\303\\251.js"\n--- {quoted}\n+++ "b/api/caf\\303\\251.js"\n'
+        "@@ -1 +1 @@\n-a\n+b\n"
+    )
+    (section,) = parse_patch(text, "0001-x.patch")
+    assert section.path == "api/café.js"

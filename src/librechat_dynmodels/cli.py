@@ -13,7 +13,15 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .errors import DriftError, DynModelsError, ExitCode, FileAccessError, PatchFailedError, UsageError
+from .errors import (
+    DriftError,
+    DynModelsError,
+    ExitCode,
+    FileAccessError,
+    InterruptError,
+    PatchFailedError,
+    UsageError,
+)
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 expected failure, nothing changed; 2 usage error; 3 internal error "
@@ -266,7 +274,7 @@ def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int,
     except DynModelsError as exc:
         code, errors = int(exc.exit_code), [exc]
     except KeyboardInterrupt:
-        code, errors = int(ExitCode.INTERRUPTED), [DynModelsError("interrupted")]
+        code, errors = int(ExitCode.INTERRUPTED), [InterruptError("interrupted; nothing was written")]
     except OSError as exc:  # the file system said no (disk full, no inodes, name too long, a loop, ...)
         error = FileAccessError(f"{exc.strerror or exc}; nothing more was done", exc.filename)
         code, errors = int(error.exit_code), [error]

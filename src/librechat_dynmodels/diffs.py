@@ -31,7 +31,19 @@ class FilePatch(NamedTuple):
         return doc
 
 
+def _unquote_git_name(name: str) -> str:
+    """A file name as git writes it: names with non-ASCII or special bytes are C-quoted
+    (``"a/caf\\303\\251.js"``); the octal escapes are UTF-8 bytes."""
+    if not (len(name) >= 2 and name.startswith('"') and name.endswith('"')):
+        return name
+    import codecs
+
+    raw = codecs.escape_decode(name[1:-1].encode("ascii", "backslashreplace"))[0]
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _strip_prefix(name: str, prefix: str, patch_name: str) -> str:
+    name = _unquote_git_name(name)
     if not name.startswith(prefix):
         raise CatalogError(f"file name {name!r} lacks the git '{prefix}' prefix", patch_name)
     return name[len(prefix) :]

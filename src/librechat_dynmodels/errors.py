@@ -97,6 +97,13 @@ class IncompleteError(DynModelsError):
     exit_code = ExitCode.INCOMPLETE
 
 
+class InterruptError(DynModelsError):
+    """Ctrl-C (or SIGTERM) stopped the command before it wrote anything."""
+
+    code = "interrupted"
+    exit_code = ExitCode.INTERRUPTED
+
+
 class FindingError(DynModelsError):
     """A blocker that ``doctor`` found; its code is the finding's (``config_invalid``, ``empty_defaults``, ...)."""
 
