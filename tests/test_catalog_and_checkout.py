@@ -92,7 +92,18 @@ def test_native_support_is_read_from_the_code_not_the_version(tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     "relpath",
-    ["/etc/passwd", "../outside.js", "api/../../x", "a//b", ".git/config", ".librechat-dynmodels/manifest.json"],
+    [
+        "/etc/passwd",
+        "../outside.js",
+        "api/../../x",
+        "a//b",
+        ".git/config",
+        ".librechat-dynmodels/manifest.json",
+        ".",
+        "api/./x.js",
+        "api/x\x00.js",
+        "api/" + "n" * 300 + ".js",
+    ],
 )
 def test_paths_that_could_escape_are_refused(tree: Path, relpath: str) -> None:
     with pytest.raises(UnsafePathError):

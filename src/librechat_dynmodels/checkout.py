@@ -104,6 +104,8 @@ def check_relpath(relpath: object, what: str = "patch") -> str:
         raise UnsafePathError(f"absolute path in {what} refused", relpath)
     if any(part in ("..", "", ".") for part in relpath.replace("\\", "/").split("/")):
         raise UnsafePathError(f"path with '..', '.' or an empty part in {what} refused", relpath)
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in relpath.split("/")):
+        raise UnsafePathError(f"path with a part longer than 255 bytes in {what} refused", relpath[:80] + "...")
     if pure.parts[0] == STATE_DIR_NAME or pure.parts[0] == ".git":
         raise UnsafePathError(f"{what} may not touch the tool's state or .git", relpath)
     return relpath
