@@ -20,7 +20,8 @@ function useConversationWithGuard(isAuthenticated: boolean) {
   return useRecoilState(store.conversationByIndex(0));
 }
 
-function renderGuard(conversation: Partial<TConversation>, isAuthenticated = true) {
+/** A conversation on an endpoint (a custom endpoint's name, which older releases do not type) */
+function renderGuard(conversation: { endpoint: string; model: string }, isAuthenticated = true) {
   const wrapper = ({ children }: { children: React.ReactNode }) => (
     <RecoilRoot>{children}</RecoilRoot>
   );
@@ -29,7 +30,7 @@ function renderGuard(conversation: Partial<TConversation>, isAuthenticated = tru
     initialProps: { auth: isAuthenticated },
   });
   act(() => {
-    view.result.current[1]({ conversationId: 'new', ...conversation } as TConversation);
+    view.result.current[1]({ conversationId: 'new', ...conversation } as unknown as TConversation);
   });
   return view;
 }
