@@ -220,7 +220,8 @@ def test_a_patched_fork_without_state_is_patched_and_an_appended_export_is_never
     index = "export { default as useA } from './useA';\nexport { default as useB } from './useB';\n"
     appended = index + "export { default as useUserModelsRefresh } from './useUserModelsRefresh';\n"
     catalog_dir = tmp_path / "catalog"
-    write_series(catalog_dir, patches={"0001-client.patch": ("client", git_diff({"client/index.ts": (index, appended)}))})
+    client_patch = git_diff({"client/index.ts": (index, appended)})
+    write_series(catalog_dir, patches={"0001-client.patch": ("client", client_patch)})
     catalog = load_catalog(catalog_dir)
     checkout = find_checkout(build_tree(tmp_path / "fork", {**librechat_files(), "client/index.ts": appended}))
 

@@ -276,8 +276,8 @@ def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int,
     except KeyboardInterrupt:
         code, errors = int(ExitCode.INTERRUPTED), [InterruptError("interrupted; nothing was written")]
     except OSError as exc:  # the file system said no (disk full, no inodes, name too long, a loop, ...)
-        error = FileAccessError(f"{exc.strerror or exc}; nothing more was done", exc.filename)
-        code, errors = int(error.exit_code), [error]
+        refused = FileAccessError(f"{exc.strerror or exc}; nothing more was done", exc.filename)
+        code, errors = int(refused.exit_code), [refused]
     except Exception as exc:  # a bug: one line, a log with the traceback
         log = _log_internal_error()
         error = DynModelsError(f"internal error: {type(exc).__name__}: {exc}; please report it with the log at {log}")

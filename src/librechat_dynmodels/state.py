@@ -118,7 +118,9 @@ def _parse_manifest(raw: bytes, where: str) -> Manifest:
                 check_relpath(record.path, "manifest")
             created_dirs = tuple(check_relpath(d, "manifest") for d in data.get("created_dirs", ()))
         except UnsafePathError as exc:
-            raise StateError(f"manifest names an unsafe path ({exc.message}: {exc.path}); refusing to use it", where) from None
+            raise StateError(
+                f"manifest names an unsafe path ({exc.message}: {exc.path}); refusing to use it", where
+            ) from None
         return Manifest(
             series=data["series"],
             chain=tuple(data["chain"]),
@@ -297,9 +299,12 @@ class StateDir:
         for leftover in list(self.path.rglob(".*")):
             name = leftover.name
             draft_pid = name[len(".lock.") :] if name.startswith(".lock.") else ""
-            ours = name.endswith(".dynmodels-tmp") or (
-                draft_pid.isdigit() and int(draft_pid) != os.getpid() and not _alive({"pid": int(draft_pid), "host": _hostname()})
+            stale_draft = (
+                draft_pid.isdigit()
+                and int(draft_pid) != os.getpid()
+                and not _alive({"pid": int(draft_pid), "host": _hostname()})
             )
+            ours = name.endswith(".dynmodels-tmp") or stale_draft
             if ours and leftover.is_file() and not leftover.is_symlink():
                 leftover.unlink(missing_ok=True)
 
