@@ -1,7 +1,7 @@
 const { extractEnvVariable } = require('librechat-data-provider');
 const { fetchModels, createLoadConfigModels } = require('@librechat/api');
 const { logger, isUserProvided, normalizeEndpointName } = require('./userModelsCompat');
-const { checkUserBaseURL } = require('./userModelsFetch');
+const { checkUserBaseURL, FetchErrors } = require('./userModelsFetch');
 const { getAppConfig } = require('./app');
 
 /**
@@ -74,9 +74,10 @@ function withUserURLRules(fetch, getConfig) {
     const check = await checkUserBaseURL(params.baseURL, {
       allowedAddresses: config?.endpoints?.allowedAddresses,
     });
-    if (!check.ok) {
+    if (!check.ok && check.error !== FetchErrors.UNREACHABLE) {
       throw new Error(`user-provided base URL refused: ${check.error}`);
     }
+    /** A host that does not resolve is left to the fetch, which fails on it as the stock loader does */
     return fetch({ ...params, headers: undefined });
   };
 }

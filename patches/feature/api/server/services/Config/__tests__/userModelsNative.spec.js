@@ -155,6 +155,14 @@ describe('the native loadConfigModels (still exported)', () => {
     }
   });
 
+  it('leaves a user URL whose host does not resolve to the fetch, as the stock loader does', async () => {
+    getUserKeyValues.mockResolvedValue({ apiKey: USER_KEY, baseURL: 'https://nowhere.example.net/v1' });
+    await loadConfigModels(req);
+    expect(fetchModels).toHaveBeenCalledWith(
+      expect.objectContaining({ name: 'MyProxy', baseURL: 'https://nowhere.example.net/v1' }),
+    );
+  });
+
   it('never sends the admin key to a user URL', async () => {
     getAppConfig.mockResolvedValue({
       endpoints: {
