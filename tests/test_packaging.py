@@ -37,6 +37,13 @@ def test_wheel_ships_every_series_of_the_catalog(wheel: Path) -> None:
             assert f"librechat_dynmodels/patches/{series.id}/{entry.file}" in names
 
 
+def test_wheel_ships_the_node_driver_of_doctor_probe(wheel: Path) -> None:
+    from librechat_dynmodels.probe import DRIVER
+
+    archive = zipfile.ZipFile(wheel)
+    assert archive.read(f"librechat_dynmodels/{DRIVER.name}") == DRIVER.read_bytes()
+
+
 def test_installed_wheel_finds_its_own_catalog(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     done = subprocess.run(

@@ -26,7 +26,7 @@ from .errors import (
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 expected failure, nothing changed; 2 usage error; 3 internal error "
     "(a log with the traceback is named); 4 rollback or recovery incomplete (state kept, run again); "
-    "130 interrupted."
+    "5 doctor --probe could not run the fetch; 130 interrupted."
 )
 
 # Global options may be written before or after the command name.
@@ -464,13 +464,52 @@ def recover(ctx: typer.Context, path: PathArg = None) -> None:
 
 
 @app.command(cls=_Command)
-def doctor(ctx: typer.Context, path: PathArg = None) -> None:
+def doctor(
+    ctx: typer.Context,
+    path: PathArg = None,
+    probe: Annotated[
+        str | None,
+        typer.Option(
+            "--probe",
+            metavar="ENDPOINT",
+            help="Instead: fetch this custom endpoint's models as the server would, with the checkout's own code "
+            "(needs node and node_modules). Exit 0 when the fetch works, 1 when it fails, 5 when it cannot run.",
+        ),
+    ] = None,
+    key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--key-env",
+            metavar="NAME",
+            help="With --probe: the environment variable holding the key to send (needed for apiKey: "
+            "user_provided). The key never appears in the output.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            metavar="URL",
+            help="With --probe: the base URL to test for baseURL: user_provided (a user's URL: its rules apply).",
+        ),
+    ] = None,
+) -> None:
     """Check librechat.yaml and .env against the feature, per custom endpoint, and whether the patches are
     applied and verified. Exit 0 when nothing blocks the feature."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
-        from .doctor import doctor as run
         from .errors import FindingError
+
+        if probe is not None:
+            from .checkout import find_checkout
+            from .probe import probe as run_probe
+
+            result = run_probe(find_checkout(path), probe, key_env, base_url)
+            failed: list[DynModelsError] = [] if result.ok else [FindingError(result.category, _probe_failure(result))]
+            return result, 0 if result.ok else 1, failed
+        if key_env is not None or base_url is not None:
+            raise UsageError("--key-env and --base-url go with --probe ENDPOINT")
+        from .doctor import doctor as run
 
         checkout, catalog = _context(ctx, path)
         report = run(checkout, catalog)
@@ -482,6 +521,11 @@ def doctor(ctx: typer.Context, path: PathArg = None) -> None:
         return report, 0 if report.ok else 1, errors
 
     _finish(ctx, "doctor", work)
+
+
+def _probe_failure(result: Any) -> str:
+    status = f" (HTTP {result.status})" if result.status else ""
+    return f"endpoint {result.endpoint!r}: the fetch failed: {result.category}{status}"
 
 
 @app.command(cls=_Command)

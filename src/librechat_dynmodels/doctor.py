@@ -17,6 +17,7 @@ from typing import Any
 from .catalog import Catalog
 from .checkout import Checkout, detect_native_support
 from .errors import DynModelsError
+from .model_filters import FILTER_KEYS, filter_models, find_pattern_problems
 from .models import DoctorReport, EndpointCheck, Finding, PatchCheck
 
 USER_PROVIDED = "user_provided"
@@ -133,6 +134,15 @@ def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] 
 # -- custom endpoints ---------------------------------------------------------------------
 
 
+def normalize_endpoint_name(name: str) -> str:
+    """An endpoint name as LibreChat compares it (``normalizeEndpointName``): any case of Ollama is ``ollama``."""
+    return "ollama" if name.lower() == "ollama" else name
+
+
+def endpoint_name(item: Mapping[str, Any], index: int) -> str:
+    return str(item.get("name") or f"endpoints.custom[{index}]")
+
+
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
     """Every string below ``value`` with the dotted key that leads to it."""
     if isinstance(value, str):
@@ -165,7 +175,7 @@ def check_endpoint(
     allowed_addresses: bool,
     shown: str,
 ) -> tuple[EndpointCheck, list[Finding]]:
-    name = str(item.get("name") or f"endpoints.custom[{index}]")
+    name = endpoint_name(item, index)
     models = item.get("models") if isinstance(item.get("models"), dict) else {}
     assert isinstance(models, dict)
     fetch = models.get("fetch") is True
@@ -223,6 +233,8 @@ def check_endpoint(
             "is not set: list the private services (host:port) users may point at there; releases that "
             "validate the URL refuse private and loopback hosts without it",
         )
+    for severity, code, message in _filter_findings(models, fetch, defaults):
+        add(severity, code, message)
     missing: dict[str, str] = {}
     for where, text in _strings({k: v for k, v in item.items() if k != "name"}, ""):
         for variable in _ENV_REFERENCE.findall(text):
@@ -235,6 +247,33 @@ def check_endpoint(
     if not fetch and not user_provided:
         reasons = ("static_endpoint", *reasons)  # an ordinary endpoint: not a problem, not dynamic either
     return EndpointCheck(name, eligible, fetch, user_provided, defaults, reasons), findings
+
+
+def _filter_findings(models: Mapping[str, Any], fetch: bool, defaults: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """``models.include`` and ``models.exclude``: valid patterns (LibreChat refuses the config otherwise), and
+    of some use. Each as (severity, code, message)."""
+    found: list[tuple[str, str, str]] = []
+    problems = find_pattern_problems(models)
+    for problem in problems:
+        message = f"{problem}; LibreChat refuses the whole configuration at startup"
+        found.append((BLOCKER, "invalid_model_pattern", message))
+    used = [f"models.{key}" for key in FILTER_KEYS if models.get(key) not in (None, [])]
+    if used and not fetch:
+        message = (
+            f"{' and '.join(used)} set but models.fetch is not true: the filters apply only to a fetched list, "
+            "so they have no effect here"
+        )
+        found.append((WARNING, "filters_without_fetch", message))
+    include = models.get("include")
+    if fetch and defaults and not problems and isinstance(include, list) and include:
+        if not filter_models(defaults, include):
+            message = (
+                f"models.include keeps none of models.default ({', '.join(defaults)}): a fetched list keeps only "
+                "other models than those users without a key (or whose fetch fails) see; check the patterns "
+                "(a glob matches the whole id, case-insensitive: 'gpt-4*', not 'gpt-4') or the defaults"
+            )
+            found.append((WARNING, "include_keeps_no_default", message))
+    return found
 
 
 def check_config(

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     INTERNAL = 3
     INCOMPLETE = 4  # rollback or recovery incomplete; state kept so a re-run finishes it
+    PROBE = 5  # doctor --probe could not run the fetch at all (no node, no node_modules, unknown endpoint, no key)
     INTERRUPTED = 130
 
 
@@ -102,6 +103,14 @@ class InterruptError(DynModelsError):
 
     code = "interrupted"
     exit_code = ExitCode.INTERRUPTED
+
+
+class ProbeError(DynModelsError):
+    """``doctor --probe`` could not run the fetch: no ``node``, no ``node_modules``, the patches not applied, an
+    unknown endpoint, a key or URL it needs not given. A fetch that ran and failed is a result, not this."""
+
+    code = "probe"
+    exit_code = ExitCode.PROBE
 
 
 class FindingError(DynModelsError):

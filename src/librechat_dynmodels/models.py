@@ -213,3 +213,21 @@ class DoctorReport(NamedTuple):
     patches: PatchCheck | None
     findings: tuple[Finding, ...]
     ok: bool  # no blocker
+
+
+class ProbeReport(NamedTuple):
+    """``doctor --probe``: one custom endpoint's model list fetched as the server would, by the checkout's own code."""
+
+    endpoint: str
+    category: str  # ok, or the fetch's error category: unauthorized | unreachable | timeout | bad_response | ...
+    status: int | None  # the provider's HTTP status, when it answered with an error
+    kept: int  # ids after models.include and models.exclude
+    fetched: int  # ids before them
+    first: tuple[str, ...]  # the first ids after the filters (up to 10)
+    elapsed_ms: int
+    filtered: bool  # the endpoint has include or exclude patterns
+    user_provided_url: bool  # the base URL came from --base-url, so the user-URL rules applied
+
+    @property
+    def ok(self) -> bool:
+        return self.category == "ok"

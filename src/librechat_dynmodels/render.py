@@ -13,6 +13,7 @@ from .models import (
     DoctorReport,
     FileResult,
     ListReport,
+    ProbeReport,
     RecoverReport,
     RollbackReport,
     StatusReport,
@@ -233,6 +234,38 @@ def _doctor(r: DoctorReport, verbose: bool, program: str) -> Output:
     return Output(lines, tables, [verdict])
 
 
+# What a failed probe's category means to an admin (the categories of userModelsFetch.js's FetchErrors).
+_PROBE_HINTS = {
+    "unauthorized": "the provider refused the key",
+    "unreachable": "no answer from the provider, or it is overloaded or failing (429, 5xx)",
+    "timeout": "no complete answer in time",
+    "bad_response": "the answer is not an OpenAI-compatible model list",
+    "blocked_url": "the base URL is refused as a user's URL (https only, public addresses, unless its host is "
+    "listed in endpoints.allowedAddresses or DYNAMIC_MODELS_ALLOWED_HOSTS)",
+    "canceled": "the fetch was stopped",
+}
+
+
+def _probe(r: ProbeReport, verbose: bool, program: str) -> Output:
+    status = f" (HTTP {r.status})" if r.status else ""
+    lines = [
+        f"endpoint: {r.endpoint}" + (" (a user's base URL, from --base-url)" if r.user_provided_url else ""),
+        f"result: {r.category}{status}",
+    ]
+    if r.ok:
+        filters = f" after models.include/exclude ({r.fetched} fetched)" if r.filtered else ""
+        lines.append(f"models: {r.kept}{filters}")
+    lines.append(f"time: {r.elapsed_ms} ms")
+    column = f"model (first {len(r.first)} of {r.kept})" if r.kept > len(r.first) else "model"
+    tables = [Table("models", [column], [[model] for model in r.first], keep=(column,))]
+    if r.ok:
+        verdict = f"the fetch works: {r.kept} model{'s' * (r.kept != 1)}"
+    else:
+        hint = _PROBE_HINTS.get(r.category)
+        verdict = f"the fetch failed: {r.category}{status}" + (f": {hint}" if hint else "")
+    return Output(lines, tables, [verdict])
+
+
 def _matrix(r: Any, verbose: bool, program: str) -> Output:
     from .matrix import STEPS
 
@@ -301,6 +334,7 @@ _BUILDERS: dict[type, Callable[[Any, bool, str], Output]] = {
     RollbackReport: _rollback,
     RecoverReport: _recover,
     DoctorReport: _doctor,
+    ProbeReport: _probe,
 }
 
 
