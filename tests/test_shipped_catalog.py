@@ -39,3 +39,17 @@ def test_the_catalog_stays_under_ten_thousand_lines() -> None:
     files = [p for p in CATALOG.directory.rglob("*") if p.is_file() and p.name != "README.md"]
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     assert lines < 10_000
+
+
+def test_every_series_validates_and_keeps_the_model_filters_in_the_config_schema() -> None:
+    for series in CATALOG.series.values():
+        glue = "".join(
+            (series.directory / p.file).read_text() for p in series.patches if p.component == "data-provider"
+        )
+        added = [line[1:].strip() for line in glue.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        assert "include: z.array(z.string()).optional()," in added, series.id
+        assert "exclude: z.array(z.string()).optional()," in added, series.id
+        assert ".array(endpointSchema.partial().superRefine(refineModelPatterns))" in added, series.id
+        assert "export * from './modelFilters';" in added, series.id
+        installed = {shared.path for shared in series.shared_files()}
+        assert "packages/data-provider/src/modelFilters.ts" in installed, series.id

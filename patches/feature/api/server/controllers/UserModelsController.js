@@ -3,7 +3,7 @@ const { loadSharedModels } = require('~/server/controllers/ModelController');
 const {
   takeForceSlot,
   overlayUserModelsWithState,
-  getDynamicEndpointsForRequest,
+  getCustomEndpointsForRequest,
 } = require('~/server/services/Config/userModels');
 
 /**
@@ -21,7 +21,7 @@ async function fetchUserModelsController(req, res) {
     const { endpoint } = body;
     const force = body.force === true;
 
-    const endpoints = await getDynamicEndpointsForRequest(req);
+    const { dynamic: endpoints, filtered } = await getCustomEndpointsForRequest(req);
     let targets = endpoints;
     if (endpoint != null) {
       const name = typeof endpoint === 'string' ? normalizeEndpointName(endpoint) : null;
@@ -49,6 +49,7 @@ async function fetchUserModelsController(req, res) {
     const shared = await loadSharedModels(req);
     const { models, dynamic } = await overlayUserModelsWithState(req, shared, {
       endpoints,
+      filtered,
       modes,
     });
     res.status(200).send({ models, dynamic });

@@ -20,14 +20,15 @@ const recordingResponse = () => {
     res[method] = jest.fn(() => res);
   }
   res.status = jest.fn(() => res);
-  res.answered = () => JSON.stringify([res.write.mock.calls, res.send.mock.calls, res.json.mock.calls]);
+  res.answered = () =>
+    JSON.stringify([res.write.mock.calls, res.send.mock.calls, res.json.mock.calls]);
   return res;
 };
 
-const run = async (userId, model) => {
+const run = async (userId, model, endpoint = 'LiteLLM') => {
   const req = {
     user: { id: userId, role: 'USER' },
-    body: { endpoint: 'LiteLLM', model },
+    body: { endpoint, model },
     app: { locals: {} },
   };
   const res = recordingResponse();
@@ -77,6 +78,27 @@ describe('validateModel with per-user models', () => {
   it('accepts the configured defaults for a user without a key', async () => {
     const { next } = await run('bob', 'gpt-4o-mini');
     expect(next).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a model that models.exclude drops from the user’s list or the shared list', async () => {
+    const filters = { exclude: ['alice-*', 'admin-embedding'] };
+    const shared = { name: 'Shared', apiKey: 'sk-admin', baseURL: 'https://shared.example.com/v1' };
+    host.setAppConfig(
+      appConfigWith(
+        { ...endpoints.liteLLM, models: { ...endpoints.liteLLM.models, ...filters } },
+        { ...shared, models: { default: ['admin-chat'], fetch: true, ...filters } },
+      ),
+    );
+    modelLoaders.loadConfigModels.mockResolvedValue({
+      LiteLLM: ['gpt-4o-mini'],
+      Shared: ['admin-chat', 'admin-embedding'],
+    });
+    expect((await run('alice', 'gpt-4o-mini')).next).toHaveBeenCalledTimes(1);
+    const { next, res } = await run('alice', 'alice-private-model');
+    expect(next).not.toHaveBeenCalled();
+    expect(res.answered()).toContain('Illegal model request');
+    expect((await run('bob', 'admin-embedding', 'Shared')).next).not.toHaveBeenCalled();
+    expect((await run('bob', 'admin-chat', 'Shared')).next).toHaveBeenCalledTimes(1);
   });
 
   it('refuses the user’s former model once the key is revoked', async () => {

@@ -1,5 +1,5 @@
 const crypto = require('crypto');
-const { EModelEndpoint, extractEnvVariable } = require('librechat-data-provider');
+const { EModelEndpoint, extractEnvVariable, filterModelList } = require('librechat-data-provider');
 const {
   logger,
   isUserProvided,
@@ -127,8 +127,19 @@ const epochs = new Map();
  * @property {string} baseURL - The configured (admin) value, env variables resolved.
  * @property {string[]} defaults - `models.default` names.
  * @property {string[] | undefined} allowedAddresses - `endpoints.allowedAddresses` (v0.8.6+).
- * @property {string} configDigest - Changes when the endpoint's credentials config or the
- *   address policy for user URLs changes.
+ * @property {ModelFilters | undefined} filters - `models.include` / `models.exclude`.
+ * @property {string} configDigest - Changes when the endpoint's credentials config, its filters
+ *   or the address policy for user URLs changes.
+ *
+ * @typedef {Object} ModelFilters
+ * @property {string[]} [include]
+ * @property {string[]} [exclude]
+ *
+ * @typedef {Object} FilteredEndpoint - A custom endpoint that fetches one list for everyone
+ *   (the admin's key) and narrows it with `models.include` / `models.exclude`.
+ * @property {string} name
+ * @property {ModelFilters} filters
+ * @property {string[]} defaults
  */
 
 const getCache = () => getUserModelsCache();
@@ -157,25 +168,96 @@ function isDynamicEndpoint(endpointConfig) {
 }
 
 /**
- * The dynamic custom endpoints of an app config, named as `loadConfigModels` names them.
- * @param {AppConfig | undefined} appConfig
- * @returns {DynamicEndpoint[]}
+ * `models.include` / `models.exclude` of an endpoint (lists of strings only), or undefined.
+ * @param {Partial<TEndpoint>['models']} models
+ * @returns {ModelFilters | undefined}
  */
-function getDynamicEndpoints(appConfig) {
+function readModelFilters(models) {
+  const patterns = (value) =>
+    Array.isArray(value) && value.length > 0
+      ? value.filter((pattern) => typeof pattern === 'string')
+      : undefined;
+  const include = patterns(models?.include);
+  const exclude = patterns(models?.exclude);
+  return include || exclude ? { include, exclude } : undefined;
+}
+
+let warnedUnfiltered = false;
+
+/**
+ * The ids of a fetched list that the endpoint's filters allow. The filters come from the patched
+ * data provider; without it (only the backend applied, or not rebuilt) lists stay unfiltered.
+ * @param {string[]} models
+ * @param {ModelFilters | undefined} filters
+ * @returns {string[]}
+ */
+function applyModelFilters(models, filters) {
+  if (!filters) {
+    return models;
+  }
+  if (typeof filterModelList !== 'function') {
+    if (!warnedUnfiltered) {
+      warnedUnfiltered = true;
+      logger.warn(
+        '[dynamicModels] models.include/exclude need the patched data provider (npm run build:data-provider); lists are not filtered',
+      );
+    }
+    return models;
+  }
+  return filterModelList(models, filters);
+}
+
+/**
+ * A shared (admin key) list narrowed by the endpoint's filters. The defaults are never filtered:
+ * a list that is the defaults (the fetch failed) stays, and a list the filters empty becomes them.
+ * @param {string[]} list
+ * @param {FilteredEndpoint} endpoint
+ * @returns {string[]}
+ */
+function filterSharedList(list, endpoint) {
+  const defaults = new Set(endpoint.defaults);
+  if (list.length === defaults.size && list.every((model) => defaults.has(model))) {
+    return list;
+  }
+  const kept = applyModelFilters(list, endpoint.filters);
+  return kept.length > 0 ? kept : [...endpoint.defaults];
+}
+
+const defaultNames = (models) =>
+  Array.isArray(models?.default)
+    ? models.default.map((model) => (typeof model === 'string' ? model : model.name))
+    : [];
+
+/**
+ * The custom endpoints of an app config the feature handles, named as `loadConfigModels` names
+ * them (a later entry with the same name replaces an earlier one):
+ * - `dynamic`: per-user lists (a user-provided key or URL, and `models.fetch`);
+ * - `filtered`: one fetched list for everyone, narrowed by `models.include` / `models.exclude`.
+ * @param {AppConfig | undefined} appConfig
+ * @returns {{ dynamic: DynamicEndpoint[], filtered: FilteredEndpoint[] }}
+ */
+function getCustomEndpoints(appConfig) {
   const custom = appConfig?.endpoints?.[EModelEndpoint.custom];
   if (!Array.isArray(custom)) {
-    return [];
+    return { dynamic: [], filtered: [] };
   }
   const allowedAddresses = appConfig?.endpoints?.allowedAddresses ?? undefined;
   /** @type {Map<string, DynamicEndpoint>} */
   const byName = new Map();
+  /** @type {Map<string, FilteredEndpoint>} */
+  const filteredByName = new Map();
   for (const endpoint of custom) {
     if (!endpoint?.baseURL || !endpoint.apiKey || !endpoint.name || !endpoint.models) {
       continue;
     }
     const name = normalizeEndpointName(endpoint.name);
+    const filters = readModelFilters(endpoint.models);
+    byName.delete(name);
+    filteredByName.delete(name);
     if (!isDynamicEndpoint(endpoint)) {
-      byName.delete(name);
+      if (endpoint.models.fetch && filters) {
+        filteredByName.set(name, { name, filters, defaults: defaultNames(endpoint.models) });
+      }
       continue;
     }
     const apiKey = resolveConfigSecret(endpoint.apiKey);
@@ -190,22 +272,30 @@ function getDynamicEndpoints(appConfig) {
       userProvidesURL: isUserProvided(baseURL),
       apiKey,
       baseURL,
-      defaults: Array.isArray(endpoint.models.default)
-        ? endpoint.models.default.map((model) => (typeof model === 'string' ? model : model.name))
-        : [],
+      defaults: defaultNames(endpoint.models),
       allowedAddresses,
-      configDigest: sha256(`${baseURL}\n${apiKey}\n${policy}`).slice(0, 16),
+      filters,
+      configDigest: sha256(
+        `${baseURL}\n${apiKey}\n${policy}\n${JSON.stringify(filters ?? null)}`,
+      ).slice(0, 16),
     });
   }
-  return [...byName.values()];
+  return { dynamic: [...byName.values()], filtered: [...filteredByName.values()] };
 }
 
 /**
- * @param {ServerRequest} req
- * @returns {Promise<DynamicEndpoint[]>}
+ * The dynamic custom endpoints of an app config.
+ * @param {AppConfig | undefined} appConfig
+ * @returns {DynamicEndpoint[]}
  */
-async function getDynamicEndpointsForRequest(req) {
-  return getDynamicEndpoints(await loadAppConfig({ user: req.user, appConfig: req.config }));
+const getDynamicEndpoints = (appConfig) => getCustomEndpoints(appConfig).dynamic;
+
+/**
+ * @param {ServerRequest} req
+ * @returns {Promise<{ dynamic: DynamicEndpoint[], filtered: FilteredEndpoint[] }>}
+ */
+async function getCustomEndpointsForRequest(req) {
+  return getCustomEndpoints(await loadAppConfig({ user: req.user, appConfig: req.config }));
 }
 
 /**
@@ -266,6 +356,15 @@ function toState(endpoint, entry) {
       error: entry.error,
     };
   }
+  if (entry.models.length === 0) {
+    /** The key reaches models, but `models.include` / `models.exclude` keep none of them */
+    return {
+      models: endpoint.defaults,
+      source: 'default',
+      fetchedAt: entry.fetchedAt,
+      error: 'filtered_out',
+    };
+  }
   return { models: entry.models, source: 'user', fetchedAt: entry.fetchedAt };
 }
 
@@ -313,7 +412,7 @@ function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch }
     );
     /** @type {UserModelsEntry} */
     const entry = result.models
-      ? { models: result.models, fetchedAt: Date.now() }
+      ? { models: applyModelFilters(result.models, endpoint.filters), fetchedAt: Date.now() }
       : { models: null, fetchedAt: Date.now(), error: result.error };
     if (!current()) {
       return entry;
@@ -386,9 +485,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     return toState(endpoint, null);
   }
 
-  const digest = sha256(
-    `${endpoint.configDigest}\n${credentials.baseURL}\n${credentials.apiKey}`,
-  );
+  const digest = sha256(`${endpoint.configDigest}\n${credentials.baseURL}\n${credentials.apiKey}`);
   await writeIndex(indexKey, epoch, {
     digest,
     cfg: endpoint.configDigest,
@@ -436,25 +533,29 @@ async function overlayUserModels(req, modelsConfig, options = {}) {
 }
 
 /**
+ * Also narrows the shared lists of `filtered` endpoints by their `models.include` /
+ * `models.exclude`, so model validation refuses what the filters drop.
  * @param {ServerRequest} req
  * @param {TModelsConfig} modelsConfig
- * @param {{ modes?: Record<string, 'cache' | 'refresh' | 'force'>, endpoints?: DynamicEndpoint[] }} [options]
+ * @param {{ modes?: Record<string, 'cache' | 'refresh' | 'force'>, endpoints?: DynamicEndpoint[],
+ *   filtered?: FilteredEndpoint[] }} [options] - `endpoints` and `filtered` as
+ *   `getCustomEndpoints` returns them (read from the request's config when `endpoints` is omitted).
  * @returns {Promise<{ models: TModelsConfig, dynamic: Record<string, Omit<UserModelsState, 'models'>> }>}
  */
 async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
   if (!req?.user?.id || !modelsConfig) {
     return { models: modelsConfig, dynamic: {} };
   }
-  let endpoints = options.endpoints;
+  let { endpoints, filtered = [] } = options;
   if (!endpoints) {
     try {
-      endpoints = await getDynamicEndpointsForRequest(req);
+      ({ dynamic: endpoints, filtered } = await getCustomEndpointsForRequest(req));
     } catch {
       logger.warn('[dynamicModels] app config unavailable');
       return { models: modelsConfig, dynamic: {} };
     }
   }
-  if (endpoints.length === 0) {
+  if (endpoints.length === 0 && filtered.length === 0) {
     return { models: modelsConfig, dynamic: {} };
   }
 
@@ -463,6 +564,11 @@ async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
     endpoints.map((endpoint) => safeResolve(req, endpoint, modes[endpoint.name] ?? 'cache')),
   );
   const models = { ...modelsConfig };
+  for (const endpoint of filtered) {
+    if (Array.isArray(models[endpoint.name])) {
+      models[endpoint.name] = filterSharedList(models[endpoint.name], endpoint);
+    }
+  }
   const dynamic = {};
   endpoints.forEach((endpoint, i) => {
     const { models: list, ...state } = states[i];
@@ -591,8 +697,9 @@ module.exports = {
   REFRESH_AFTER_MS,
   FORCE_WINDOW_MS,
   isDynamicEndpoint,
+  getCustomEndpoints,
   getDynamicEndpoints,
-  getDynamicEndpointsForRequest,
+  getCustomEndpointsForRequest,
   resolveEndpointModels,
   overlayUserModels,
   overlayUserModelsWithState,

@@ -395,13 +395,19 @@ describe('overlayUserModels', () => {
     expect(dns.promises.lookup).not.toHaveBeenCalled();
   });
 
-  itOn(layout.native)('uses req.config when the request carries it (as the native loader)', async () => {
-    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
-    getAppConfig.mockRejectedValue(new Error('not used'));
-    const req = { ...reqFor('u1'), config: appConfig };
-    expect((await overlayUserModels(req, sharedConfig)).LiteLLM).toEqual(['model-a1', 'model-a2']);
-    expect(getAppConfig).not.toHaveBeenCalled();
-  });
+  itOn(layout.native)(
+    'uses req.config when the request carries it (as the native loader)',
+    async () => {
+      saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+      getAppConfig.mockRejectedValue(new Error('not used'));
+      const req = { ...reqFor('u1'), config: appConfig };
+      expect((await overlayUserModels(req, sharedConfig)).LiteLLM).toEqual([
+        'model-a1',
+        'model-a2',
+      ]);
+      expect(getAppConfig).not.toHaveBeenCalled();
+    },
+  );
 
   it('asks for the app config of the user’s role (and, natively, of the user and tenant)', async () => {
     saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
@@ -443,23 +449,26 @@ describe('overlayUserModels', () => {
     expect(httpClient.get.mock.calls[0][1].headers).toEqual({ Authorization: `Bearer ${KEY_A}` });
   });
 
-  itOn(since088)('strips configured header placeholders left unresolved, as fetchModels does', async () => {
-    getAppConfig.mockResolvedValue({
-      endpoints: {
-        custom: [
-          {
-            ...appConfig.endpoints.custom[0],
-            headers: { 'X-Org': 'org-1', 'X-Conversation': '{{LIBRECHAT_BODY_CONVERSATIONID}}' },
-          },
-        ],
-      },
-    });
-    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
-    await overlayUserModels(reqFor('u1'), sharedConfig);
-    const [, config] = httpClient.get.mock.calls[0];
-    expect(config.headers['X-Org']).toBe('org-1');
-    expect(config.headers['X-Conversation']).toBe('');
-  });
+  itOn(since088)(
+    'strips configured header placeholders left unresolved, as fetchModels does',
+    async () => {
+      getAppConfig.mockResolvedValue({
+        endpoints: {
+          custom: [
+            {
+              ...appConfig.endpoints.custom[0],
+              headers: { 'X-Org': 'org-1', 'X-Conversation': '{{LIBRECHAT_BODY_CONVERSATIONID}}' },
+            },
+          ],
+        },
+      });
+      saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+      await overlayUserModels(reqFor('u1'), sharedConfig);
+      const [, config] = httpClient.get.mock.calls[0];
+      expect(config.headers['X-Org']).toBe('org-1');
+      expect(config.headers['X-Conversation']).toBe('');
+    },
+  );
 
   itOn(layout.native)('stores pricing data under the user-scoped token config key', async () => {
     saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
@@ -487,6 +496,88 @@ describe('overlayUserModels', () => {
     const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
     expect(result.models.LiteLLM).toEqual(['gpt-4o-mini']);
     expect(result.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
+  });
+});
+
+describe('models.include and models.exclude', () => {
+  const withFilters = (name, filters) => ({
+    ...appConfig,
+    endpoints: {
+      ...appConfig.endpoints,
+      custom: appConfig.endpoints.custom.map((endpoint) =>
+        endpoint.name === name
+          ? { ...endpoint, models: { ...endpoint.models, ...filters } }
+          : endpoint,
+      ),
+    },
+  });
+
+  beforeEach(() => {
+    upstream[KEY_A] = ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small', 'dall-e-3', 'o1'];
+  });
+
+  it('narrows the user’s fetched list before it is cached: include, then exclude', async () => {
+    host.setAppConfig(
+      withFilters('LiteLLM', { include: ['gpt-*', '/^(dall|text)-/'], exclude: ['*embedding*'] }),
+    );
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    const first = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(first.models.LiteLLM).toEqual(['gpt-4o', 'gpt-4o-mini', 'dall-e-3']);
+    expect(first.dynamic.LiteLLM.source).toBe('user');
+
+    const cache = compat.getUserModelsCache();
+    const store = cache.opts?.store ?? cache.store;
+    const cached = [];
+    for (const key of store.keys()) {
+      const value = await cache.get(key.replace(/^(?:keyv:)?USER_MODELS:/, ''));
+      if (value?.models) {
+        cached.push(value.models);
+      }
+    }
+    expect(cached).toEqual([['gpt-4o', 'gpt-4o-mini', 'dall-e-3']]);
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(cached[0]);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+  });
+
+  it('shows the defaults, unfiltered, when the filters keep none of the fetched models', async () => {
+    host.setAppConfig(withFilters('LiteLLM', { include: ['claude-*'], exclude: ['gpt-4o-mini'] }));
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    const result = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(result.models.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(result.dynamic.LiteLLM).toMatchObject({ source: 'default', error: 'filtered_out' });
+    const none = await overlayUserModelsWithState(reqFor('u2'), sharedConfig);
+    expect(none.models.LiteLLM).toEqual(['gpt-4o-mini']);
+  });
+
+  it('refetches at once when the filters change (no list cached under the old ones)', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    host.setAppConfig(withFilters('LiteLLM', { exclude: ['o1'] }));
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toContain('gpt-4o');
+    host.setAppConfig(withFilters('LiteLLM', { exclude: ['gpt-*'] }));
+    const after = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(after.LiteLLM).toEqual(['text-embedding-3-small', 'dall-e-3', 'o1']);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+  });
+
+  it('narrows the shared list of an admin-key endpoint; its defaults are never filtered', async () => {
+    host.setAppConfig(withFilters('Shared', { exclude: ['*embedding*', 'shared-1'] }));
+    const fetched = { ...sharedConfig, Shared: ['shared-2', 'text-embedding-3-small'] };
+    expect((await overlayUserModels(reqFor('u1'), fetched)).Shared).toEqual(['shared-2']);
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).Shared).toEqual(['shared-1']);
+    const allDropped = { ...sharedConfig, Shared: ['text-embedding-3-small'] };
+    expect((await overlayUserModels(reqFor('u1'), allDropped)).Shared).toEqual(['shared-1']);
+    expect(fetched.Shared).toEqual(['shared-2', 'text-embedding-3-small']);
+  });
+
+  it('ignores values that are not lists of strings', async () => {
+    host.setAppConfig(withFilters('LiteLLM', { include: 'gpt-*', exclude: [42, 'o1'] }));
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'gpt-4o',
+      'gpt-4o-mini',
+      'text-embedding-3-small',
+      'dall-e-3',
+    ]);
   });
 });
 
