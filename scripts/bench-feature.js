@@ -3,6 +3,7 @@
  * Feature benchmark: per-user dynamic models on a patched LibreChat tree (v0.8.0 and later).
  *
  *   node scripts/bench-feature.js /path/to/patched/LibreChat [--users 50] [--requests 200] [--sessions 6]
+ *     [--delay 2000]
  *
  * The tree must be installed (npm dependencies, `npm run build:packages`) and patched with
  * `librechat-dynmodels apply`; the unpatched `getModelsConfig` is loaded from the tool's backup
@@ -19,6 +20,11 @@
  * one user caused in any 5-minute window, and the median and p99 latency of `getModelsConfig`
  * on a warm per-user cache against the unpatched function.
  *
+ * With `--delay MS` the provider then answers in MS milliseconds, and every user's cached list is
+ * aged past the 5-minute max-age: `getModelsConfig` is timed on these stale warm entries (served at
+ * once, refreshed behind the request), with the upstream fetches they caused and whether the
+ * refreshed lists are served afterwards.
+ *
  * On a native release (v0.8.5 and later, patched with the native extras series) the unpatched
  * controller runs LibreChat's own per-user loader (`createLoadConfigModels` with its own
  * `fetchModels`) against the same fake provider, so its upstream count is measured, not computed.
@@ -31,10 +37,10 @@ const path = require('path');
 const Module = require('module');
 
 function parseArgs(argv) {
-  const options = { users: 50, requests: 200, sessions: 6, samples: 5000 };
+  const options = { users: 50, requests: 200, sessions: 6, samples: 5000, delay: 0 };
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
-    const match = /^--(users|requests|sessions|samples)$/.exec(argv[i]);
+    const match = /^--(users|requests|sessions|samples|delay)$/.exec(argv[i]);
     if (match) {
       options[match[1]] = parseInt(argv[++i], 10);
     } else {
@@ -42,7 +48,9 @@ function parseArgs(argv) {
     }
   }
   if (rest.length !== 1) {
-    console.error('usage: node scripts/bench-feature.js TREE [--users N] [--requests M] [--sessions S]');
+    console.error(
+      'usage: node scripts/bench-feature.js TREE [--users N] [--requests M] [--sessions S] [--delay MS]',
+    );
     process.exit(2);
   }
   return { tree: path.resolve(rest[0]), ...options };
@@ -72,11 +80,15 @@ Date.now = () => simulatedNow;
 
 /* The fake provider: GET /v1/models answers the models of the presented key; counts per key. */
 const upstreamCalls = new Map();
+let providerDelay = 0;
+let listVersion = 1;
 const server = http.createServer((req, res) => {
   const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
   upstreamCalls.set(key, (upstreamCalls.get(key) ?? 0) + 1);
   res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify({ data: [1, 2, 3].map((n) => ({ id: `${key}-model-${n}`, object: 'model' })) }));
+  const ids = [1, 2, 3].map((n) => (listVersion === 1 ? `${key}-model-${n}` : `${key}-v${listVersion}-${n}`));
+  const body = JSON.stringify({ data: ids.map((id) => ({ id, object: 'model' })) });
+  setTimeout(() => res.end(body), providerDelay);
 });
 
 /* In-memory stand-ins for the database and the app config, installed before LibreChat loads. */
@@ -258,8 +270,68 @@ async function main() {
     `  added      median ${ms(median.patched - median.unpatched)}  p99 ${ms(p99.patched - p99.unpatched)}` +
       ' (target: under 1 ms median)',
   );
+  if (options.delay > 0) {
+    const fresh = Array.from({ length: Math.min(options.users, 20) }, (_, i) => ({
+      id: `stale${i}`,
+      role: 'USER',
+    }));
+    await staleEntriesUnderSlowProvider(patched, fresh, quantile, ms);
+  }
   server.close();
   process.exit(0);
+}
+
+/**
+ * `--delay`: every user's list is cached, the provider becomes slow and lists new ids, the lists
+ * age past the max-age; then each user asks `getModelsConfig` a number of times.
+ */
+async function staleEntriesUnderSlowProvider(patched, users, quantile, ms) {
+  let clock = realNow();
+  Date.now = () => clock;
+  const fetchesOfUsers = () => users.reduce((sum, user) => sum + (upstreamCalls.get(keyOf(user.id)) ?? 0), 0);
+  upstreamCalls.clear();
+  await Promise.all(users.map((user) => patched.getModelsConfig({ user })));
+  const warmed = fetchesOfUsers();
+
+  providerDelay = options.delay;
+  listVersion = 2;
+  clock += 6 * 60 * 1000;
+  upstreamCalls.clear();
+  const rounds = 25;
+  const timings = [];
+  const phaseStart = realNow();
+  for (let round = 0; round < rounds; round++) {
+    for (const user of users) {
+      const t0 = process.hrtime.bigint();
+      await patched.getModelsConfig({ user });
+      timings.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // the server's other work runs between rounds
+  }
+  const phaseMs = realNow() - phaseStart;
+  /* 20 refreshes share the process's 16 fetch slots: two rounds of the provider's delay */
+  await new Promise((resolve) => setTimeout(resolve, 2 * options.delay + 1000));
+  const during = fetchesOfUsers();
+  let refreshed = 0;
+  for (const user of users) {
+    const config = await patched.getModelsConfig({ user });
+    if (config[endpointName]?.includes(`${keyOf(user.id)}-v2-1`)) {
+      refreshed += 1;
+    }
+  }
+  console.log(
+    `stale warm entries, provider answering in ${options.delay} ms ` +
+      `(${users.length} users, ${warmed} warm-up fetches, lists 6 minutes old):`,
+  );
+  console.log(
+    `  getModelsConfig x ${timings.length} in ${phaseMs} ms: median ${ms(quantile(timings, 0.5))}` +
+      `  p99 ${ms(quantile(timings, 0.99))}  max ${ms(Math.max(...timings))}` +
+      ` (target: no request waits the ${options.delay} ms)`,
+  );
+  console.log(
+    `  upstream fetches they caused: ${during} (one background refresh per user: ${users.length})`,
+  );
+  console.log(`  refreshed lists served afterwards: ${refreshed} of ${users.length}`);
 }
 
 main().catch((error) => {

@@ -19,7 +19,10 @@ const { fetchUserModelList } = require('./userModelsFetch');
 const DEFAULT_TTL_SECONDS = 86400;
 /** A failed fetch is remembered this long, so a broken provider is not hammered. */
 const FAILURE_TTL_MS = 60 * 1000;
-/** `POST /api/models/fetch` without `force` refetches only entries older than this. */
+/**
+ * Max-age of a fetched list: an older one is still served, and refreshed behind the request
+ * (`POST /api/models/fetch` without `force` waits for the refetch instead).
+ */
 const REFRESH_AFTER_MS = 5 * 60 * 1000;
 /** A forced fetch is allowed once per user and endpoint in this window. */
 const FORCE_WINDOW_MS = 10 * 1000;
@@ -34,6 +37,9 @@ const DEFAULT_MAX_FETCHES = 16;
  * @type {Map<string, { promise: Promise<UserModelsEntry>, controller: AbortController }>}
  */
 const pending = new Map();
+
+/** Entry keys whose background refresh is reading the key or fetching. */
+const refreshing = new Set();
 
 /**
  * Forced-fetch slots taken in this process: `${userId}:${name}` -> end of the window (ms).
@@ -111,6 +117,7 @@ const epochs = new Map();
  * @property {string[] | null} models
  * @property {number} fetchedAt
  * @property {string} [error]
+ * @property {number} [failedAt] - A refetch failed at this time; `models` are the previous list.
  *
  * @typedef {Object} UserModelsState
  * @property {string[]} models - The list to show (the user's, or the configured defaults).
@@ -348,7 +355,7 @@ function toState(endpoint, entry) {
   if (!entry) {
     return { models: endpoint.defaults, source: 'default', fetchedAt: null };
   }
-  if (entry.error || !Array.isArray(entry.models)) {
+  if (!Array.isArray(entry.models)) {
     return {
       models: endpoint.defaults,
       source: 'default',
@@ -365,7 +372,40 @@ function toState(endpoint, entry) {
       error: 'filtered_out',
     };
   }
-  return { models: entry.models, source: 'user', fetchedAt: entry.fetchedAt };
+  const state = { models: entry.models, source: 'user', fetchedAt: entry.fetchedAt };
+  return entry.error ? { ...state, error: entry.error } : state;
+}
+
+/**
+ * Whether a cached entry is due a refetch: a list after the 5-minute max-age, a failed refetch
+ * (which kept the previous list) 60 s after it failed. A failed fetch without a list is not; it
+ * expires after 60 s.
+ * @param {UserModelsEntry} entry
+ * @param {number} now
+ */
+function isStale(entry, now) {
+  if (entry.failedAt) {
+    return now - entry.failedAt >= FAILURE_TTL_MS;
+  }
+  return Array.isArray(entry.models) && now - entry.fetchedAt >= REFRESH_AFTER_MS;
+}
+
+/**
+ * The entry a fetch stores: the filtered list; on failure the previous list of the same key
+ * (kept until it would have expired, with the error) or else the error alone (kept 60 s).
+ * @returns {{ entry: UserModelsEntry, ttl: number }}
+ */
+function entryFromResult(endpoint, result, previous) {
+  const now = Date.now();
+  if (result.models) {
+    const models = applyModelFilters(result.models, endpoint.filters);
+    return { entry: { models, fetchedAt: now }, ttl: getTTLms() };
+  }
+  if (Array.isArray(previous?.models)) {
+    const entry = { ...previous, error: result.error, failedAt: now };
+    return { entry, ttl: Math.max(previous.fetchedAt + getTTLms() - now, FAILURE_TTL_MS) };
+  }
+  return { entry: { models: null, fetchedAt: now, error: result.error }, ttl: FAILURE_TTL_MS };
 }
 
 const indexKeyOf = (userId, name) => `${userId}:${name}`;
@@ -380,9 +420,10 @@ async function writeIndex(indexKey, epoch, value) {
 /**
  * Fetches upstream once per entry key at a time and stores the outcome, unless the user's key
  * changed meanwhile (the invalidation aborts the fetch; nothing is written for a replaced key).
+ * A failed refetch keeps `previous`, the list cached for the same key.
  * @returns {Promise<UserModelsEntry>}
  */
-function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch }) {
+function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch, previous }) {
   const inFlight = pending.get(entryKey);
   if (inFlight) {
     return inFlight.promise;
@@ -410,14 +451,11 @@ function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch }
             signal: controller.signal,
           }),
     );
-    /** @type {UserModelsEntry} */
-    const entry = result.models
-      ? { models: applyModelFilters(result.models, endpoint.filters), fetchedAt: Date.now() }
-      : { models: null, fetchedAt: Date.now(), error: result.error };
+    const { entry, ttl } = entryFromResult(endpoint, result, previous);
     if (!current()) {
       return entry;
     }
-    await getCache().set(entryKey, entry, entry.error ? FAILURE_TTL_MS : getTTLms());
+    await getCache().set(entryKey, entry, ttl);
     if (result.tokenConfig) {
       await storeTokenConfig(req, endpoint, result.tokenConfig);
     }
@@ -445,11 +483,45 @@ function abortPending(indexKey) {
 }
 
 /**
+ * Refreshes a stale entry behind the request that found it: once per entry key at a time (the
+ * fetch itself shares the single flight), reading the user's key only when `credentials` are not
+ * known. A key that no longer matches the entry is left to the next request. Never throws.
+ */
+function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, previous }) {
+  if (refreshing.has(entryKey) || pending.has(entryKey)) {
+    return;
+  }
+  refreshing.add(entryKey);
+  const epoch = epochs.get(indexKey) ?? 0;
+  (async () => {
+    const current = credentials ?? (await readUserCredentials(req.user.id, endpoint));
+    if (current && `${indexKey}:${credentialsDigest(endpoint, current)}` === entryKey) {
+      await fetchAndStore({
+        req,
+        endpoint,
+        credentials: current,
+        entryKey,
+        indexKey,
+        epoch,
+        previous,
+      });
+    }
+  })()
+    .catch(() => logger.warn(`[dynamicModels] ${endpoint.name}: internal_error`))
+    .finally(() => refreshing.delete(entryKey));
+}
+
+const credentialsDigest = (endpoint, credentials) =>
+  sha256(`${endpoint.configDigest}\n${credentials.baseURL}\n${credentials.apiKey}`);
+
+/**
  * The model list of one dynamic endpoint for the requesting user.
- * - `cache`: use the cached list while it lives (no database read on a hit); fetch on a miss.
- * - `refresh`: re-read the user's key; refetch when the list is older than 5 minutes.
+ * - `cache`: serve the cached list while it lives (no database read on a hit), refreshing it
+ *   behind the request once it is past the 5-minute max-age; fetch on a miss.
+ * - `refresh`: re-read the user's key; refetch (and wait) when the list is past the max-age.
  * - `force`: re-read the user's key and refetch now.
- * A failed fetch is kept for 60 s in every mode but `force`.
+ * A failed fetch is kept for 60 s in every mode but `force`; a failed refetch keeps the previous
+ * list, with the error, and is retried after 60 s.
  * @param {ServerRequest} req
  * @param {DynamicEndpoint} endpoint
  * @param {'cache' | 'refresh' | 'force'} [mode]
@@ -471,8 +543,12 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
       if (!index.digest) {
         return toState(endpoint, null);
       }
-      const entry = await cache.get(`${indexKey}:${index.digest}`);
+      const entryKey = `${indexKey}:${index.digest}`;
+      const entry = await cache.get(entryKey);
       if (entry) {
+        if (isStale(entry, now)) {
+          refreshBehind({ req, endpoint, entryKey, indexKey, previous: entry });
+        }
         return toState(endpoint, entry);
       }
     }
@@ -485,7 +561,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     return toState(endpoint, null);
   }
 
-  const digest = sha256(`${endpoint.configDigest}\n${credentials.baseURL}\n${credentials.apiKey}`);
+  const digest = credentialsDigest(endpoint, credentials);
   await writeIndex(indexKey, epoch, {
     digest,
     cfg: endpoint.configDigest,
@@ -493,16 +569,26 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
   });
 
   const entryKey = `${indexKey}:${digest}`;
-  if (mode !== 'force') {
-    const entry = await cache.get(entryKey);
-    const fresh =
-      entry && (mode === 'cache' || entry.error || now - entry.fetchedAt < REFRESH_AFTER_MS);
-    if (fresh) {
-      return toState(endpoint, entry);
+  const previous = await cache.get(entryKey);
+  if (previous && mode !== 'force') {
+    const stale = isStale(previous, now);
+    if (mode === 'cache' && stale) {
+      refreshBehind({ req, endpoint, entryKey, indexKey, credentials, previous });
+    }
+    if (mode === 'cache' || !stale) {
+      return toState(endpoint, previous);
     }
   }
 
-  const entry = await fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch });
+  const entry = await fetchAndStore({
+    req,
+    endpoint,
+    credentials,
+    entryKey,
+    indexKey,
+    epoch,
+    previous,
+  });
   return toState(endpoint, entry);
 }
 
@@ -687,6 +773,7 @@ async function takeForceSlot(userId, names) {
 /** Test helper: forget in-process state. */
 function _resetUserModelsState() {
   pending.clear();
+  refreshing.clear();
   epochs.clear();
   forceSlots.clear();
   userFetches.clear();

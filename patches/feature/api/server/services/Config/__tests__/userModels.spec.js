@@ -171,18 +171,14 @@ describe('overlayUserModels', () => {
     expect(getUserKey).not.toHaveBeenCalled();
   });
 
-  it('refetches after DYNAMIC_MODELS_TTL', async () => {
+  it('drops a list after DYNAMIC_MODELS_TTL: the next request waits for a new one', async () => {
     jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
     process.env.DYNAMIC_MODELS_TTL = '3600';
     saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
 
     await overlayUserModels(reqFor('u1'), sharedConfig);
-    jest.setSystemTime(Date.now() + 3599 * 1000);
-    await overlayUserModels(reqFor('u1'), sharedConfig);
-    expect(httpClient.get).toHaveBeenCalledTimes(1);
-
     upstream[KEY_A] = ['model-a3'];
-    jest.setSystemTime(Date.now() + 2 * 1000);
+    jest.setSystemTime(Date.now() + 3601 * 1000);
     const after = await overlayUserModels(reqFor('u1'), sharedConfig);
     expect(httpClient.get).toHaveBeenCalledTimes(2);
     expect(after.LiteLLM).toEqual(['model-a3']);
@@ -578,6 +574,100 @@ describe('models.include and models.exclude', () => {
       'text-embedding-3-small',
       'dall-e-3',
     ]);
+  });
+});
+
+describe('background refresh', () => {
+  let now;
+  /** Lets background work (key read, fetch, cache write) run */
+  const settle = async () => {
+    for (let i = 0; i < 30; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const slowAnswer = (ids) => {
+    let release;
+    const promise = new Promise((resolve) => {
+      release = () => resolve({ status: 200, data: { data: ids.map((id) => ({ id })) } });
+    });
+    return { promise, release };
+  };
+
+  beforeEach(async () => {
+    now = Date.parse('2026-03-10T00:00:00Z');
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+  });
+
+  it('serves a list past the 5-minute max-age at once and refreshes it behind the request, once', async () => {
+    const slow = slowAnswer(['model-a3']);
+    upstream[KEY_A] = slow.promise;
+    now += 5 * 60 * 1000 + 1;
+
+    const served = await Promise.all(
+      Array.from({ length: 5 }, () => overlayUserModelsWithState(reqFor('u1'), sharedConfig)),
+    );
+    for (const result of served) {
+      expect(result.models.LiteLLM).toEqual(['model-a1', 'model-a2']);
+    }
+    await settle();
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+
+    slow.release();
+    await settle();
+    const after = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(after.models.LiteLLM).toEqual(['model-a3']);
+    expect(after.dynamic.LiteLLM).toEqual({ source: 'user', fetchedAt: now });
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps the previous list when the refresh fails, shows the error, retries after 60 s', async () => {
+    const listedAt = now;
+    upstream[KEY_A] = 401;
+    now += 5 * 60 * 1000 + 1;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    const failed = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(failed.models.LiteLLM).toEqual(['model-a1', 'model-a2']);
+    expect(failed.dynamic.LiteLLM).toEqual({
+      source: 'user',
+      fetchedAt: listedAt,
+      error: 'unauthorized',
+    });
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+
+    now += 59 * 1000;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await resolveEndpointModels(reqFor('u1'), getDynamicEndpoints(appConfig)[0], 'refresh');
+    await settle();
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+
+    upstream[KEY_A] = ['model-a4'];
+    now += 2 * 1000;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    expect(httpClient.get).toHaveBeenCalledTimes(3);
+    const recovered = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(recovered.models.LiteLLM).toEqual(['model-a4']);
+    expect(recovered.dynamic.LiteLLM).toEqual({ source: 'user', fetchedAt: now });
+  });
+
+  it('stores nothing from a refresh whose key was revoked while it ran', async () => {
+    const slow = slowAnswer(['model-a3']);
+    upstream[KEY_A] = slow.promise;
+    now += 5 * 60 * 1000 + 1;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    await host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' });
+    await invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    slow.release();
+    await settle();
+    const after = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(after.models.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(after.dynamic.LiteLLM).toEqual({ source: 'default', fetchedAt: null });
   });
 });
 
