@@ -82,8 +82,15 @@ module.exports = {
   readTokenConfig: () => null,
   storeTokenConfig: async () => undefined,
   keepsConfiguredAuthorization: false,
-  /** v0.7.9's ioredis client when it runs with Redis (`USE_REDIS`), else null */
-  getRedisClient: () => optionalRequire('cache/redisClients')?.ioredisClient ?? null,
+  /**
+   * The release's ioredis client when it runs with Redis (`USE_REDIS`), else null: v0.7.9's
+   * `redisClients`, v0.7.8's `ioredisClient`, before that the client of the `@keyv/redis` store.
+   */
+  getRedisClient: () =>
+    optionalRequire('cache/redisClients')?.ioredisClient ??
+    optionalRequire('cache/ioredisClient') ??
+    optionalRequire('cache/keyvRedis')?.redis ??
+    null,
   /** No proxy helper of its own: PROXY is applied to https URLs, as its `fetchModels` does */
   proxyHelpers: null,
 };

@@ -27,6 +27,16 @@ const REFRESH_AFTER_MS = 5 * 60 * 1000;
 /** A forced fetch is allowed once per user and endpoint in this window. */
 const FORCE_WINDOW_MS = 10 * 1000;
 
+/**
+ * Where the release runs with Redis, one instance at a time fetches a user's list for one key: a
+ * lock (`SET NX PX`) that expires, so a holder that died frees it. The others poll meanwhile.
+ */
+const FLIGHT_LOCK_MS = 30 * 1000;
+const FLIGHT_POLL_MS = 200;
+/** Deletes the lock only while it is still this holder's (compare and delete). */
+const RELEASE_LOCK_SCRIPT =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
 /** Upstream fetches one user may run at once (more wait for a slot). */
 const MAX_FETCHES_PER_USER = 2;
 const DEFAULT_MAX_FETCHES = 16;
@@ -418,9 +428,55 @@ async function writeIndex(indexKey, epoch, value) {
 }
 
 /**
- * Fetches upstream once per entry key at a time and stores the outcome, unless the user's key
- * changed meanwhile (the invalidation aborts the fetch; nothing is written for a replaced key).
- * A failed refetch keeps `previous`, the list cached for the same key.
+ * Takes the cross-instance flight lock of an entry key.
+ * @returns {Promise<(() => Promise<unknown>) | null>} its release, or null while another instance
+ *   holds it. Without Redis, or when Redis fails, a release that does nothing.
+ */
+async function takeFlightLock(entryKey) {
+  const redis = getRedisClient();
+  const lockKey = `dynmodels:flight:${entryKey}`;
+  const token = crypto.randomBytes(16).toString('hex');
+  try {
+    if (redis && (await redis.set(lockKey, token, 'PX', FLIGHT_LOCK_MS, 'NX')) !== 'OK') {
+      return null;
+    }
+  } catch {
+    logger.warn(
+      '[dynamicModels] flight lock: Redis unavailable, single flight in this process only',
+    );
+    return async () => undefined;
+  }
+  return async () => redis?.eval(RELEASE_LOCK_SCRIPT, 1, lockKey, token).catch(() => undefined);
+}
+
+/** When an entry was last written (fetched, or a refetch failed). */
+const writtenAt = (entry) => Math.max(entry?.fetchedAt ?? 0, entry?.failedAt ?? 0);
+
+/**
+ * Waits for the flight lock of an entry key. While another instance fetches, polls the cache
+ * for what it stores (newer than `previous`), which is then returned instead of the lock.
+ * @returns {Promise<{ release?: () => Promise<unknown>, stored?: UserModelsEntry }>}
+ */
+async function awaitFlight(entryKey, previous, signal) {
+  for (;;) {
+    const release = await takeFlightLock(entryKey);
+    const stored = await getCache().get(entryKey);
+    if (stored && (!previous || writtenAt(stored) > writtenAt(previous))) {
+      await release?.();
+      return { stored };
+    }
+    if (release || signal.aborted) {
+      return { release: release ?? undefined };
+    }
+    await new Promise((resolve) => setTimeout(resolve, FLIGHT_POLL_MS));
+  }
+}
+
+/**
+ * Fetches upstream once per entry key at a time, in this process and across instances on one
+ * Redis, and stores the outcome, unless the user's key changed meanwhile (the invalidation aborts
+ * the fetch; nothing is written for a replaced key). A failed refetch keeps `previous`, the list
+ * cached for the same key.
  * @returns {Promise<UserModelsEntry>}
  */
 function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch, previous }) {
@@ -431,35 +487,19 @@ function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch, 
   const controller = new AbortController();
   const current = () => (epochs.get(indexKey) ?? 0) === epoch && !controller.signal.aborted;
   const promise = (async () => {
-    const { config } = endpoint;
-    const baseURL = config.directEndpoint
-      ? (extractBaseURL(credentials.baseURL) ?? credentials.baseURL)
-      : credentials.baseURL;
-    const result = await withFetchSlot(req.user.id, () =>
-      controller.signal.aborted
-        ? { error: 'canceled' }
-        : fetchUserModelList({
-            name: endpoint.name,
-            baseURL,
-            apiKey: credentials.apiKey,
-            userProvidedURL: endpoint.userProvidesURL,
-            allowedAddresses: endpoint.allowedAddresses,
-            headers: endpoint.userProvidesURL
-              ? undefined
-              : resolveHeaders(config.headers ?? undefined, req.user),
-            userIdQuery: config.models?.userIdQuery ? req.user.id : undefined,
-            signal: controller.signal,
-          }),
-    );
-    const { entry, ttl } = entryFromResult(endpoint, result, previous);
-    if (!current()) {
-      return entry;
+    const { release, stored } = await awaitFlight(entryKey, previous, controller.signal);
+    if (stored) {
+      return stored;
     }
-    await getCache().set(entryKey, entry, ttl);
-    if (result.tokenConfig) {
-      await storeTokenConfig(req, endpoint, result.tokenConfig);
+    try {
+      return await fetchWithinFlight(
+        { req, endpoint, credentials, entryKey, previous },
+        controller,
+        current,
+      );
+    } finally {
+      await release?.();
     }
-    return entry;
   })().finally(() => {
     if (pending.get(entryKey)?.controller === controller) {
       pending.delete(entryKey);
@@ -467,6 +507,43 @@ function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch, 
   });
   pending.set(entryKey, { promise, controller });
   return promise;
+}
+
+/** The upstream fetch of `fetchAndStore`, once it holds the flight. */
+async function fetchWithinFlight(
+  { req, endpoint, credentials, entryKey, previous },
+  controller,
+  current,
+) {
+  const { config } = endpoint;
+  const baseURL = config.directEndpoint
+    ? (extractBaseURL(credentials.baseURL) ?? credentials.baseURL)
+    : credentials.baseURL;
+  const result = await withFetchSlot(req.user.id, () =>
+    controller.signal.aborted
+      ? { error: 'canceled' }
+      : fetchUserModelList({
+          name: endpoint.name,
+          baseURL,
+          apiKey: credentials.apiKey,
+          userProvidedURL: endpoint.userProvidesURL,
+          allowedAddresses: endpoint.allowedAddresses,
+          headers: endpoint.userProvidesURL
+            ? undefined
+            : resolveHeaders(config.headers ?? undefined, req.user),
+          userIdQuery: config.models?.userIdQuery ? req.user.id : undefined,
+          signal: controller.signal,
+        }),
+  );
+  const { entry, ttl } = entryFromResult(endpoint, result, previous);
+  if (!current()) {
+    return entry;
+  }
+  await getCache().set(entryKey, entry, ttl);
+  if (result.tokenConfig) {
+    await storeTokenConfig(req, endpoint, result.tokenConfig);
+  }
+  return entry;
 }
 
 /**

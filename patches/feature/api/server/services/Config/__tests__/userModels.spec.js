@@ -116,6 +116,13 @@ afterEach(() => {
   host.expectNoneLogged(ALL_KEYS); // no logger call ever carries a key
 });
 
+/** Lets background work (key read, fetch, cache write) run */
+const settle = async () => {
+  for (let i = 0; i < 30; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+};
+
 describe('getDynamicEndpoints', () => {
   it('selects custom endpoints with models.fetch and a user-provided key or URL', () => {
     const endpoints = getDynamicEndpoints(appConfig);
@@ -521,17 +528,8 @@ describe('models.include and models.exclude', () => {
     expect(first.models.LiteLLM).toEqual(['gpt-4o', 'gpt-4o-mini', 'dall-e-3']);
     expect(first.dynamic.LiteLLM.source).toBe('user');
 
-    const cache = compat.getUserModelsCache();
-    const store = cache.opts?.store ?? cache.store;
-    const cached = [];
-    for (const key of store.keys()) {
-      const value = await cache.get(key.replace(/^(?:keyv:)?USER_MODELS:/, ''));
-      if (value?.models) {
-        cached.push(value.models);
-      }
-    }
-    expect(cached).toEqual([['gpt-4o', 'gpt-4o-mini', 'dall-e-3']]);
-    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(cached[0]);
+    const second = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(second.LiteLLM).toEqual(['gpt-4o', 'gpt-4o-mini', 'dall-e-3']);
     expect(httpClient.get).toHaveBeenCalledTimes(1);
   });
 
@@ -579,12 +577,6 @@ describe('models.include and models.exclude', () => {
 
 describe('background refresh', () => {
   let now;
-  /** Lets background work (key read, fetch, cache write) run */
-  const settle = async () => {
-    for (let i = 0; i < 30; i++) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
   const slowAnswer = (ids) => {
     let release;
     const promise = new Promise((resolve) => {
@@ -784,6 +776,121 @@ describe('invalidateUserModels', () => {
   });
 });
 
+/** A Redis with the semantics of SET key value PX ms NX, PTTL, DEL and the compare-and-delete EVAL */
+const fakeRedis = () => {
+  const entries = new Map();
+  const live = (key) => (entries.get(key)?.until > Date.now() ? entries.get(key) : undefined);
+  return {
+    entries,
+    set: jest.fn(async (key, value, px, ms, nx) => {
+      expect([px, nx]).toEqual(['PX', 'NX']);
+      if (live(key)) {
+        return null;
+      }
+      entries.set(key, { value, until: Date.now() + ms });
+      return 'OK';
+    }),
+    pttl: jest.fn(async (key) => (live(key)?.until ?? 0) - Date.now()),
+    del: jest.fn(async (key) => entries.delete(key)),
+    eval: jest.fn(async (_script, _keys, key, token) =>
+      live(key)?.value === token ? Number(entries.delete(key)) : 0,
+    ),
+  };
+};
+
+/** The feature loaded again, as another API instance: own process state, shared caches and Redis */
+const instance = (redis) => {
+  let loaded;
+  jest.isolateModules(() => {
+    jest.doMock('../userModelsCompat', () => ({
+      ...jest.requireActual('../userModelsCompat'),
+      getRedisClient: () => redis,
+    }));
+    jest.spyOn(require('../userModelsFetch').httpClient, 'get').mockImplementation((...args) => {
+      httpClient.get(...args);
+      return upstreamAnswer(...args);
+    });
+    loaded = require('../userModels');
+  });
+  jest.dontMock('../userModelsCompat');
+  return loaded;
+};
+
+describe('many API instances on one Redis', () => {
+  beforeEach(() => {
+    httpClient.get.mockImplementation(() => new Promise(() => undefined));
+  });
+
+  it('fetches a user’s list once across instances; the others serve what it stores', async () => {
+    const redis = fakeRedis();
+    const [a, b] = [instance(redis), instance(redis)];
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    let release;
+    upstream[KEY_A] = new Promise((resolve) => {
+      release = () => resolve({ status: 200, data: { data: [{ id: 'shared-flight' }] } });
+    });
+    const fromA = a.overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    const fromB = b.overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    release();
+    expect((await fromA).LiteLLM).toEqual(['shared-flight']);
+    expect((await fromB).LiteLLM).toEqual(['shared-flight']);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+    expect([...redis.entries.keys()].filter((key) => key.includes('flight'))).toEqual([]);
+  });
+
+  it('takes over a flight lock whose holder died once it expires', async () => {
+    const redis = fakeRedis();
+    const a = instance(redis);
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    const [endpoint] = a.getDynamicEndpoints(appConfig);
+    const digest = require('crypto')
+      .createHash('sha256')
+      .update(`${endpoint.configDigest}\nhttps://litellm.example.com/v1\n${KEY_A}`)
+      .digest('hex');
+    await redis.set(`dynmodels:flight:u1:LiteLLM:${digest}`, 'dead', 'PX', 300, 'NX');
+    const started = Date.now();
+    expect((await a.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+  });
+
+  it('serves a key saved or revoked through one instance from the other on its next request', async () => {
+    const redis = fakeRedis();
+    const [a, b] = [instance(redis), instance(redis)];
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+    await a.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
+    await host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' });
+    await a.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'gpt-4o-mini',
+    ]);
+  });
+
+  it('keeps a failed fetch for 60 s across instances', async () => {
+    const redis = fakeRedis();
+    const [a, b] = [instance(redis), instance(redis)];
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_BAD });
+    expect(
+      (await a.overlayUserModelsWithState(reqFor('u1'), sharedConfig)).dynamic.LiteLLM.error,
+    ).toBe('unauthorized');
+    expect(
+      (await b.overlayUserModelsWithState(reqFor('u1'), sharedConfig)).dynamic.LiteLLM.error,
+    ).toBe('unauthorized');
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('takeForceSlot', () => {
   it('allows one forced fetch per user and endpoint every 10 s', async () => {
     jest.useFakeTimers({ now: new Date('2026-03-10T00:00:00Z') });
@@ -805,33 +912,8 @@ describe('takeForceSlot', () => {
   });
 
   it('takes the slot with Redis SET NX PX, so another instance is refused too', async () => {
-    /** A Redis with the semantics of SET key value PX ms NX, PTTL and DEL */
-    const entries = new Map();
-    const redis = {
-      set: jest.fn(async (key, value, px, ms, nx) => {
-        expect([px, nx]).toEqual(['PX', 'NX']);
-        if (entries.has(key) && entries.get(key) > Date.now()) {
-          return null;
-        }
-        entries.set(key, Date.now() + ms);
-        return 'OK';
-      }),
-      pttl: jest.fn(async (key) => (entries.get(key) ?? 0) - Date.now()),
-      del: jest.fn(async (key) => entries.delete(key)),
-    };
-    const instance = () => {
-      let loaded;
-      jest.isolateModules(() => {
-        jest.doMock('../userModelsCompat', () => ({
-          ...jest.requireActual('../userModelsCompat'),
-          getRedisClient: () => redis,
-        }));
-        loaded = require('../userModels');
-      });
-      jest.dontMock('../userModelsCompat');
-      return loaded;
-    };
-    const [first, second] = [instance(), instance()];
+    const redis = fakeRedis();
+    const [first, second] = [instance(redis), instance(redis)];
     expect(await first.takeForceSlot('u1', ['LiteLLM'])).toBe(0);
     expect(await second.takeForceSlot('u1', ['LiteLLM'])).toBeGreaterThan(0);
     expect(await second.takeForceSlot('u2', ['LiteLLM'])).toBe(0);
