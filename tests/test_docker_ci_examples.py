@@ -144,7 +144,7 @@ def upstream(tmp_path: Path) -> Path:
     files = librechat_files("v0.8.3")
     files.update(
         {
-            "Dockerfile": "FROM node:20-alpine AS node\nCMD [\"npm\", \"run\", \"backend\"]\n",
+            "Dockerfile": 'FROM node:20-alpine AS node\nCMD ["npm", "run", "backend"]\n',
             "package-lock.json": "{}\n",
             "api/package.json": "{}\n",
             "client/package.json": "{}\n",
@@ -156,23 +156,29 @@ def upstream(tmp_path: Path) -> Path:
     build_tree(repo, files)
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+            check=True,
+            capture_output=True,
+        )
 
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "v0.8.3")
     git("tag", "v0.8.3")
     for tag, image in (("v0.8.4", "node:20-alpine"), ("v0.8.7", "node:24.16.0-alpine")):
-        build_tree(repo, {"package.json": f'{{"name": "LibreChat", "version": "{tag}"}}',
-                          "Dockerfile": f"FROM {image} AS node\n"})
+        build_tree(
+            repo,
+            {"package.json": f'{{"name": "LibreChat", "version": "{tag}"}}', "Dockerfile": f"FROM {image} AS node\n"},
+        )
         git("commit", "-qam", tag)
         git("tag", tag)
     return repo
 
 
-def patch_stage(tmp_path: Path, env: dict[str, str], upstream: Path, release: str, node_image: str = "node:20-alpine"
-                ) -> subprocess.CompletedProcess[str]:
+def patch_stage(
+    tmp_path: Path, env: dict[str, str], upstream: Path, release: str, node_image: str = "node:20-alpine"
+) -> subprocess.CompletedProcess[str]:
     args = [release, f"file://{upstream}", node_image, str(tmp_path / "app"), str(tmp_path / "manifests")]
     return subprocess.run(["sh", str(PATCH_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=120)
 
@@ -253,8 +259,9 @@ def run_step(step: dict[str, Any], cwd: Path, env: dict[str, str]) -> subprocess
     """A `run:` step as GitHub runs it: bash -e, in its working directory, with its own env."""
     env = dict(env, **{k: v for k, v in step.get("env", {}).items() if "${{" not in v})
     where = cwd / step.get("working-directory", ".")
-    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=where, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=where, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture

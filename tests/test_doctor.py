@@ -426,6 +426,34 @@ def test_components_left_out_are_a_warning_naming_the_command_that_adds_them(tmp
     assert codes(doctor(find_checkout(root), catalog)) == []
 
 
+def test_filters_without_the_data_provider_component_are_a_warning(tmp_path: Path) -> None:
+    catalog_dir = tmp_path / "catalog"
+    write_series(
+        catalog_dir,
+        patches={
+            "0001-backend.patch": ("backend", git_diff({"api/server/routes/models.js": (ROUTES, PATCHED_ROUTES)})),
+            "0002-data-provider.patch": (
+                "data-provider",
+                git_diff({"packages/data-provider/src/modelFilters.ts": (None, "export {};\n")}),
+            ),
+        },
+    )
+    catalog = load_catalog(catalog_dir)
+    filtered = DYNAMIC.replace("        fetch: true\n", '        fetch: true\n        exclude: ["*embedding*"]\n')
+    backend_only = make(tmp_path, filtered, name="backend-only")
+    engine.apply(find_checkout(backend_only), catalog, engine.Options(components=("backend",)))
+    report = doctor(find_checkout(backend_only), catalog)
+    assert codes(report) == ["components_left_out", "filters_not_applied"] and report.ok
+    assert "apply --component data-provider" in report.findings[1].message
+
+    unfiltered = make(tmp_path, DYNAMIC, name="unfiltered")
+    engine.apply(find_checkout(unfiltered), catalog, engine.Options(components=("backend",)))
+    assert codes(doctor(find_checkout(unfiltered), catalog)) == ["components_left_out"]
+    complete = make(tmp_path, filtered, name="complete")
+    engine.apply(find_checkout(complete), catalog)
+    assert codes(doctor(find_checkout(complete), catalog)) == []
+
+
 def test_native_release_needs_no_patches(tmp_path: Path, catalog: Catalog) -> None:
     report = run_doctor(make(tmp_path, native="v0.8.7"), catalog)
     assert report.ok and report.findings == ()

@@ -561,9 +561,7 @@ def test_rollback_of_an_upgraded_checkout_leaves_the_new_release_files_and_remov
     assert not list(upgraded.root.rglob("*.dynmodels-edited"))
 
 
-def test_apply_force_that_would_not_fit_the_originals_changes_nothing(
-    checkout: Checkout, catalog_dir: Path
-) -> None:
+def test_apply_force_that_would_not_fit_the_originals_changes_nothing(checkout: Checkout, catalog_dir: Path) -> None:
     engine.apply(checkout, load_catalog(catalog_dir))
     (checkout.root / CONTROLLER_PATH).write_text(PATCHED_CONTROLLER + "// edited\n")
     before = snapshot(checkout.root)

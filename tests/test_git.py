@@ -54,7 +54,10 @@ def test_everything_works_without_a_git_binary(tree: Path, catalog_dir: Path) ->
     for command in ("status", "apply", "verify", "rollback"):
         done = subprocess.run(
             [sys.executable, "-m", "librechat_dynmodels", "--json", "--patches", str(catalog_dir), command, str(tree)],
-            capture_output=True, text=True, env=env, timeout=60,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         data = json.loads(done.stdout)["data"]

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True, capture_output=True
+    )
 
 
 @pytest.fixture
@@ -26,8 +27,13 @@ def mirror(tmp_path: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "v0.8.3")
     git(repo, "tag", "v0.8.3")
-    build_tree(repo, {"api/server/routes/models.js": "// new header\n" + ROUTES,
-                      "package.json": '{"name": "LibreChat", "version": "v0.8.4"}'})
+    build_tree(
+        repo,
+        {
+            "api/server/routes/models.js": "// new header\n" + ROUTES,
+            "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
+        },
+    )
     git(repo, "commit", "-qam", "v0.8.4")
     git(repo, "tag", "v0.8.4")
     git(repo, "tag", "not-a-release")
@@ -40,7 +46,12 @@ def mirror(tmp_path: Path) -> Path:
 def test_release_tags_sort_with_rc_before_release() -> None:
     tags = ["v0.8.10", "v0.8.8-rc1", "v0.8.8", "v0.8.9-rc2", "v0.8.9-rc10"]
     assert sorted(tags, key=lambda t: release_key(t) or ()) == [
-        "v0.8.8-rc1", "v0.8.8", "v0.8.9-rc2", "v0.8.9-rc10", "v0.8.10"]
+        "v0.8.8-rc1",
+        "v0.8.8",
+        "v0.8.9-rc2",
+        "v0.8.9-rc10",
+        "v0.8.10",
+    ]
     assert release_key("not-a-release") is None
 
 
@@ -69,7 +80,10 @@ def test_matrix_command_prints_one_row_per_tag_and_fails_on_a_finding(mirror: Pa
     assert result.exit_code == 1
     assert "2 of 3 releases pass every step; 1 without a fitting series" in result.stdout
     assert [line.split()[0] for line in result.stdout.splitlines() if line.startswith("v0.")][:3] == [
-        "v0.8.3", "v0.8.4", "v0.9.0-rc1"]
+        "v0.8.3",
+        "v0.8.4",
+        "v0.9.0-rc1",
+    ]
     ok = CliRunner().invoke(app, ["--json", "--patches", str(catalog_dir), "matrix", "--git", str(mirror), "v0.8.4"])
     assert ok.exit_code == 0 and '"reapply": "ok"' in ok.stdout
 

@@ -22,7 +22,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     (built,) = out.glob("librechat_dynmodels-*.whl")
@@ -48,12 +50,18 @@ def test_installed_wheel_finds_its_own_catalog(wheel: Path, tmp_path: Path) -> N
     target = tmp_path / "site"
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target), str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     listed = subprocess.run(
         [sys.executable, "-m", "librechat_dynmodels", "--json", "list"],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(target)), cwd=tmp_path, timeout=60,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(target)),
+        cwd=tmp_path,
+        timeout=60,
     )
     data = json.loads(listed.stdout)["data"]
     assert Path(data["catalog"]) == target / "librechat_dynmodels" / "patches"

@@ -28,8 +28,13 @@ def drawn(result: object, width: int = 80, verbose: bool = False) -> str:
 def test_an_80_column_table_keeps_every_path_whole() -> None:
     files = tuple(FileResult(p, "data-provider", "modify", "partially patched") for p in LONG_PATHS)
     report = ApplyReport(
-        Path("/srv/LibreChat"), "v0.8.3", SeriesChoice("dynmodels-v0.8.3", "content", True, 9, 9), "applied",
-        ("backend", "data-provider", "client"), files, Path("/srv/LibreChat/.librechat-dynmodels"),
+        Path("/srv/LibreChat"),
+        "v0.8.3",
+        SeriesChoice("dynmodels-v0.8.3", "content", True, 9, 9),
+        "applied",
+        ("backend", "data-provider", "client"),
+        files,
+        Path("/srv/LibreChat/.librechat-dynmodels"),
     )
     text = drawn(report)
     assert all(len(line) <= 80 for line in text.splitlines())
@@ -55,7 +60,11 @@ def test_an_80_column_matrix_keeps_every_series_whole() -> None:
 def test_what_cannot_stay_whole_wraps_rather_than_being_cut() -> None:
     path = "api/" + "very-long-folder-name/" * 5 + "file.js"  # wider than the terminal
     report = ApplyReport(
-        Path("/srv"), "v0.8.3", SeriesChoice("s", "content", True, 1, 1), "applied", ("backend",),
+        Path("/srv"),
+        "v0.8.3",
+        SeriesChoice("s", "content", True, 1, 1),
+        "applied",
+        ("backend",),
         (FileResult(path, "backend", "modify", "pristine"),),
     )
     text = drawn(report, width=60)

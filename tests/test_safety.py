@@ -136,9 +136,7 @@ def test_a_lock_whose_pid_now_belongs_to_another_process_is_taken_over(tree: Pat
     assert engine.apply(find_checkout(tree), load_catalog(catalog_dir)).outcome == "applied"
 
 
-def test_a_lock_from_another_host_is_kept_and_the_refusal_says_how_to_clear_it(
-    tree: Path, catalog_dir: Path
-) -> None:
+def test_a_lock_from_another_host_is_kept_and_the_refusal_says_how_to_clear_it(tree: Path, catalog_dir: Path) -> None:
     state = tree / ".librechat-dynmodels"
     state.mkdir()
     holder = {"pid": 4242, "host": "other-container", "time": time.time() - 120, "start": 99}

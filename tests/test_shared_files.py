@@ -245,4 +245,3 @@ def test_apply_on_a_checkout_patched_from_an_earlier_catalog_says_so_and_force_b
     assert report.outcome == "applied" and report.rolled_back_first
     assert (tree / COMPAT_PATH).read_text() == "x\n"
     assert engine.apply(checkout, catalog).outcome == "already applied"
-

@@ -123,8 +123,7 @@ def _refuse_lines_beyond_counts(text: str, files: list[FilePatch], patch_name: s
         extra = lines[index] if index < len(lines) else ""
         if extra[:1] in (" ", "+", "-") and not extra.startswith(("--- ", "+++ ")):
             raise CatalogError(
-                f"corrupt patch: hunk {hunk.number} of {path} has more lines than its header counts"
-                f" (line {index + 1})",
+                f"corrupt patch: hunk {hunk.number} of {path} has more lines than its header counts (line {index + 1})",
                 patch_name,
             )
 

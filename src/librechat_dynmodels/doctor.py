@@ -200,7 +200,7 @@ def check_endpoint(
         add(
             WARNING,
             "user_url_without_user_key",
-            'baseURL is "user_provided" but apiKey is not: a user\'s own base URL is never sent the endpoint\'s '
+            "baseURL is \"user_provided\" but apiKey is not: a user's own base URL is never sent the endpoint's "
             "configured key, so users (who can save only a URL here) all see models.default; set apiKey: "
             '"user_provided" as well for per-user models',
         )
@@ -449,6 +449,32 @@ def _native_loader_checks_user_urls(root: Path) -> bool:
 # -- the command --------------------------------------------------------------------------
 
 
+def _uses_filters(data: Mapping[str, Any]) -> bool:
+    endpoints = data.get("endpoints")
+    custom = endpoints.get("custom") if isinstance(endpoints, dict) else None
+    return any(
+        isinstance(item, dict)
+        and isinstance(item.get("models"), dict)
+        and any(item["models"].get(key) not in (None, []) for key in FILTER_KEYS)
+        for item in (custom if isinstance(custom, list) else [])
+    )
+
+
+def _filters_applied_findings(checkout: Checkout, catalog: Catalog, patches: PatchCheck) -> list[Finding]:
+    """The filters live in the data-provider component: without it LibreChat neither checks nor applies them."""
+    series = catalog.series.get(patches.series or "")
+    if series is None or "data-provider" not in series.components or "data-provider" in patches.components:
+        return []
+    from shlex import quote
+
+    message = (
+        "models.include/exclude are set, but the data-provider component is not applied: LibreChat neither checks "
+        "nor applies them, so every list stays unfiltered; add it with: librechat-dynmodels apply --component "
+        f"data-provider {quote(str(checkout.root))}, then run 'npm run build:data-provider'"
+    )
+    return [Finding(WARNING, "filters_not_applied", message)]
+
+
 def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
     root = checkout.root
     env, env_file = read_env(root)
@@ -466,6 +492,8 @@ def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
     if native:
         findings += _native_findings(root, env, endpoints, allowlist_setting, applied)
     findings += found
+    if data is not None and patches is not None and applied and _uses_filters(data):
+        findings += _filters_applied_findings(checkout, catalog, patches)
     return DoctorReport(
         root=root,
         librechat_version=checkout.version,

@@ -655,9 +655,7 @@ def _refuse_without_room(checkout: Checkout, plans: list[_FilePlan]) -> None:
     import shutil
 
     changed = [plan for plan in plans if plan.changes]
-    needed = SPACE_MARGIN_BYTES + sum(
-        len(plan.patched) + 2 * len(plan.original or b"") for plan in changed
-    )
+    needed = SPACE_MARGIN_BYTES + sum(len(plan.patched) + 2 * len(plan.original or b"") for plan in changed)
     try:
         free = shutil.disk_usage(checkout.root).free
     except OSError:

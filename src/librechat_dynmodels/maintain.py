@@ -455,12 +455,9 @@ def port(
 def _entry_data(entry: PatchEntry) -> dict[str, object]:
     data: dict[str, object] = {"file": entry.file, "component": entry.component, "description": entry.description}
     if entry.installs:
-        data["install"] = [
-            f.path if f.path == f.source else {"path": f.path, "from": f.source} for f in entry.installs
-        ]
+        data["install"] = [f.path if f.path == f.source else {"path": f.path, "from": f.source} for f in entry.installs]
     return data
 
 
 def _conflicted(ported: list[PortedFile], path: str) -> bool:
     return any(f.path == path and f.result == "conflict" for f in ported)
-
