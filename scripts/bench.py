@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Time `check` and `apply`+`rollback` on a release tree, side by side with `git apply --check`,
-GNU `patch --dry-run` over the same diffs, and the floor of this stack (`python -c "import typer"`).
+GNU `patch --dry-run`, `git apply` and `git apply -R` over the same diffs, and the floor of this stack
+(`python -c "import typer"`). `apply` writes every file, backup and its manifest durably (each temporary
+file synced in one pass before any is renamed); `git apply` syncs nothing.
 
 The tree is exported from $LIBRECHAT_GIT (the newest release the catalog names, or --tag), else a
 synthetic tree of the same size is built from the series' own hunks. Prints medians and ratios.
@@ -138,6 +140,17 @@ def main() -> int:
             rollback_ms.append((time.perf_counter() - start) * 1000)
         results["librechat-dynmodels apply"] = statistics.median(apply_ms)
         results["librechat-dynmodels rollback"] = statistics.median(rollback_ms)
+        # the same diffs written by git (no backups, no manifest, no fsync), then taken back
+        git_apply_ms, git_reverse_ms = [], []
+        for _ in range(max(3, args.runs // 3)):
+            start = time.perf_counter()
+            run(["git", "apply", str(diff)], cwd=tree)
+            git_apply_ms.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            run(["git", "apply", "-R", str(diff)], cwd=tree)
+            git_reverse_ms.append((time.perf_counter() - start) * 1000)
+        results["git apply"] = statistics.median(git_apply_ms)
+        results["git apply -R"] = statistics.median(git_reverse_ms)
 
         floor = results["python -c 'import typer' (floor)"]
         print(f"tree: {source}; series {series.id}: {hunks} hunks over {files} files; {env_note}; {args.runs} runs")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import HOOK, snapshot, write_series
-from librechat_dynmodels import __version__, engine
+from librechat_dynmodels import __version__, engine, fsutil
 from librechat_dynmodels.cli import app
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
@@ -139,16 +139,16 @@ def test_interrupt_exits_130_and_leaves_nothing_half_done(
     tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(tree)
-    real = engine.atomic_write
+    real = fsutil._stage
     calls = {"n": 0}
 
-    def interrupted(path: Path, data: bytes, mode: int | None = None) -> None:
+    def interrupted(path: Path, data: bytes, mode: int | None = None) -> str:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        real(path, data, mode)
+        return real(path, data, mode)
 
-    monkeypatch.setattr(engine, "atomic_write", interrupted)
+    monkeypatch.setattr(fsutil, "_stage", interrupted)
     result = run("--patches", str(catalog_dir), "apply", str(tree))
     assert result.exit_code == 130
     assert snapshot(tree) == before
@@ -163,20 +163,20 @@ def test_incomplete_rollback_exits_4_and_a_rerun_finishes(
 ) -> None:
     before = snapshot(tree)
     assert run("--patches", str(catalog_dir), "apply", str(tree)).exit_code == 0
-    real = engine.atomic_write
+    real = fsutil._stage
     calls = {"n": 0}
 
-    def failing(path: Path, data: bytes, mode: int | None = None) -> None:
+    def failing(path: Path, data: bytes, mode: int | None = None) -> str:
         calls["n"] += 1
         if calls["n"] == 2:
             raise PermissionError(13, "Permission denied", str(path))
-        real(path, data, mode)
+        return real(path, data, mode)
 
-    monkeypatch.setattr(engine, "atomic_write", failing)
+    monkeypatch.setattr(fsutil, "_stage", failing)
     result = run("--patches", str(catalog_dir), "rollback", str(tree))
     assert result.exit_code == 4 and "state kept" in result.stderr
     assert (tree / ".librechat-dynmodels" / "manifest.json").exists()
-    monkeypatch.setattr(engine, "atomic_write", real)
+    monkeypatch.setattr(fsutil, "_stage", real)
     assert run("--patches", str(catalog_dir), "rollback", str(tree)).exit_code == 0
     assert snapshot(tree) == before
 

@@ -21,7 +21,7 @@ from conftest import (
     snapshot,
     write_series,
 )
-from librechat_dynmodels import engine
+from librechat_dynmodels import engine, fsutil
 from librechat_dynmodels.catalog import Catalog, load_catalog
 from librechat_dynmodels.checkout import Checkout, find_checkout
 from librechat_dynmodels.engine import Options
@@ -331,16 +331,16 @@ def test_ctrl_c_while_files_are_written_finishes_the_apply_and_reports_it(
     if force:
         engine.apply(checkout, catalog)
         (checkout.root / CONTROLLER_PATH).write_text(PATCHED_CONTROLLER + "// edited\n")
-    real_write = engine.atomic_write
+    real_write = fsutil._stage
     writes = []
 
-    def interrupted(path: Path, data: bytes, mode: int | None = None) -> None:
+    def interrupted(path: Path, data: bytes, mode: int | None = None) -> str:
         writes.append(path)
         if len(writes) == 3:
             os.kill(os.getpid(), signal.SIGINT)
-        real_write(path, data, mode)
+        return real_write(path, data, mode)
 
-    monkeypatch.setattr(engine, "atomic_write", interrupted)
+    monkeypatch.setattr(fsutil, "_stage", interrupted)
     report = engine.apply(checkout, catalog, Options(force=force))
     assert report.outcome == "applied"
     assert engine.verify(checkout, catalog).ok
@@ -351,16 +351,16 @@ def test_full_disk_during_writes_is_undone(
     checkout: Checkout, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(checkout.root)
-    real_write = engine.atomic_write
+    real_write = fsutil._stage
     calls = {"n": 0}
 
-    def failing_write(path: Path, data: bytes, mode: int | None = None) -> None:
-        calls["n"] += 1
+    def failing_write(path: Path, data: bytes, mode: int | None = None) -> str:
+        calls["n"] += checkout.state_dir not in path.parents and ".git" not in path.parts
         if calls["n"] == 2:
             raise OSError(28, "No space left on device", str(path))
-        real_write(path, data, mode)
+        return real_write(path, data, mode)
 
-    monkeypatch.setattr(engine, "atomic_write", failing_write)
+    monkeypatch.setattr(fsutil, "_stage", failing_write)
     with pytest.raises(FileAccessError, match="No space left on device.*nothing changed"):
         engine.apply(checkout, catalog)
     assert snapshot(checkout.root) == before
@@ -457,15 +457,15 @@ def test_the_git_exclude_is_written_before_any_target_and_restored_by_the_next_a
 ) -> None:
     exclude = checkout.root / ".git" / "info" / "exclude"
     exclude.parent.mkdir(parents=True)
-    real_write = engine.atomic_write
+    real_write = fsutil._stage
     seen = []
 
-    def watching(path: Path, data: bytes, mode: int | None = None) -> None:
-        if checkout.state_dir not in path.parents:
+    def watching(path: Path, data: bytes, mode: int | None = None) -> str:
+        if checkout.state_dir not in path.parents and path != exclude:
             seen.append(exclude.exists() and "/.librechat-dynmodels/" in exclude.read_text())
-        real_write(path, data, mode)
+        return real_write(path, data, mode)
 
-    monkeypatch.setattr(engine, "atomic_write", watching)
+    monkeypatch.setattr(fsutil, "_stage", watching)
     engine.apply(checkout, catalog)
     assert seen and all(seen)
     exclude.write_text("")  # as a run killed after its last write left it

@@ -20,34 +20,31 @@ from librechat_dynmodels.errors import InterruptedOperationError, LockedError
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
-# Runs one engine command in a child that dies (os._exit, no cleanup at all) at its k-th file write.
+# Runs one engine command in a child under the fault hook (LIBRECHAT_DYNMODELS_FAULT): "kill:N" dies with no
+# cleanup at all at its Nth write step, "full:N" meets a full disk there; it prints the steps it took.
 CRASHER = textwrap.dedent(
     """
-    import os, sys
+    import sys
     from pathlib import Path
-    from librechat_dynmodels import engine, fsutil, state, checkout as co
+    from librechat_dynmodels import engine, fsutil, checkout as co
     from librechat_dynmodels.catalog import load_catalog
-    root, catalog_dir, command, crash_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    real = fsutil.atomic_write
-    count = 0
-    def crashing(path, data, mode=None):
-        global count
-        count += 1
-        if count == crash_at:
-            os._exit(137)
-        real(path, data, mode)
-    for module in (engine, state, co):
-        module.atomic_write = crashing
-    getattr(engine, command)(co.find_checkout(root), load_catalog(catalog_dir))
-    print(count)
+    from librechat_dynmodels.errors import DynModelsError
+    root, catalog_dir, command = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    name, _, force = command.partition(" --")
+    try:
+        getattr(engine, name)(co.find_checkout(root), load_catalog(catalog_dir), engine.Options(force=bool(force)))
+    except DynModelsError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        sys.exit(1)
+    print(fsutil.steps_taken())
     """
 )
 
 
-def run_child(root: Path, catalog_dir: Path, command: str, crash_at: int) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=SRC)
+def run_child(root: Path, catalog_dir: Path, command: str, fault: str = "") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=SRC, LIBRECHAT_DYNMODELS_FAULT=fault)
     return subprocess.run(
-        [sys.executable, "-c", CRASHER, str(root), str(catalog_dir), command, str(crash_at)],
+        [sys.executable, "-c", CRASHER, str(root), str(catalog_dir), command],
         capture_output=True,
         text=True,
         env=env,
@@ -64,42 +61,127 @@ def fresh(tmp_path: Path, name: str) -> tuple[Path, Path]:
     return root, catalog_dir
 
 
-def writes_of(tmp_path: Path, command: str) -> int:
-    root, catalog_dir = fresh(tmp_path, f"count-{command}")
-    if command == "rollback":
-        engine.apply(find_checkout(root), load_catalog(catalog_dir))
-    done = run_child(root, catalog_dir, command, crash_at=10_000)
+def steps_of(tmp_path: Path, command: str) -> int:
+    root, catalog_dir = fresh(tmp_path, f"count-{command.replace(' ', '')}")
+    prepare(root, catalog_dir, command)
+    done = run_child(root, catalog_dir, command)
     assert done.returncode == 0, done.stderr
     return int(done.stdout.strip())
 
 
-def test_apply_killed_at_any_write_recovers_to_pristine(tmp_path: Path) -> None:
-    total = writes_of(tmp_path, "apply")
-    assert total >= 8  # journal, backups, manifest, journal, every target
+def prepare(root: Path, catalog_dir: Path, command: str) -> None:
+    """What each command finds: rollback an applied checkout, --force one an admin edited since."""
+    if command != "apply":
+        engine.apply(find_checkout(root), load_catalog(catalog_dir))
+    if command.endswith("--force"):
+        edited = root / "api/server/controllers/ModelController.js"
+        edited.write_text(edited.read_text() + "// edited by the admin\n")
+
+
+@pytest.mark.parametrize("command", ["apply --force", "rollback --force"])
+def test_a_forced_run_killed_at_any_write_step_loses_no_edit_and_the_next_run_finishes(
+    tmp_path: Path, command: str
+) -> None:
+    total = steps_of(tmp_path, command)
+    for crash_at in range(1, total + 1):
+        root, catalog_dir = fresh(tmp_path, f"{command.replace(' ', '')}-{crash_at}")
+        prepare(root, catalog_dir, command)
+        edit = (root / "api/server/controllers/ModelController.js").read_text()
+        assert run_child(root, catalog_dir, command, f"kill:{crash_at}").returncode == 137
+        done = run_child(root, catalog_dir, command)
+        assert done.returncode == 0, f"step {crash_at}: {done.stderr}"
+        kept = [p.read_text() for p in root.rglob("*.dynmodels-edited")]
+        assert edit in kept, f"crash at step {crash_at} lost the admin's edit"
+        assert not [p for p in root.rglob("*.dynmodels-tmp")], f"crash at step {crash_at} left temporaries"
+        if command.startswith("apply"):
+            assert engine.verify(find_checkout(root), load_catalog(catalog_dir)).ok
+        else:
+            assert not (root / ".librechat-dynmodels").exists()
+
+
+def test_rollback_on_a_disk_that_fills_at_any_write_step_keeps_its_state_and_a_rerun_finishes(
+    tmp_path: Path,
+) -> None:
+    total = steps_of(tmp_path, "rollback")
+    for full_at in range(1, total + 1):
+        root, catalog_dir = fresh(tmp_path, f"rollback-full-{full_at}")
+        pristine = snapshot(root)
+        prepare(root, catalog_dir, "rollback")
+        done = run_child(root, catalog_dir, "rollback", f"full:{full_at}")
+        assert done.returncode in (0, 1), done.stderr
+        if done.returncode == 1:
+            assert "run rollback again" in done.stderr or "nothing was rolled back" in done.stderr, done.stderr
+            assert run_child(root, catalog_dir, "rollback").returncode == 0
+        assert snapshot(root) == pristine, f"a full disk at step {full_at}: the rerun left a changed tree"
+
+
+def test_apply_killed_at_any_write_step_is_undone_by_recover_or_complete(tmp_path: Path) -> None:
+    total = steps_of(tmp_path, "apply")
+    assert total >= 20  # each temporary file written, synced and renamed, each folder synced
     for crash_at in range(1, total + 1):
         root, catalog_dir = fresh(tmp_path, f"apply-{crash_at}")
         pristine = snapshot(root)
-        assert run_child(root, catalog_dir, "apply", crash_at).returncode == 137
+        assert run_child(root, catalog_dir, "apply", f"kill:{crash_at}").returncode == 137
         checkout, catalog = find_checkout(root), load_catalog(catalog_dir)
-        if (root / ".librechat-dynmodels" / "journal.json").exists():
+        interrupted = (root / ".librechat-dynmodels" / "journal.json").exists()
+        if interrupted:
             with pytest.raises(InterruptedOperationError, match="run 'librechat-dynmodels recover'"):
                 engine.check(checkout, catalog)
         engine.recover(checkout)
-        assert snapshot(root) == pristine, f"crash at write {crash_at} left a changed tree"
-        assert engine.apply(checkout, catalog).outcome == "applied"
-        assert engine.verify(checkout, catalog).ok
+        assert not [p for p in root.rglob("*.dynmodels-tmp")], f"crash at step {crash_at} left temporaries"
+        if interrupted or snapshot(root) == pristine:
+            assert snapshot(root) == pristine, f"crash at step {crash_at} left a changed tree"
+            assert engine.apply(checkout, catalog).outcome == "applied"
+        # else killed after its journal was cleared: the apply is whole
+        assert engine.verify(checkout, catalog).ok, f"crash at step {crash_at}"
 
 
-def test_rollback_killed_at_any_write_is_finished_by_the_next_command(tmp_path: Path) -> None:
-    total = writes_of(tmp_path, "rollback")
+def test_rollback_killed_at_any_write_step_is_finished_by_the_next_command(tmp_path: Path) -> None:
+    total = steps_of(tmp_path, "rollback")
     for crash_at in range(1, total + 1):
         root, catalog_dir = fresh(tmp_path, f"rollback-{crash_at}")
         pristine = snapshot(root)
         checkout, catalog = find_checkout(root), load_catalog(catalog_dir)
         engine.apply(checkout, catalog)
-        assert run_child(root, catalog_dir, "rollback", crash_at).returncode == 137
+        assert run_child(root, catalog_dir, "rollback", f"kill:{crash_at}").returncode == 137
         engine.rollback(checkout, catalog)  # the next writing command finishes the job
         assert snapshot(root) == pristine, f"crash at write {crash_at} was not finished"
+
+
+def test_apply_on_a_disk_that_fills_at_any_write_step_changes_nothing(tmp_path: Path) -> None:
+    total = steps_of(tmp_path, "apply")
+    for full_at in range(1, total + 1):
+        root, catalog_dir = fresh(tmp_path, f"full-{full_at}")
+        pristine = snapshot(root)
+        done = run_child(root, catalog_dir, "apply", f"full:{full_at}")
+        if done.returncode == 0:  # the step was the last folder sync, after every file was in place
+            assert engine.verify(find_checkout(root), load_catalog(catalog_dir)).ok
+            continue
+        assert done.returncode == 1 and "No space left on device" in done.stderr, done.stderr
+        assert snapshot(root) == pristine, f"a full disk at step {full_at} left a changed tree"
+
+
+def test_apply_syncs_every_changed_file_in_one_pass_before_renaming_any(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from librechat_dynmodels import fsutil
+
+    events: list[tuple[str, Path]] = []
+    real_sync, real_replace = fsutil._fsync_file, os.replace
+
+    def sync(name: str) -> None:
+        events.append(("sync", Path(name).parent))
+        real_sync(name)
+
+    def replace(source: str, target: str) -> None:
+        events.append(("rename", Path(target).parent))
+        real_replace(source, target)
+
+    monkeypatch.setattr(fsutil, "_fsync_file", sync)
+    monkeypatch.setattr(fsutil.os, "replace", replace)
+    engine.apply(find_checkout(tree), load_catalog(catalog_dir))
+    in_checkout = [kind for kind, folder in events if not {".git", ".librechat-dynmodels"} & set(folder.parts)]
+    assert in_checkout == ["sync"] * 4 + ["rename"] * 4
 
 
 def test_a_live_lock_makes_a_second_run_refuse(tree: Path, catalog_dir: Path) -> None:
@@ -153,11 +235,11 @@ SLOW_APPLY = textwrap.dedent(
     """
     import sys, time
     from librechat_dynmodels import engine, fsutil, cli
-    real = fsutil.atomic_write
+    real = fsutil._stage
     def slow(path, data, mode=None):
         time.sleep(0.4)
-        real(path, data, mode)
-    engine.atomic_write = slow
+        return real(path, data, mode)
+    fsutil._stage = slow
     sys.argv = ["librechat-dynmodels", *sys.argv[1:]]
     cli.main()
     """

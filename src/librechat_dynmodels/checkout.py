@@ -139,6 +139,10 @@ def safe_target(root: Path, relpath: str) -> Path:
     return root / relpath
 
 
+# The git exclude file the tool keeps its state folder out of `git status` with, relative to the checkout.
+GIT_EXCLUDE = ".git/info/exclude"
+
+
 def add_git_exclude(root: Path, entry: str) -> bool:
     """Add ``entry`` to .git/info/exclude of a plain (non-worktree-file) git checkout."""
     from .fsutil import atomic_write
@@ -171,7 +175,10 @@ def remove_git_exclude(root: Path, entry: str) -> None:
     lines = current.splitlines(keepends=True)
     kept = [line for line in lines if line.rstrip("\r\n") != entry]
     if len(kept) != len(lines):
-        atomic_write(exclude, "".join(kept).encode("utf-8"))
+        try:
+            atomic_write(exclude, "".join(kept).encode("utf-8"))
+        except OSError:
+            pass  # the next rollback takes it back
 
 
 def sweep_temporaries(root: Path, relpaths: list[str]) -> None:

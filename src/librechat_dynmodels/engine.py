@@ -14,6 +14,7 @@ from typing import NamedTuple
 from . import __version__
 from .catalog import Catalog, Series, with_needed_components
 from .checkout import (
+    GIT_EXCLUDE,
     STATE_DIR_NAME,
     Checkout,
     add_git_exclude,
@@ -35,7 +36,7 @@ from .errors import (
     StateError,
     UsageError,
 )
-from .fsutil import atomic_write, file_mode, is_read_only, remove_file, sha256_bytes
+from .fsutil import atomic_write, atomic_write_many, file_mode, is_read_only, remove_file, sha256_bytes
 from .hunks import Hunk, Match, MatchKind, apply_hunks, first_mismatch
 from .models import (
     ApplyReport,
@@ -453,6 +454,7 @@ def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: 
     """
     done = _Restored([], [], [], [])
     upgraded = upgraded_since_apply(checkout, manifest) is not None
+    originals: list[tuple[Path, bytes, int | None]] = []
     for record in manifest.files:
         target = checkout.target(record.path)
         current = _current(checkout, record.path)
@@ -467,13 +469,16 @@ def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: 
             original = state.read_backup(record)
             mode = record.original_mode if record.original_mode is not None else 0o644
             if digest != record.original_sha256 or file_mode(target) != mode:
-                atomic_write(target, original, mode)
+                originals.append((target, original, mode))
                 done.restored.append(record.path)
+                continue
         elif current is not None:
             remove_file(target)
             done.deleted.append(record.path)
         if on_write:
             on_write(record.path)
+    restored_as = {checkout.target(path): path for path in done.restored}
+    atomic_write_many(originals, (lambda target: on_write(restored_as[target])) if on_write else None)
     for relpath in sorted(manifest.created_dirs, key=len, reverse=True):
         try:
             (checkout.root / relpath).rmdir()
@@ -485,7 +490,10 @@ def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: 
 def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
     """Finish or undo an interrupted apply or rollback; the checkout ends pristine."""
     journal = state.read_journal() if state.exists() else None
+    sweep_temporaries(checkout.root, [GIT_EXCLUDE])
     if journal is None:
+        if not state.has_manifest():
+            state.sweep_temporaries()  # a run killed before its first journal left only temporary files
         return None
     operation = journal.get("operation", "unknown")
     if operation == "apply" and journal.get("phase") == "prepare":
@@ -494,8 +502,9 @@ def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
     try:
         if state.has_manifest():
             manifest = state.read_manifest()
-            done = _restore(checkout, state, manifest)
+            # first, so that a folder the apply created holds nothing of ours when it is removed
             sweep_temporaries(checkout.root, [record.path for record in manifest.files])
+            done = _restore(checkout, state, manifest)
         else:
             done = _Restored([], [], [], [])
         state.discard()
@@ -835,9 +844,9 @@ def _write_apply(
         state.write_journal("apply", "prepare")
         # the state folder exists from here on: keep it out of 'git status' before anything else
         add_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")
-        for plan, record in zip(plans, records, strict=False):
-            if plan.original is not None:
-                state.write_backup(record, plan.original)
+        state.write_backups(
+            [(record, plan.original) for plan, record in zip(plans, records, strict=False) if plan.original is not None]
+        )
         state.write_manifest(manifest)
         state.write_journal("apply", "write")
     except BaseException as exc:
@@ -848,11 +857,15 @@ def _write_apply(
             ) from None
         raise
     try:
+        written_as = {checkout.target(plan.path): plan.path for plan in plans}
         for plan in plans:
-            if plan.changes:
-                atomic_write(checkout.target(plan.path), plan.patched, plan.mode)
-            if on_write:
+            if not plan.changes and on_write:
                 on_write(plan.path)
+        atomic_write_many(
+            ((checkout.target(plan.path), plan.patched, plan.mode) for plan in plans if plan.changes),
+            (lambda target: on_write(written_as[target])) if on_write else None,
+        )
+        state.clear_journal()  # the apply is whole from here on
     except BaseException as exc:
         try:
             _restore(checkout, state, manifest)
@@ -867,7 +880,6 @@ def _write_apply(
                 f"write failed ({exc.strerror}); every file was restored, nothing changed", where
             ) from None
         raise
-    state.clear_journal()
 
 
 def _dirs_to_create(checkout: Checkout, plans: list[_FilePlan]) -> list[str]:
@@ -951,7 +963,12 @@ def _outdated_message(manifest: Manifest, outdated: list[str]) -> str:
 def _rollback_locked(
     checkout: Checkout, state: StateDir, manifest: Manifest, on_write: OnWrite | None = None
 ) -> _Restored:
-    state.write_journal("rollback", "write")
+    try:
+        state.write_journal("rollback", "write")
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot write the state directory: {exc.strerror}; nothing was rolled back", str(state.path)
+        ) from None
     try:
         done = _restore(checkout, state, manifest, on_write)
         sweep_temporaries(checkout.root, [record.path for record in manifest.files])
@@ -967,30 +984,37 @@ def _rollback_locked(
     return done
 
 
+def _checked_rollback(
+    checkout: Checkout, state: StateDir, manifest: Manifest, opts: Options, on_write: OnWrite | None
+) -> _Restored:
+    state.verify_backups(manifest)
+    drifted = [] if upgraded_since_apply(checkout, manifest) else _drifted(checkout, manifest)
+    if drifted and not opts.force:
+        raise DriftError(
+            f"{', '.join(drifted)} changed since the patches were applied; 'rollback --force' restores the "
+            "originals and keeps the edited copies as FILE.dynmodels-edited",
+            drifted[0],
+        )
+    _refuse_unwritable(checkout, [record.path for record in manifest.files])
+    return _rollback_locked(checkout, state, manifest, on_write)
+
+
 def rollback(
     checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS, on_write: OnWrite | None = None
 ) -> RollbackReport:
     state = StateDir(checkout.state_dir)
     with _deferred_interrupts(), _locked(state):
         recovered = _recover(checkout, state)
-        if not state.has_manifest():
-            outcome = "nothing to roll back" if recovered is None else recovered.outcome
-            restored = recovered.restored if recovered else ()
-            deleted = recovered.deleted if recovered else ()
-            return RollbackReport(checkout.root, outcome, None, restored, deleted)
-        manifest = state.read_manifest()
-        state.verify_backups(manifest)
-        drifted = [] if upgraded_since_apply(checkout, manifest) else _drifted(checkout, manifest)
-        if drifted and not opts.force:
-            raise DriftError(
-                f"{', '.join(drifted)} changed since the patches were applied; 'rollback --force' restores the "
-                "originals and keeps the edited copies as FILE.dynmodels-edited",
-                drifted[0],
-            )
-        _refuse_unwritable(checkout, [record.path for record in manifest.files])
-        done = _rollback_locked(checkout, state, manifest, on_write)
+        manifest = state.read_manifest() if state.has_manifest() else None
+        if manifest is not None:
+            done = _checked_rollback(checkout, state, manifest, opts, on_write)
     if not checkout.state_dir.exists():
         remove_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")  # the checkout is as released again
+    if manifest is None:
+        outcome = "nothing to roll back" if recovered is None else recovered.outcome
+        restored = recovered.restored if recovered else ()
+        deleted = recovered.deleted if recovered else ()
+        return RollbackReport(checkout.root, outcome, None, restored, deleted)
     return RollbackReport(
         checkout.root,
         "rolled back",

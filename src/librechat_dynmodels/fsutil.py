@@ -1,8 +1,31 @@
 """The one way this tool writes a file: atomically, durably, with the mode it should have."""
 
+import errno
 import os
 import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+# Fault injection for the crash tests: LIBRECHAT_DYNMODELS_FAULT=kill:N ends the process at its Nth write
+# step (os._exit, no cleanup at all), full:N fails that step as a full disk does. A step is each point a
+# crash can fall between: a temporary file written, synced or renamed into place, a folder synced, a file
+# removed. `steps_taken()` counts them.
+_FAULT_KIND, _, _FAULT_AT = os.environ.get("LIBRECHAT_DYNMODELS_FAULT", "").partition(":")
+_steps = 0
+
+
+def _step() -> None:
+    global _steps
+    _steps += 1
+    if _FAULT_AT.isdigit() and _steps == int(_FAULT_AT):
+        if _FAULT_KIND == "kill":
+            os._exit(137)
+        if _FAULT_KIND == "full":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def steps_taken() -> int:
+    return _steps
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -22,6 +45,7 @@ def is_read_only(path: Path) -> bool:
 
 def _fsync_dir(directory: Path) -> None:
     try:
+        _step()
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
@@ -77,6 +101,11 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     ``mode`` defaults to the existing file's permission bits, else 0o644. Run as root, the file keeps
     its owner and group (a new file takes its folder's), so a checkout owned by another user stays so.
     """
+    atomic_write_many([(path, data, mode)])
+
+
+def _stage(path: Path, data: bytes, mode: int | None) -> str:
+    """A temporary file beside ``path`` with ``data``, the mode and the owner ``path`` should have."""
     import tempfile
 
     if mode is None:
@@ -87,21 +116,62 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _step()
         os.chmod(tmp_name, mode)
         _take_owner(tmp_name, owner)
-        os.replace(tmp_name, path)
     except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
+        _unlink_quietly(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    return tmp_name
+
+
+def _unlink_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def _fsync_file(name: str) -> None:
+    _step()
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_many(
+    files: Iterable[tuple[Path, bytes, int | None]], on_written: Callable[[Path], None] | None = None
+) -> None:
+    """:func:`atomic_write` for several files in one pass: every temporary file is written, then all are
+    synced, then each is renamed into place (``on_written`` hears each), then each folder is synced once.
+    The disk batches the syncs; a crash at any point leaves every target whole, old or new, and at most
+    temporary files (``.NAME.XXXX.dynmodels-tmp``), which rollback and recovery remove.
+    """
+    staged: list[tuple[str, Path]] = []
+    renamed = 0
+    try:
+        for path, data, mode in files:
+            staged.append((_stage(path, data, mode), path))
+        for tmp_name, _ in staged:
+            _fsync_file(tmp_name)
+        for tmp_name, path in staged:
+            _step()
+            os.replace(tmp_name, path)
+            renamed += 1
+            if on_written:
+                on_written(path)
+    except BaseException:
+        for tmp_name, _ in staged[renamed:]:
+            _unlink_quietly(tmp_name)
+        raise
+    for folder in dict.fromkeys(path.parent for _, path in staged):
+        _fsync_dir(folder)
 
 
 def remove_file(path: Path) -> None:
+    _step()
     try:
         path.unlink()
     except FileNotFoundError:

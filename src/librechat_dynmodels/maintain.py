@@ -204,7 +204,7 @@ def refresh(
             component=component,
         )
         if original is not None:
-            state.write_backup(record, original)
+            state.write_backups([(record, original)])
         records.append(record)
         added.append(relpath)
 
