@@ -32,7 +32,10 @@ CRASHER = textwrap.dedent(
     root, catalog_dir, command = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     name, _, force = command.partition(" --")
     try:
-        getattr(engine, name)(co.find_checkout(root), load_catalog(catalog_dir), engine.Options(force=bool(force)))
+        if name == "recover":
+            engine.recover(co.find_checkout(root))
+        else:
+            getattr(engine, name)(co.find_checkout(root), load_catalog(catalog_dir), engine.Options(force=bool(force)))
     except DynModelsError as error:
         print(f"refused: {error}", file=sys.stderr)
         sys.exit(1)
@@ -146,6 +149,26 @@ def test_rollback_killed_at_any_write_step_is_finished_by_the_next_command(tmp_p
         assert run_child(root, catalog_dir, "rollback", f"kill:{crash_at}").returncode == 137
         engine.rollback(checkout, catalog)  # the next writing command finishes the job
         assert snapshot(root) == pristine, f"crash at write {crash_at} was not finished"
+
+
+def test_recover_killed_at_any_write_step_is_finished_by_the_next_recover(tmp_path: Path) -> None:
+    while_renaming = steps_of(tmp_path, "apply") - 6  # some targets renamed into place, others not
+
+    def half_applied(name: str) -> tuple[Path, Path, dict[str, tuple[bytes, int]]]:
+        root, catalog_dir = fresh(tmp_path, name)
+        pristine = snapshot(root)
+        assert run_child(root, catalog_dir, "apply", f"kill:{while_renaming}").returncode == 137
+        assert (root / ".librechat-dynmodels" / "journal.json").exists()
+        return root, catalog_dir, pristine
+
+    root, catalog_dir, _ = half_applied("recover-count")
+    total = int(run_child(root, catalog_dir, "recover").stdout.strip() or 0)
+    assert total >= 5
+    for crash_at in range(1, total + 1):
+        root, catalog_dir, pristine = half_applied(f"recover-{crash_at}")
+        assert run_child(root, catalog_dir, "recover", f"kill:{crash_at}").returncode == 137
+        assert run_child(root, catalog_dir, "recover").returncode == 0
+        assert snapshot(root) == pristine, f"recover killed at step {crash_at}, then run again, left a changed tree"
 
 
 def test_apply_on_a_disk_that_fills_at_any_write_step_changes_nothing(tmp_path: Path) -> None:
