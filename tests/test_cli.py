@@ -49,6 +49,16 @@ def test_global_options_work_after_the_command_too(tree: Path, catalog_dir: Path
     assert result.exit_code == 0 and json.loads(result.stdout)["data"]["ok"] is True
 
 
+@pytest.mark.parametrize("command", [("apply",), ("apply", "--dry-run"), ("check",)])
+def test_an_out_of_range_fuzz_is_a_usage_error_even_on_an_applied_checkout(
+    tree: Path, catalog_dir: Path, command: tuple[str, ...]
+) -> None:
+    common = ("--patches", str(catalog_dir))
+    assert run(*common, "apply", str(tree)).exit_code == 0
+    refused = run(*common, *command, "--fuzz", "5", str(tree))
+    assert refused.exit_code == 2 and "--fuzz must be between 0 and 2 (got 5)" in refused.stderr
+
+
 def test_full_cycle_exit_codes(tree: Path, catalog_dir: Path) -> None:
     before = snapshot(tree)
     common = ("--patches", str(catalog_dir))

@@ -259,6 +259,11 @@ def _components(series_chain: list[Series], requested: tuple[str, ...]) -> tuple
     return tuple(c for c in ("backend", "data-provider", "client") if c in wanted and c in available)
 
 
+def _check_options(opts: Options) -> None:
+    if not 0 <= opts.fuzz <= MAX_FUZZ:
+        raise UsageError(f"--fuzz must be between 0 and {MAX_FUZZ} (got {opts.fuzz})")
+
+
 def _choose(
     checkout: Checkout,
     catalog: Catalog,
@@ -272,8 +277,7 @@ def _choose(
     With ``closest_ok`` a checkout that no series fits gets the closest one (for reports);
     otherwise that is a :class:`NoSeriesError`.
     """
-    if not 0 <= opts.fuzz <= MAX_FUZZ:
-        raise UsageError(f"--fuzz must be between 0 and {MAX_FUZZ} (got {opts.fuzz})")
+    _check_options(opts)
     native = detect_native_support(checkout.root)
     if opts.series_id or manifest is not None:
         series_id = opts.series_id or (manifest.series if manifest else "")
@@ -705,6 +709,7 @@ def _diff(plans: list[_FilePlan]) -> str:
 def apply(
     checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS, on_write: OnWrite | None = None
 ) -> ApplyReport:
+    _check_options(opts)  # before "already applied" answers without matching anything
     state = StateDir(checkout.state_dir)
     if opts.dry_run:
         _refuse_if_interrupted(state)
