@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -247,6 +248,10 @@ def main() -> int:
         )
         provider = Provider(args.delay)
         env = {**os.environ, "USE_REDIS": "true", "REDIS_URI": f"redis://127.0.0.1:{redis_port}"}
+        # the user keys are encrypted by one instance and read by the other: one pair for both (v0.7.x
+        # reads these when its crypto module loads)
+        env.setdefault("CREDS_KEY", secrets.token_hex(32))
+        env.setdefault("CREDS_IV", secrets.token_hex(16))
         instances = []
         for name in ("A", "B"):
             port, log = free_port(), work / f"instance-{name}.log"

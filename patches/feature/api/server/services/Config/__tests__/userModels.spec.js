@@ -801,7 +801,12 @@ const fakeRedis = () => {
 /** The feature loaded again, as another API instance: own process state, shared caches and Redis */
 const instance = (redis) => {
   let loaded;
+  // v0.7.x keeps the lists in the feature's own store, which Redis shares between instances
+  const ownCache = layout.ownCache ? require('../userModelsCache') : null;
   jest.isolateModules(() => {
+    if (ownCache) {
+      jest.doMock('../userModelsCache', () => ownCache);
+    }
     jest.doMock('../userModelsCompat', () => ({
       ...jest.requireActual('../userModelsCompat'),
       getRedisClient: () => redis,
@@ -813,6 +818,9 @@ const instance = (redis) => {
     loaded = require('../userModels');
   });
   jest.dontMock('../userModelsCompat');
+  if (ownCache) {
+    jest.dontMock('../userModelsCache');
+  }
   return loaded;
 };
 
