@@ -105,6 +105,10 @@ def jest(tree: Path, suite: str, report: Path, log: Path) -> SuiteRun:
         "--forceExit",
         "--json",
         f"--outputFile={report}",
+        # two workers, each replaced when it holds over 1 GB: in one process (what jest picks on two
+        # cores) the v0.8.8-rc1 api suites ran out of heap
+        "--maxWorkers=2",
+        "--workerIdleMemoryLimit=1GB",
         *patterns,
         *(ignore if mongo else []),
     ]
