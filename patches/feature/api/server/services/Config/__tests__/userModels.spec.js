@@ -825,6 +825,10 @@ const instance = (redis) => {
 };
 
 describe('many API instances on one Redis', () => {
+  // each instance loads the feature and the release's modules anew: on a loaded machine one test
+  // took over 30 s (jest's timeout becomes two minutes for the whole file)
+  jest.setTimeout(120000);
+
   beforeEach(() => {
     httpClient.get.mockImplementation(() => new Promise(() => undefined));
   });
