@@ -69,7 +69,7 @@ def run(
 
 
 # MongoDB is not available here: specs that start mongodb-memory-server fail before and after alike and
-# take most of the time, so they are left out of both runs (counted in the report as mongo_specs_skipped).
+# take most of the time, so they are left out of both runs (the log names them).
 NEEDS_MONGO = re.compile(rb"mongodb-memory-server|MongoMemoryServer")
 SPEC_NAME = re.compile(r"\.(spec|test)\.[cm]?[jt]sx?$")
 
@@ -86,33 +86,36 @@ def specs_needing_mongo(package: Path, patterns: list[str]) -> list[str]:
     return sorted(found)
 
 
-def jest(tree: Path, suite: str, report: Path, log: Path) -> SuiteRun:
-    """Run one jest suite with a JSON report and read its results, test by test."""
-    folder, patterns = SUITES[suite]
-    report.unlink(missing_ok=True)
-    mongo = specs_needing_mongo(tree / folder, patterns)
-    # last on the command line: jest's array options take every argument after them
-    ignore = [
-        "--testPathIgnorePatterns=/node_modules/",
-        f"--testPathIgnorePatterns=/({'|'.join(map(re.escape, mongo))})$",
-    ]
-    with log.open("a", encoding="utf-8") as out:
-        out.write(f"\n{len(mongo)} spec(s) need MongoDB and are left out: {' '.join(mongo)}\n")
-    cmd = [
+def jest_command(report: Path, *args: str) -> list[str]:
+    """A jest run with a JSON report: two workers, each replaced when it holds over 1 GB (in one process,
+    what jest picks on two cores, the v0.8.8-rc1 api suites ran out of heap)."""
+    return [
         "npx",
         "jest",
         "--ci",
         "--forceExit",
         "--json",
         f"--outputFile={report}",
-        # two workers, each replaced when it holds over 1 GB: in one process (what jest picks on two
-        # cores) the v0.8.8-rc1 api suites ran out of heap
         "--maxWorkers=2",
         "--workerIdleMemoryLimit=1GB",
-        *patterns,
-        *(ignore if mongo else []),
+        *args,
     ]
-    run(cmd, tree / folder, log)
+
+
+def jest(tree: Path, suite: str, report: Path, log: Path) -> SuiteRun:
+    """Run one jest suite with a JSON report and read its results, test by test."""
+    folder, patterns = SUITES[suite]
+    report.unlink(missing_ok=True)
+    mongo = specs_needing_mongo(tree / folder, patterns)
+    # last on the command line: jest's array options take every argument after them
+    ignore = (
+        ["--testPathIgnorePatterns=/node_modules/", f"--testPathIgnorePatterns=/({'|'.join(map(re.escape, mongo))})$"]
+        if mongo
+        else []
+    )
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n{len(mongo)} spec(s) need MongoDB and are left out: {' '.join(mongo)}\n")
+    run(jest_command(report, *patterns, *ignore), tree / folder, log)
     return read_report(report, tree)
 
 
@@ -208,7 +211,7 @@ def recheck_alone(tree: Path, suite: str, cmp: dict[str, Any], report: Path, log
     folder = tree / SUITES[suite][0]
     specs = sorted({os.path.relpath(tree / _spec(t), folder) for t in cmp["regressions"]})
     report.unlink(missing_ok=True)
-    run(["npx", "jest", "--ci", "--forceExit", "--json", f"--outputFile={report}", *specs], folder, log)
+    run(jest_command(report, *specs), folder, log)
     alone = read_report(report, tree).results
     cmp["passes_alone"] = [t for t in cmp["regressions"] if alone.get(t) == "passed"]
     cmp["regressions"] = [t for t in cmp["regressions"] if alone.get(t) != "passed"]
