@@ -55,8 +55,10 @@ def test_an_out_of_range_fuzz_is_a_usage_error_even_on_an_applied_checkout(
 ) -> None:
     common = ("--patches", str(catalog_dir))
     assert run(*common, "apply", str(tree)).exit_code == 0
+    applied = snapshot(tree)
     refused = run(*common, *command, "--fuzz", "5", str(tree))
     assert refused.exit_code == 2 and "--fuzz must be between 0 and 2 (got 5)" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and snapshot(tree) == applied
 
 
 def test_full_cycle_exit_codes(tree: Path, catalog_dir: Path) -> None:
