@@ -109,6 +109,13 @@ function fetchUserModelList({ name, baseURL, apiKey, userProvidedURL, headers, a
 module.exports = { FetchErrors, fetchUserModelList };
 """.replace("KEY_VARIABLE", KEY_VARIABLE)
 
+# As LibreChat's crypto module of v0.7.x, which the compat module loads: it reads the keys when it loads.
+COMPAT_READING_CREDENTIALS = (
+    "Buffer.from(process.env.CREDS_KEY, 'hex');\nBuffer.from(process.env.CREDS_IV, 'hex');\n"
+    "require('fs').writeFileSync(require('path').join(__dirname, 'creds.json'), "
+    "JSON.stringify([process.env.CREDS_KEY, process.env.CREDS_IV]));\n" + COMPAT
+)
+
 HANGS = "module.exports = { fetchUserModelList: () => new Promise(() => setInterval(() => {}, 1000)) };\n"
 
 
@@ -172,11 +179,12 @@ def make(
     node_modules: bool = True,
     data_provider: str | None = DATA_PROVIDER,
     env: str | None = None,
+    compat_js: str = COMPAT,
 ) -> Path:
     files: dict[str, str | bytes] = {
         **librechat_files(),
         "librechat.yaml": "endpoints:\n  custom:\n" + "".join(endpoints),
-        "api/server/services/Config/userModelsCompat.js": COMPAT,
+        "api/server/services/Config/userModelsCompat.js": compat_js,
         "api/config/logger.js": LOGGER,
     }
     if fetch_js is not None:
@@ -281,6 +289,30 @@ def test_endpoint_names_compare_as_librechat_normalises_them(tmp_path: Path, pro
 
 
 # -- a fetch that fails, and the key ------------------------------------------------------
+
+
+@needs_node
+def test_a_checkout_without_creds_key_still_probes_with_throwaway_values(tmp_path: Path, provider: Provider) -> None:
+    """v0.7.x's crypto module reads CREDS_KEY and CREDS_IV when it loads; a checkout with no .env yet still probes."""
+    root = make(tmp_path, endpoint_yaml(base_url=provider.url), compat_js=COMPAT_READING_CREDENTIALS)
+    environ = {k: v for k, v in os.environ.items() if k not in ("CREDS_KEY", "CREDS_IV")}
+    report = probe(find_checkout(root), "LiteLLM", "K", environ={**environ, "K": GOOD_KEY})
+    assert (report.category, report.fetched) == ("ok", len(MODELS))
+    key, iv = json.loads((root / "api/server/services/Config/creds.json").read_text())
+    assert (len(bytes.fromhex(key)), len(bytes.fromhex(iv))) == (32, 16)
+
+
+@needs_node
+def test_the_checkouts_own_creds_key_and_iv_are_kept(tmp_path: Path, provider: Provider) -> None:
+    root = make(
+        tmp_path,
+        endpoint_yaml(base_url=provider.url),
+        compat_js=COMPAT_READING_CREDENTIALS,
+        env=f"CREDS_KEY={'ab' * 32}\n",
+    )
+    report = probe(find_checkout(root), "LiteLLM", "K", environ={**os.environ, "K": GOOD_KEY, "CREDS_IV": "cd" * 16})
+    assert report.category == "ok"
+    assert json.loads((root / "api/server/services/Config/creds.json").read_text()) == ["ab" * 32, "cd" * 16]
 
 
 @needs_node

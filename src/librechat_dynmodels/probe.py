@@ -24,6 +24,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 from .checkout import Checkout
@@ -49,6 +50,9 @@ TIMEOUT_S = 30.0
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
 _CATEGORY = re.compile(r"^[a-z_]{1,40}$")
 _SCRUBBED = "[redacted]"
+# LibreChat's crypto module reads these when it loads (v0.7.x fails to load without them). The probe stores and
+# reads no user key, so a checkout that has not set them yet gets throwaway values of the right length.
+_CREDENTIAL_KEYS = {"CREDS_KEY": 32, "CREDS_IV": 16}
 
 
 class _Secrets:
@@ -118,7 +122,8 @@ def probe(
         "filters": _filters(item, name),
         "first": FIRST,
     }
-    child_env = {**dotenv, **environ, KEY_VARIABLE: key}
+    throwaway = {variable: token_hex(size) for variable, size in _CREDENTIAL_KEYS.items() if lookup(variable) is None}
+    child_env = {**throwaway, **dotenv, **environ, KEY_VARIABLE: key}
     started = time.monotonic()
     try:
         done = subprocess.run(
