@@ -253,7 +253,53 @@ def install(tree: Path, installer: Path, log: Path) -> list[str] | None:
         if run(["npm", "run", "build:mcp"], tree, log) != 0:
             return None
         workarounds.append("npm run build:mcp (the installer does not build packages/mcp)")
-    return workarounds
+    return workarounds + repair_agents(tree, log)
+
+
+def repair_agents(tree: Path, log: Path) -> list[str]:
+    """Mend an @librechat/agents build from the registry that the release's code or jest cannot load.
+
+    v0.8.5 pins agents 3.1.68, which the registry lacks; the installer's 3.1.77 pins @langchain/core 1.1.44
+    while its ^-ranged @langchain packages now resolve to releases that need core 1.3, and its
+    @mistralai/mistralai 2.x is ESM only, which jest's CommonJS runtime cannot parse. v0.8.8-rc1's
+    packages/api imports ASK_USER_QUESTION_ID_PATTERN, which the registry's agents build does not export.
+    """
+    agents = tree / "node_modules" / "@librechat" / "agents"
+    repairs = []
+    core = agents / "node_modules" / "@langchain" / "core"
+    loads = ["node", "-e", "require('@librechat/agents')"]
+    if core.is_dir() and run(loads, tree / "api", log) != 0:
+        if replace_package(core, "@langchain/core@1.3.5", log) and run(loads, tree / "api", log) == 0:
+            repairs.append("@librechat/agents: nested @langchain/core -> 1.3.5 (its @langchain packages need >= 1.3)")
+    mistral = agents / "node_modules" / "@mistralai" / "mistralai"
+    manifest = mistral / "package.json"
+    if manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("type") == "module":
+        if replace_package(mistral, "@mistralai/mistralai@1.15.1", log):
+            repairs.append("@librechat/agents: nested @mistralai/mistralai (ESM only) -> 1.15.1 (CommonJS, for jest)")
+    main = agents / "dist" / "cjs" / "main.cjs"
+    hitl = tree / "packages" / "api" / "src" / "agents" / "hitl" / "askUserQuestionTool.ts"
+    pattern = "ASK_USER_QUESTION_ID_PATTERN"
+    if (
+        hitl.exists()
+        and pattern in hitl.read_text(encoding="utf-8")
+        and pattern not in main.read_text(encoding="utf-8")
+    ):
+        with main.open("a", encoding="utf-8") as out:
+            out.write(f"\nexports.{pattern} = /^[A-Za-z0-9_-]{{1,64}}$/;\n")
+        repairs.append(f"@librechat/agents main.cjs: {pattern} export added (the registry build lacks it)")
+    return repairs
+
+
+def replace_package(target: Path, spec: str, log: Path) -> bool:
+    """Put the registry's tarball of spec where target is."""
+    with tempfile.TemporaryDirectory() as packed:
+        if run(["npm", "pack", "--silent", spec], Path(packed), log) != 0:
+            return False
+        tarball = next(Path(packed).glob("*.tgz"))
+        shutil.rmtree(target)
+        target.mkdir(parents=True)
+        subprocess.run(["tar", "-xzf", str(tarball), "-C", str(target), "--strip-components=1"], check=True)
+    return True
 
 
 def swap_in_prebuilt_sharp(tree: Path, log: Path) -> bool:
