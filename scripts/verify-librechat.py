@@ -269,12 +269,15 @@ def repair_agents(tree: Path, log: Path) -> list[str]:
     core = agents / "node_modules" / "@langchain" / "core"
     loads = ["node", "-e", "require('@librechat/agents')"]
     if core.is_dir() and run(loads, tree / "api", log) != 0:
-        if replace_package(core, "@langchain/core@1.3.5", log) and run(loads, tree / "api", log) == 0:
+        if (
+            put_packages(agents / "node_modules", {"@langchain/core": "@langchain/core@1.3.5"}, log)
+            and run(loads, tree / "api", log) == 0
+        ):
             repairs.append("@librechat/agents: nested @langchain/core -> 1.3.5 (its @langchain packages need >= 1.3)")
     mistral = agents / "node_modules" / "@mistralai" / "mistralai"
     manifest = mistral / "package.json"
     if manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("type") == "module":
-        if replace_package(mistral, "@mistralai/mistralai@1.15.1", log):
+        if put_packages(agents / "node_modules", {"@mistralai/mistralai": "@mistralai/mistralai@1.15.1"}, log):
             repairs.append("@librechat/agents: nested @mistralai/mistralai (ESM only) -> 1.15.1 (CommonJS, for jest)")
     main = agents / "dist" / "cjs" / "main.cjs"
     hitl = tree / "packages" / "api" / "src" / "agents" / "hitl" / "askUserQuestionTool.ts"
@@ -290,18 +293,6 @@ def repair_agents(tree: Path, log: Path) -> list[str]:
     return repairs
 
 
-def replace_package(target: Path, spec: str, log: Path) -> bool:
-    """Put the registry's tarball of spec where target is."""
-    with tempfile.TemporaryDirectory() as packed:
-        if run(["npm", "pack", "--silent", spec], Path(packed), log) != 0:
-            return False
-        tarball = next(Path(packed).glob("*.tgz"))
-        shutil.rmtree(target)
-        target.mkdir(parents=True)
-        subprocess.run(["tar", "-xzf", str(tarball), "-C", str(target), "--strip-components=1"], check=True)
-    return True
-
-
 def swap_in_prebuilt_sharp(tree: Path, log: Path) -> bool:
     arch = PREBUILT_SHARP.get(os.uname().machine)
     if arch is None:
@@ -312,6 +303,14 @@ def swap_in_prebuilt_sharp(tree: Path, log: Path) -> bool:
         f"@img/sharp-libvips-linux-{arch}": f"@img/sharp-libvips-linux-{arch}@1.0.4",
         "sharp/node_modules/detect-libc": "detect-libc@2.0.3",
     }
+    if not put_packages(tree / "node_modules", packages, log):
+        return False
+    check = ["node", "-e", "require('sharp')"]
+    return run(check, tree / "api", log) == 0
+
+
+def put_packages(node_modules: Path, packages: dict[str, str], log: Path) -> bool:
+    """Put the registry's tarball of each spec in its folder under node_modules (replacing what is there)."""
     with tempfile.TemporaryDirectory() as packed:
         if run(["npm", "pack", "--silent", *packages.values()], Path(packed), log) != 0:
             return False
@@ -321,13 +320,11 @@ def swap_in_prebuilt_sharp(tree: Path, log: Path) -> bool:
             tarball = next((t for t in tarballs if t.name.startswith(name + "-")), None)
             if tarball is None:
                 return False
-            target = tree / "node_modules" / folder
-            if folder == "sharp":
-                shutil.rmtree(target, ignore_errors=True)
-            target.mkdir(parents=True, exist_ok=True)
+            target = node_modules / folder
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
             subprocess.run(["tar", "-xzf", str(tarball), "-C", str(target), "--strip-components=1"], check=True)
-    check = ["node", "-e", "require('sharp')"]
-    return run(check, tree / "api", log) == 0
+    return True
 
 
 def differs_from_release(mirror: Path, tag: str, tree: Path, files: list[str]) -> list[str]:
