@@ -12,12 +12,14 @@ A feature file named in a series' ``install`` list becomes a created file of tha
 guarantee a created file has (manifest, checksums, drift detection, rollback).
 """
 
+import os
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .checkout import check_relpath, reads_as, reads_as_git_dir, safe_target
 from .diffs import FilePatch, created_file_patch, parse_patch
-from .errors import CatalogError, NoSeriesError, UsageError
+from .errors import CatalogError, DynModelsError, NoSeriesError, UsageError
 
 FEATURE_DIR = "feature"  # inside the catalog folder
 # Catalog files are small; a larger one is damaged or hostile, never read whole into memory.
@@ -122,15 +124,15 @@ class Series:
     def file_patches(self, entry: PatchEntry) -> list[FilePatch]:
         """The glue sections of one patch file, then the feature files it installs (read once)."""
         if entry.file not in self._parsed:
+            catalog_dir = self.directory.parent
             path = self.directory / entry.file
             try:
-                text = _read_catalog_file(path, MAX_CATALOG_FILE_BYTES).decode("utf-8")
+                text = read_catalog_file(catalog_dir, f"{self.directory.name}/{entry.file}").decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise CatalogError(f"cannot read patch file: {exc}", str(path)) from None
             parsed = parse_patch(text, str(path))
             for shared in entry.installs:
-                source = self.feature_dir / shared.source
-                content = _read_catalog_file(source, MAX_CATALOG_FILE_BYTES)
+                content = read_catalog_file(catalog_dir, shared.origin)
                 parsed.append(created_file_patch(shared.path, content, shared.origin))
             self._parsed[entry.file] = parsed
         return self._parsed[entry.file]
@@ -177,9 +179,19 @@ class Catalog(NamedTuple):
         return ordered
 
 
-def _read_catalog_file(path: Path, limit: int) -> bytes:
+def read_catalog_file(catalog_dir: Path, relpath: str, limit: int = MAX_CATALOG_FILE_BYTES) -> bytes:
+    """A series.yaml, patch or feature file: a regular file inside the catalog, as the checkout's
+    targets are guarded (a symlink may lead only within the catalog and never be the file itself)."""
+    path = catalog_dir / relpath
     try:
-        with path.open("rb") as handle:
+        safe_target(catalog_dir, relpath, "catalog")
+    except DynModelsError as exc:
+        raise CatalogError(exc.message, str(path)) from None
+    try:
+        # O_NOFOLLOW: a link put in place after the check is not followed either
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
         raise CatalogError("named in series.yaml but missing from the catalog", str(path)) from None
@@ -207,9 +219,32 @@ def _string_list(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def _relpath(value: object, what: str, where: str) -> str:
     if not isinstance(value, str):
         raise CatalogError(f"{what} {value!r} must be a string", where)
-    parts = value.split("/")
-    if any(not part or part in (".", "..") or "\\" in part or "\0" in part for part in parts):
-        raise CatalogError(f"{what} {value!r} must be a relative path inside the folder, without '..'", where)
+    if "\\" in value:
+        raise CatalogError(f"{what} {value!r} must use '/' between its parts", where)
+    try:
+        return check_relpath(value, "series.yaml")
+    except DynModelsError as exc:
+        raise CatalogError(
+            f"{what} {value!r} must be a relative path inside the folder: {exc.message}", where
+        ) from None
+
+
+_SERIES_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,98}[A-Za-z0-9])?$")
+
+
+def check_series_id(value: object, where: str | None, error: type[DynModelsError] = CatalogError) -> str:
+    """A series id is a folder name of the catalog, so it is checked as strictly as a path: one plain
+    name (letters, digits, ``.``, ``_``, ``+``, ``-``; no ``/``, no leading or trailing dot), never the
+    feature folder nor a name a file system could take for ``.git``. Catalog loading and ``port`` both
+    ask here; ``error`` is the kind of error the caller reports it as."""
+    if not isinstance(value, str) or not _SERIES_ID.match(value):
+        raise error(
+            f"series id {str(value)[:80]!r} must be one name of letters, digits, '.', '_', '+' and '-', "
+            "starting and ending with a letter or digit (at most 100)",
+            where,
+        )
+    if reads_as(value, FEATURE_DIR) or reads_as_git_dir(value):
+        raise error(f"series id {value!r} is reserved (the feature folder or a name of .git)", where)
     return value
 
 
@@ -261,14 +296,17 @@ def series_yaml_text(data: dict[str, Any]) -> str:
 
 def load_series(directory: Path) -> Series:
     where = str(directory / "series.yaml")
+    check_series_id(directory.name, where)
     try:
-        text = _read_catalog_file(directory / "series.yaml", MAX_SERIES_YAML_BYTES).decode("utf-8")
+        text = read_catalog_file(directory.parent, f"{directory.name}/series.yaml", MAX_SERIES_YAML_BYTES).decode(
+            "utf-8"
+        )
     except UnicodeDecodeError as exc:
         raise CatalogError(f"cannot read: {exc}", where) from None
     data = parse_series_yaml(text, where)
     if not isinstance(data, dict):
         raise CatalogError("series.yaml must be a mapping", where)
-    series_id = _require(data, "id", str, where)
+    series_id = check_series_id(_require(data, "id", str, where), where)
     if series_id != directory.name:
         raise CatalogError(f"id {series_id!r} differs from its folder name {directory.name!r}", where)
     native = data.get("native", False)
@@ -280,7 +318,7 @@ def load_series(directory: Path) -> Series:
         if not isinstance(item, dict):
             raise CatalogError("each entry of 'patches' must be a mapping", where)
         file = _require(item, "file", str, where)
-        if "/" in file or "\\" in file or file.startswith("."):
+        if "/" in file or "\\" in file or file.startswith(".") or reads_as_git_dir(file):
             raise CatalogError(f"patch file {file!r} must be a plain name inside the series folder", where)
         component = _require(item, "component", str, where)
         if component not in COMPONENTS:
@@ -306,7 +344,7 @@ def load_series(directory: Path) -> Series:
         patches=tuple(entries),
         directory=directory,
         native=native,
-        requires=_string_list(data, "requires", where),
+        requires=tuple(check_series_id(required, where) for required in _string_list(data, "requires", where)),
     )
 
 

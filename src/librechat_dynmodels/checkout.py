@@ -96,24 +96,47 @@ def detect_native_support(root: Path) -> NativeSupport:
 
 
 def check_relpath(relpath: object, what: str = "patch") -> str:
-    """A path relative to the checkout that cannot leave it or touch .git or the tool's state."""
+    """A path relative to the checkout that cannot leave it or touch a .git folder or the tool's state."""
     if not isinstance(relpath, str) or not relpath or "\x00" in relpath:
         raise UnsafePathError(f"empty or malformed path in {what} refused", str(relpath)[:200])
     pure = Path(relpath)
     if pure.is_absolute() or relpath.startswith(("/", "\\")) or ":" in (pure.parts or ("",))[0]:
         raise UnsafePathError(f"absolute path in {what} refused", relpath)
-    if any(part in ("..", "", ".") for part in relpath.replace("\\", "/").split("/")):
+    parts = relpath.replace("\\", "/").split("/")
+    if any(part in ("..", "", ".") for part in parts):
         raise UnsafePathError(f"path with '..', '.' or an empty part in {what} refused", relpath)
-    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in relpath.split("/")):
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in parts):
         raise UnsafePathError(f"path with a part longer than 255 bytes in {what} refused", relpath[:80] + "...")
-    if pure.parts[0] == STATE_DIR_NAME or pure.parts[0] == ".git":
+    # in every part and in every spelling a file system may take for it (a nested .git is a repository too)
+    if any(reads_as_git_dir(part) for part in parts) or reads_as(parts[0], STATE_DIR_NAME):
         raise UnsafePathError(f"{what} may not touch the tool's state or .git", relpath)
     return relpath
 
 
-def safe_target(root: Path, relpath: str) -> Path:
-    """The absolute path of ``relpath`` inside ``root``; refuses anything that could escape it."""
-    check_relpath(relpath)
+# Code points HFS+ ignores in names, so that ".g\u200cit" is ".git" there (git's is_hfs_dotgit).
+_HFS_IGNORED = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
+def reads_as(part: str, name: str) -> bool:
+    """Whether some file system opens the path component ``part`` as ``name``: in any case (macOS,
+    Windows), with trailing dots or spaces or an NTFS stream suffix (``name.``, ``name ``,
+    ``name::$DATA``), or with code points HFS+ ignores; as git's verify_path judges ``.git``."""
+    folded = part.translate(_HFS_IGNORED).split(":", 1)[0].rstrip(". ")
+    return folded.casefold() == name.casefold()
+
+
+def reads_as_git_dir(part: str) -> bool:
+    """``.git`` in any of its look-alikes, or its NTFS 8.3 short name ``GIT~1``."""
+    return reads_as(part, ".git") or reads_as(part, "git~1")
+
+
+def safe_target(root: Path, relpath: str, place: str = "checkout") -> Path:
+    """The absolute path of ``relpath`` inside ``root``; refuses anything that could escape it.
+
+    The one guard of every path the tool reads or writes below a folder of its own choosing: the
+    checkout's targets, and the catalog's series.yaml, patch and feature files (``place="catalog"``).
+    """
+    check_relpath(relpath, "patch" if place == "checkout" else place)
     # Walk the components below the root: the target may not be a symlink, and a symlink on the way
     # must resolve inside the checkout (one lstat per component; realpath only for a link).
     parts = relpath.split("/")
@@ -126,13 +149,15 @@ def safe_target(root: Path, relpath: str) -> Path:
             break  # nothing exists from here on, so nothing further can redirect the path
         is_link = stat.S_ISLNK(mode)
         if is_link and depth == len(parts):
-            raise UnsafePathError("target is a symlink; refusing to replace it", relpath)
+            if place == "checkout":
+                raise UnsafePathError("target is a symlink; refusing to replace it", relpath)
+            raise UnsafePathError(f"is a symlink; the {place}'s files are read only as regular files", relpath)
         if is_link:
             real, real_root = os.path.realpath(current), os.path.realpath(root)
             if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
-                raise UnsafePathError("path resolves through a symlink outside the checkout", relpath)
+                raise UnsafePathError(f"path resolves through a symlink outside the {place}", relpath)
             inside = os.path.relpath(real, real_root).split(os.sep)
-            if inside[0] in (".git", STATE_DIR_NAME):
+            if any(reads_as_git_dir(part) for part in inside) or reads_as(inside[0], STATE_DIR_NAME):
                 raise UnsafePathError("path resolves through a symlink into .git or the tool's state", relpath)
         elif depth == len(parts) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise FileAccessError("is not a regular file (a FIFO, socket or device); refusing to read it", relpath)

@@ -19,10 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import mirror as mirrors
-from .catalog import FEATURE_DIR, Catalog, PatchEntry, Series, series_yaml_text, writable_catalog_dir
-from .checkout import Checkout, git_changed_files, git_head_bytes
+from .catalog import (
+    FEATURE_DIR,
+    Catalog,
+    PatchEntry,
+    Series,
+    check_series_id,
+    series_yaml_text,
+    writable_catalog_dir,
+)
+from .checkout import Checkout, git_changed_files, git_head_bytes, safe_target
 from .diffs import render_git_diff
-from .errors import CatalogError, DriftError, StateError, UsageError
+from .errors import CatalogError, DriftError, DynModelsError, StateError, UsageError
 from .fsutil import atomic_write, file_mode, sha256_bytes
 from .hunks import apply_hunks
 from .models import Result, SeriesChoice
@@ -120,7 +128,11 @@ def _write_back_shared(checkout: Checkout, catalog: Catalog, record: FileRecord)
         return None
     if CONFLICT_MARKER.encode() in current:
         raise UsageError("file still has conflict markers; resolve them first", record.path)
-    atomic_write(catalog.directory / record.patch, current)
+    try:  # the manifest names the source; it is written only as a file inside the catalog
+        source = safe_target(catalog.directory, record.patch, "catalog")
+    except DynModelsError as exc:
+        raise StateError(f"the manifest names {record.patch!r} as its source: {exc.message}", record.path) from None
+    atomic_write(source, current)
     users = tuple(
         sorted(s.id for s in catalog.series.values() if any(f.origin == record.patch for f in s.shared_files()))
     )
@@ -341,6 +353,19 @@ def port(
 ) -> PortReport:
     from . import engine
 
+    # first of all: the id names the folder port writes, so it is checked as strictly as a path
+    version = checkout.version or "unknown"
+    if new_id is not None:
+        check_series_id(new_id, "--id", UsageError)
+    else:
+        new_id = f"dynmodels-{version}"
+        try:
+            check_series_id(new_id, None, UsageError)
+        except UsageError as exc:
+            raise UsageError(
+                f"{exc.message}; it comes from the checkout's package.json version: name the series with --id",
+                str(checkout.root / "package.json"),
+            ) from None
     step = on_step or (lambda _: None)
     source = catalog.get(source_id)
     target_dir = out_dir or writable_catalog_dir(catalog, "port", checkout.root)
@@ -356,8 +381,6 @@ def port(
             "fetch them (git fetch --tags) or give --git a mirror that has them",
             str(mirror),
         )
-    version = checkout.version or "unknown"
-    new_id = new_id or f"dynmodels-{version}"
     series_dir = target_dir / new_id
     if series_dir.exists():
         raise UsageError("the new series folder exists already", str(series_dir))

@@ -1,0 +1,218 @@
+"""Catalogs, patches and checkouts built to make the tool read or write where it must not; catalogs
+as Windows checks them out; and the size of what the tool plans and reads."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import build_tree, git_diff, librechat_files, snapshot, write_series
+from librechat_dynmodels import engine
+from librechat_dynmodels.catalog import check_series_id, load_catalog
+from librechat_dynmodels.checkout import find_checkout, safe_target
+from librechat_dynmodels.errors import CatalogError, UnsafePathError, UsageError
+from librechat_dynmodels.maintain import port
+
+# -- feature and patch files are read only from inside the catalog ------------------------
+
+
+def _series_installing(catalog: Path, path: str = "api/x.js") -> Path:
+    return write_series(catalog, installs={"0001-backend.patch": [path]})
+
+
+def test_a_feature_file_that_is_a_symlink_out_of_the_catalog_is_refused_and_nothing_is_copied(
+    tmp_path: Path, tree: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("private key\n")
+    secret.chmod(0o600)
+    catalog = tmp_path / "catalog"
+    _series_installing(catalog)
+    (catalog / "feature" / "api").mkdir(parents=True)
+    os.symlink(secret, catalog / "feature" / "api" / "x.js")
+    before = snapshot(tree)
+
+    with pytest.raises(CatalogError, match="is a symlink") as refused:
+        engine.apply(find_checkout(tree), load_catalog(catalog))
+
+    assert refused.value.path == str(catalog / "feature" / "api" / "x.js")
+    assert snapshot(tree) == before and not (tree / "api" / "x.js").exists()
+
+
+def test_a_feature_folder_that_leads_out_of_the_catalog_is_refused(tmp_path: Path, tree: Path) -> None:
+    outside = build_tree(tmp_path / "elsewhere", {"x.js": "module.exports = 1;\n"})
+    catalog = tmp_path / "catalog"
+    _series_installing(catalog)
+    (catalog / "feature").mkdir()
+    os.symlink(outside, catalog / "feature" / "api")
+
+    with pytest.raises(CatalogError, match="symlink outside the catalog"):
+        engine.check(find_checkout(tree), load_catalog(catalog))
+
+
+def test_a_feature_file_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path, tree: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _series_installing(catalog)
+    (catalog / "feature" / "api").mkdir(parents=True)
+    os.mkfifo(catalog / "feature" / "api" / "x.js")
+
+    with pytest.raises(CatalogError, match="not a regular file"):
+        engine.check(find_checkout(tree), load_catalog(catalog))
+
+
+def test_patch_files_and_series_folders_that_lead_out_of_the_catalog_are_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write_series(elsewhere, "dynmodels-test")
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    os.symlink(elsewhere / "dynmodels-test", catalog / "dynmodels-test")
+    with pytest.raises(CatalogError, match="symlink outside the catalog"):
+        load_catalog(catalog)
+
+    os.unlink(catalog / "dynmodels-test")
+    folder = write_series(catalog, "dynmodels-test")
+    (folder / "0002-client.patch").unlink()
+    os.symlink(elsewhere / "dynmodels-test" / "0002-client.patch", folder / "0002-client.patch")
+    series = load_catalog(catalog).get("dynmodels-test")
+    with pytest.raises(CatalogError, match="is a symlink"):
+        series.file_patches(series.patches[1])
+
+
+# -- .git in every spelling a file system takes for it -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        ".GIT/hooks/post-checkout",
+        ".Git/config",
+        ".git./hooks/post-checkout",
+        ".git /hooks/post-checkout",
+        ".git. . /config",
+        "GIT~1/hooks/post-checkout",
+        "git~1./config",
+        "api/.git::$INDEX_ALLOCATION/hooks/post-checkout",
+        ".g\u200cit/hooks/post-checkout",  # HFS+ ignores the zero-width non-joiner
+        "api/.git/hooks/post-checkout",  # a nested repository's hooks
+        "api/.GIT/config",
+        "api\\.git\\config",
+        ".LIBRECHAT-DYNMODELS/manifest.json",
+        ".librechat-dynmodels./manifest.json",
+    ],
+)
+def test_git_and_state_look_alikes_are_refused_in_every_part(tree: Path, relpath: str) -> None:
+    with pytest.raises(UnsafePathError, match="may not touch the tool's state or .git"):
+        safe_target(tree, relpath)
+
+
+@pytest.mark.parametrize("relpath", [".gitignore", "api/.github/workflows/x.yml", ".git-blame-ignore-revs", "git~1.js"])
+def test_names_that_only_begin_like_git_are_allowed(tree: Path, relpath: str) -> None:
+    assert safe_target(tree, relpath) == tree / relpath
+
+
+def test_a_patch_that_creates_a_hook_under_an_uppercase_git_writes_nothing(tmp_path: Path, tree: Path) -> None:
+    catalog = tmp_path / "catalog"
+    hook = git_diff(
+        {".GIT/hooks/post-checkout": (None, "#!/bin/sh\necho owned\n")}, {".GIT/hooks/post-checkout": 0o755}
+    )
+    write_series(catalog, patches={"0001-backend.patch": ("backend", hook)})
+    before = snapshot(tree)
+
+    with pytest.raises(UnsafePathError, match=".git"):
+        engine.apply(find_checkout(tree), load_catalog(catalog))
+
+    assert snapshot(tree) == before
+
+
+@pytest.mark.parametrize("install", ['[".Git/hooks/post-checkout"]', '[{"path": "api/GIT~1/x", "from": "api/x.js"}]'])
+def test_an_install_path_into_git_is_refused_when_the_catalog_loads(tmp_path: Path, install: str) -> None:
+    catalog = tmp_path / "catalog"
+    folder = write_series(catalog, installs={"0001-backend.patch": ["api/x.js"]})
+    text = (folder / "series.yaml").read_text()
+    (folder / "series.yaml").write_text(text.replace('install: ["api/x.js"]', f"install: {install}"))
+
+    with pytest.raises(CatalogError, match="may not touch the tool's state or .git"):
+        load_catalog(catalog)
+
+
+def test_a_symlink_into_a_nested_git_folder_is_refused(tree: Path) -> None:
+    (tree / "api" / "vendor" / ".git" / "hooks").mkdir(parents=True)
+    os.symlink(tree / "api" / "vendor" / ".git" / "hooks", tree / "api" / "hooks")
+    with pytest.raises(UnsafePathError, match="into .git"):
+        safe_target(tree, "api/hooks/post-checkout")
+
+
+# -- series ids are folder names --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "series_id", ["../../x", "a/b", "..", ".hidden", "x.", "feature", "FEATURE", "GIT~1", "", "a\\b", "x" * 101]
+)
+def test_a_series_id_that_is_not_one_plain_name_is_refused(series_id: str) -> None:
+    with pytest.raises(CatalogError, match="series id"):
+        check_series_id(series_id, "series.yaml")
+
+
+@pytest.mark.parametrize("series_id", ["dynmodels-v0.8.8-rc1", "dynmodels-native-v0.8.7", "my_series+2"])
+def test_series_ids_of_letters_digits_dots_and_dashes_are_accepted(series_id: str) -> None:
+    assert check_series_id(series_id, "series.yaml") == series_id
+
+
+def test_a_catalog_whose_series_requires_a_path_is_refused(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    write_series(catalog, requires=("../../etc",))
+    with pytest.raises(CatalogError, match="series id '../../etc' must be one name"):
+        load_catalog(catalog)
+
+
+def test_port_refuses_an_id_that_leaves_the_catalog_before_it_writes_anything(tmp_path: Path) -> None:
+    catalog = tmp_path / "work" / "catalog"
+    write_series(catalog, "dynmodels-v0.8.3")
+    root = build_tree(tmp_path / "work" / "v0.8.4", librechat_files("v0.8.4"))
+    before_root, before_catalog = snapshot(root), snapshot(catalog)
+
+    # the mirror does not even exist: the id is checked before anything else
+    with pytest.raises(UsageError, match="series id '../../x' must be one name") as refused:
+        port(find_checkout(root), load_catalog(catalog), "dynmodels-v0.8.3", tmp_path / "no-mirror", "../../x")
+
+    assert refused.value.path == "--id"
+    assert not (tmp_path / "x").exists() and sorted(os.listdir(tmp_path)) == ["work"]
+    assert snapshot(root) == before_root and snapshot(catalog) == before_catalog
+
+
+def test_port_refuses_a_default_id_made_from_a_package_json_version_with_a_path(tmp_path: Path) -> None:
+    catalog = tmp_path / "work" / "catalog"
+    write_series(catalog, "dynmodels-v0.8.3")
+    files = librechat_files()
+    files["package.json"] = json.dumps({"name": "LibreChat", "version": "v0.8.4/../../../../x"})
+    root = build_tree(tmp_path / "work" / "tree", files)
+
+    with pytest.raises(UsageError, match="package.json version: name the series with --id") as refused:
+        port(find_checkout(root), load_catalog(catalog), "dynmodels-v0.8.3", tmp_path / "no-mirror")
+
+    assert refused.value.path == str(root / "package.json")
+    assert sorted(os.listdir(tmp_path)) == ["work"] and sorted(os.listdir(catalog)) == ["dynmodels-v0.8.3"]
+
+
+def test_refresh_writes_an_edited_feature_file_back_only_inside_the_catalog(tmp_path: Path, tree: Path) -> None:
+    from librechat_dynmodels.errors import StateError
+    from librechat_dynmodels.maintain import refresh
+
+    catalog = tmp_path / "catalog"
+    _series_installing(catalog)
+    build_tree(catalog / "feature", {"api/x.js": "module.exports = 1;\n"})
+    engine.apply(find_checkout(tree), load_catalog(catalog))
+    # after apply, the feature folder is swapped for a link to another place
+    outside = build_tree(tmp_path / "elsewhere", {"x.js": "module.exports = 1;\n"})
+    (catalog / "feature" / "api" / "x.js").unlink()
+    (catalog / "feature" / "api").rmdir()
+    os.symlink(outside, catalog / "feature" / "api")
+    (tree / "api" / "x.js").write_text("module.exports = 2;\n")
+
+    with pytest.raises(StateError, match="symlink outside the catalog"):
+        refresh(find_checkout(tree), load_catalog(catalog))
+
+    assert (outside / "x.js").read_text() == "module.exports = 1;\n"
