@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_tree, git_diff, librechat_files, snapshot, write_series
+from conftest import CONTROLLER, PATCHED_CONTROLLER, build_tree, git_diff, librechat_files, snapshot, write_series
 from librechat_dynmodels import engine
 from librechat_dynmodels.catalog import check_series_id, load_catalog
 from librechat_dynmodels.checkout import find_checkout, safe_target
+from librechat_dynmodels.diffs import parse_patch, render_git_diff
 from librechat_dynmodels.errors import CatalogError, UnsafePathError, UsageError
+from librechat_dynmodels.hunks import apply_hunks
 from librechat_dynmodels.maintain import port
+from librechat_dynmodels.textdoc import TextDocument
 
 # -- feature and patch files are read only from inside the catalog ------------------------
 
@@ -195,6 +198,56 @@ def test_port_refuses_a_default_id_made_from_a_package_json_version_with_a_path(
 
     assert refused.value.path == str(root / "package.json")
     assert sorted(os.listdir(tmp_path)) == ["work"] and sorted(os.listdir(catalog)) == ["dynmodels-v0.8.3"]
+
+
+# -- catalogs checked out with CRLF line ends --------------------------------------------
+
+
+def _to_crlf(folder: Path) -> None:
+    """What git's core.autocrlf=true makes of a series folder on checkout."""
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+@pytest.mark.parametrize("target_eol", ["\n", "\r\n"])
+def test_a_catalog_checked_out_with_crlf_line_ends_applies_as_the_lf_one_does(tmp_path: Path, target_eol: str) -> None:
+    files = {
+        path: text.replace("\n", target_eol) if isinstance(text, str) else text
+        for path, text in librechat_files().items()
+    }
+    lf_tree, crlf_tree = build_tree(tmp_path / "lf-tree", files), build_tree(tmp_path / "crlf-tree", files)
+    write_series(tmp_path / "lf")
+    _to_crlf(write_series(tmp_path / "crlf"))
+
+    checked = engine.check(find_checkout(crlf_tree), load_catalog(tmp_path / "crlf"))
+    assert checked.ok and checked.state == "pristine"
+    engine.apply(find_checkout(lf_tree), load_catalog(tmp_path / "lf"))
+    engine.apply(find_checkout(crlf_tree), load_catalog(tmp_path / "crlf"))
+
+    assert snapshot(crlf_tree / "api") == snapshot(lf_tree / "api")
+    assert snapshot(crlf_tree / "client") == snapshot(lf_tree / "client")
+    assert engine.verify(find_checkout(crlf_tree), load_catalog(tmp_path / "crlf")).ok
+
+
+def test_an_lf_patch_of_a_crlf_file_keeps_reading_its_content_lines_as_before() -> None:
+    """A patch whose headers end in LF is as the tool wrote it, even where its content lines carry a CR
+    (git writes a CRLF file's lines so): only a patch that ends every line in CRLF is read as LF."""
+    crlf = CONTROLLER.replace("\n", "\r\n")
+    text = render_git_diff("api/c.js", crlf.encode(), PATCHED_CONTROLLER.replace("\n", "\r\n").encode())
+    assert "\r\n" in text and "\n--- a/api/c.js\n" in text
+    hunks = parse_patch(text, "p")[0].hunks
+    patched, matches = apply_hunks(TextDocument.from_bytes(crlf.encode()), hunks)
+    assert all(m.ok for m in matches) and patched.to_bytes() == PATCHED_CONTROLLER.replace("\n", "\r\n").encode()
+
+
+def test_a_line_holding_a_form_feed_a_lone_cr_or_u2028_is_one_line_of_a_diff() -> None:
+    old = "a\nb\nc\n"
+    new = "a\nb\u2028x\x0cy\rz\nc\n"
+    text = render_git_diff("api/a.js", old.encode(), new.encode())
+    hunks = parse_patch(text, "p")[0].hunks
+    assert [tag for tag, _ in hunks[0].lines] == [" ", "-", "+", " "]
+    patched, matches = apply_hunks(TextDocument.from_bytes(old.encode()), hunks)
+    assert all(m.ok for m in matches) and patched.to_bytes() == new.encode()
 
 
 def test_refresh_writes_an_edited_feature_file_back_only_inside_the_catalog(tmp_path: Path, tree: Path) -> None:

@@ -51,7 +51,15 @@ def _strip_prefix(name: str, prefix: str, patch_name: str) -> str:
 
 def parse_patch(text: str, patch_name: str) -> list[FilePatch]:
     """Every file section of a git-style unified diff, in order, as unidiff reads it."""
-    return parse_patch_with_unidiff(text, patch_name)
+    return parse_patch_with_unidiff(as_written(text), patch_name)
+
+
+def as_written(text: str) -> str:
+    """A patch file as the tool wrote it: one that ends every line in CRLF is a checkout of git's
+    ``core.autocrlf=true`` (which converts only files without a CR before their LFs) and reads with LF
+    again. Its content lines then match the target as they always did: without their terminators."""
+    crlf = text.count("\r\n")
+    return text.replace("\r\n", "\n") if crlf and crlf == text.count("\n") else text
 
 
 def created_file_patch(path: str, content: bytes, origin: str) -> FilePatch:
@@ -103,7 +111,7 @@ def _refuse_lines_beyond_counts(text: str, files: list[FilePatch], patch_name: s
     """unidiff ends a hunk where its header's counts end and drops diff lines that follow; a hunk
     whose header counts fewer lines than its body is a corrupt patch, never a shorter change."""
     hunks = [(patched.path, hunk) for patched in files for hunk in patched.hunks]
-    lines = text.splitlines()
+    lines = text.split("\n")  # as unidiff splits: a form feed or U+2028 inside a line is content
     taken = 0
     index = 0
     while index < len(lines) and taken < len(hunks):
@@ -187,7 +195,12 @@ def render_git_diff(path: str, old: bytes | None, new: bytes, new_mode: int = 0o
 
 def _diff_lines(data: bytes) -> list[str]:
     text = data.decode("utf-8", "surrogateescape")
-    lines = text.splitlines(keepends=True)
+    # lines end at "\n" only, as TextDocument and unidiff read them (str.splitlines would also end one at
+    # a lone "\r", a form feed or U+2028, and write a diff that does not read back)
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\x00"  # keeps "no newline" distinct from the same line with one
     return lines

@@ -29,7 +29,7 @@ from .catalog import (
     writable_catalog_dir,
 )
 from .checkout import Checkout, git_changed_files, git_head_bytes, safe_target
-from .diffs import render_git_diff
+from .diffs import as_written, render_git_diff
 from .errors import CatalogError, DriftError, DynModelsError, StateError, UsageError
 from .fsutil import atomic_write, file_mode, sha256_bytes
 from .hunks import apply_hunks
@@ -304,7 +304,7 @@ def _section_order(series: Series, patch: str) -> dict[str, int]:
 def _existing_sections(patch_path: Path) -> dict[str, str]:
     """Each file's section of a patch file, verbatim (index lines, hunk headers' function context)."""
     try:
-        text = patch_path.read_text(encoding="utf-8")
+        text = as_written(patch_path.read_bytes().decode("utf-8"))  # as parse_patch reads it
     except (OSError, UnicodeDecodeError):
         return {}
     sections: dict[str, str] = {}
