@@ -8,6 +8,10 @@ The tree is exported from $LIBRECHAT_GIT (the newest release the catalog names, 
 synthetic tree of the same size is built from the series' own hunks. Prints medians and ratios.
 
     python scripts/bench.py [--runs 15] [--tag v0.8.4] [--series ID]
+
+`--scale N` instead times planning one file of N hunks and of 2N (the whole `check`, in this process:
+reading the catalog, parsing the patch, locating every hunk), and prints the two times and their ratio,
+which is about 2 while planning stays linear in the hunks of a file (4 if it were quadratic).
 """
 
 from __future__ import annotations
@@ -84,12 +88,65 @@ def run(cmd: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> 
         raise SystemExit(f"bench: {' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-400:]}")
 
 
+def one_file_series(work: Path, hunks: int) -> tuple[Path, Path]:
+    """A checkout with one file of ``hunks`` * 10 lines and a catalog whose series changes every
+    tenth line of it (one hunk each, 3 lines of context)."""
+    tree, catalog = work / f"tree-{hunks}", work / f"catalog-{hunks}"
+    for folder in ("api", "client", "packages/data-provider"):
+        (tree / folder).mkdir(parents=True)
+    (tree / "package.json").write_text('{"name": "LibreChat", "version": "v0.0.0-scale"}\n')
+    old = [f"const line{i} = {i};" for i in range(hunks * 10)]
+    (tree / "api" / "big.js").write_text("\n".join(old) + "\n")
+    sections = ["diff --git a/api/big.js b/api/big.js\n--- a/api/big.js\n+++ b/api/big.js\n"]
+    for first in range(2, hunks * 10, 10):
+        body = [f" {old[i]}" for i in range(first, first + 3)]
+        body += [f"-{old[first + 3]}", f"+const line{first + 3} = -{first + 3};"]
+        body += [f" {old[i]}" for i in range(first + 4, first + 7)]
+        sections.append(f"@@ -{first + 1},7 +{first + 1},7 @@\n" + "\n".join(body) + "\n")
+    series = catalog / "scale"
+    series.mkdir(parents=True)
+    (series / "0001-backend.patch").write_text("".join(sections))
+    (series / "series.yaml").write_text(
+        'id: scale\nlibrechat: ["v0.0.0-scale"]\npatches:\n  - file: 0001-backend.patch\n    component: backend\n'
+    )
+    return tree, catalog
+
+
+def scale(hunks: int, runs: int) -> int:
+    from librechat_dynmodels import engine
+    from librechat_dynmodels.checkout import find_checkout
+
+    work = Path(tempfile.mkdtemp(prefix="dynmodels-bench-scale-"))
+    try:
+        timings = []
+        for count in (hunks, 2 * hunks):
+            tree, catalog_dir = one_file_series(work, count)
+            checkout = find_checkout(tree)
+
+            def plan(checkout: object = checkout, catalog_dir: Path = catalog_dir) -> None:
+                report = engine.check(checkout, load_catalog(catalog_dir), engine.Options(series_id="scale"))
+                assert report.ok and len(report.files[0].hunks) == count
+
+            timings.append((count, median_ms(plan, runs)))
+        print(f"planning one file (check, in process), python {sys.version.split()[0]}, median of {runs} runs")
+        for count, ms in timings:
+            print(f"{count:7d} hunks {ms:10.1f} ms")
+        ratio = timings[1][1] / timings[0][1]
+        print(f"ratio {timings[1][0]}/{timings[0][0]} hunks: {ratio:.2f}x (linear: about 2, quadratic: about 4)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--tag")
     parser.add_argument("--series")
+    parser.add_argument("--scale", type=int, metavar="N", help="time planning N and 2N hunks of one file instead")
     args = parser.parse_args()
+    if args.scale:
+        return scale(args.scale, args.runs)
 
     catalog: Catalog = load_catalog(ROOT / "patches")
     mirror = os.environ.get("LIBRECHAT_GIT")

@@ -250,6 +250,69 @@ def test_a_line_holding_a_form_feed_a_lone_cr_or_u2028_is_one_line_of_a_diff() -
     assert all(m.ok for m in matches) and patched.to_bytes() == new.encode()
 
 
+# -- scale --------------------------------------------------------------------------------
+
+
+class _CountingLines(list[str]):
+    """A document's lines that count every read (an index or a slice): the work of locating hunks."""
+
+    reads = 0
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        _CountingLines.reads += 1
+        return super().__getitem__(index)
+
+
+def _one_file_patch(hunk_count: int) -> tuple[str, str, str]:
+    """A file of ``hunk_count`` * 10 lines and a patch changing every tenth line: one hunk each."""
+    old = [f"line {i}" for i in range(hunk_count * 10)]
+    new = [f"changed {i}" if i % 10 == 5 else line for i, line in enumerate(old)]
+    sections = ["diff --git a/api/a.js b/api/a.js\n--- a/api/a.js\n+++ b/api/a.js\n"]
+    for first in range(2, hunk_count * 10, 10):
+        body = [f" {old[i]}" for i in range(first, first + 3)] + [f"-{old[first + 3]}", f"+{new[first + 3]}"]
+        body += [f" {old[i]}" for i in range(first + 4, first + 7)]
+        sections.append(f"@@ -{first + 1},7 +{first + 1},7 @@\n" + "\n".join(body) + "\n")
+    return "\n".join(old) + "\n", "\n".join(new) + "\n", "".join(sections)
+
+
+def _reads_to_plan(hunk_count: int) -> int:
+    old, new, patch = _one_file_patch(hunk_count)
+    hunks = parse_patch(patch, "p")[0].hunks
+    assert len(hunks) == hunk_count
+    doc = TextDocument.from_bytes(old.encode())
+    _CountingLines.reads = 0
+    patched, matches = apply_hunks(TextDocument(_CountingLines(doc.lines), doc.endings), hunks)
+    assert all(m.ok for m in matches) and patched.to_bytes() == new.encode()
+    return _CountingLines.reads
+
+
+def test_locating_the_hunks_of_one_file_costs_work_linear_in_their_number() -> None:
+    small, large = _reads_to_plan(150), _reads_to_plan(300)
+    assert large <= 2.2 * small, (small, large)
+
+
+def test_doctor_refuses_a_config_over_the_cap_before_parsing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from librechat_dynmodels import doctor
+
+    monkeypatch.setattr(doctor, "MAX_CONFIG_BYTES", 1024)
+    config = tmp_path / "librechat.yaml"
+    config.write_text("endpoints:\n  custom:\n" + "    - name: x\n      apiKey: user_provided\n" * 40)
+    monkeypatch.setattr("yaml.load", lambda *a, **k: pytest.fail("a file over the cap was parsed"))
+
+    data, findings = doctor.load_config(tmp_path, str(config), "default")
+
+    assert data is None
+    assert [(f.severity, f.code, f.message) for f in findings] == [
+        (
+            "blocker",
+            "config_too_large",
+            "larger than 1 KiB (a librechat.yaml is tens of KiB); not parsed, so nothing was checked",
+        )
+    ]
+
+
 def test_refresh_writes_an_edited_feature_file_back_only_inside_the_catalog(tmp_path: Path, tree: Path) -> None:
     from librechat_dynmodels.errors import StateError
     from librechat_dynmodels.maintain import refresh

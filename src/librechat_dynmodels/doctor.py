@@ -29,6 +29,9 @@ _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 ALLOWED_ADDRESSES_SOURCE = "packages/api/src/auth/allowedAddresses.ts"
 # The native loader validates a user's base URL from v0.8.7 on; v0.8.5 and v0.8.6 fetch it unchecked.
 NATIVE_LOADER_SOURCE = "packages/api/src/endpoints/config/models.ts"
+# A librechat.yaml is tens of KiB; YAML costs doctor about 1.3 s and 50 MB a MiB (30 MB: 40 s, 1.6 GB),
+# so a larger file is refused as the blocker config_too_large (exit 1) before it is parsed.
+MAX_CONFIG_BYTES = 1024 * 1024
 _ENV_NOTE = (
     "doctor reads only .env: ignore this if the variable comes from the process environment (docker compose, systemd)"
 )
@@ -97,7 +100,14 @@ def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] 
             )
         ]
     try:
-        text = Path(location).read_text(encoding="utf-8")
+        with Path(location).open("rb") as handle:  # read no further than the cap
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            mib, kib = divmod(MAX_CONFIG_BYTES, 1024 * 1024)
+            limit = f"{mib} MiB" if mib and not kib else f"{MAX_CONFIG_BYTES // 1024} KiB"
+            message = f"larger than {limit} (a librechat.yaml is tens of KiB); not parsed, so nothing was checked"
+            return None, [Finding(BLOCKER, "config_too_large", message, path=shown)]
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return None, [
             Finding(BLOCKER, "config_missing", f"not found{where}; LibreChat needs it for custom endpoints", path=shown)

@@ -83,25 +83,40 @@ class Match(NamedTuple):
         return self.applies or self.kind is MatchKind.ALREADY_APPLIED
 
 
-def _positions(lines: Sequence[str], pattern: Sequence[str], start: int, expected: int) -> list[int]:
+def _matches_at(lines: Sequence[str], pattern: list[str], pos: int, start: int, expected: int) -> bool:
     if not pattern:  # a hunk without context inserts at its line number and nowhere else
-        return [expected] if start <= expected <= len(lines) else []
-    first, size = pattern[0], len(pattern)
-    found = []
-    for pos in range(start, len(lines) - size + 1):
-        if lines[pos] == first and list(lines[pos : pos + size]) == list(pattern):
-            found.append(pos)
-    return found
+        return pos == expected and start <= pos <= len(lines)
+    size = len(pattern)
+    return start <= pos <= len(lines) - size and lines[pos] == pattern[0] and list(lines[pos : pos + size]) == pattern
 
 
-def _nearest(positions: list[int], expected: int) -> tuple[int | None, bool]:
-    """The position nearest ``expected``; ambiguous when two are equally near."""
-    if not positions:
-        return None, False
-    ranked = sorted(positions, key=lambda p: (abs(p - expected), p))
-    best = ranked[0]
-    tie = len(ranked) > 1 and abs(ranked[1] - expected) == abs(best - expected)
-    return best, tie
+class _Side(NamedTuple):
+    is_new: bool
+    pattern: list[str]  # the side's lines without the context that fuzz ignores
+    length: int  # the whole side's
+
+
+def _nearest(
+    lines: Sequence[str], sides: list[_Side], start: int, anchor: int, expected: int
+) -> list[tuple[int, bool, int, bool, int]]:
+    """Each side found nearest ``anchor`` (at or after ``start``), as (distance, is_new_side, position,
+    tie, side length); only the sides found at the least distance, since a farther one never wins.
+
+    The search walks outward from ``anchor``, one line each way per step, so a hunk near its expected
+    line costs a few comparisons however long the file is, and planning stays linear in the hunks of a
+    file. A side found on both sides at the same distance is a tie (ambiguous)."""
+    reach = max(anchor - start, len(lines) - anchor, 0) + 1
+    for distance in range(reach):
+        found = []
+        below, above = anchor - distance, anchor + distance
+        for side in sides:
+            at_below = _matches_at(lines, side.pattern, below, start, expected)
+            at_above = distance > 0 and _matches_at(lines, side.pattern, above, start, expected)
+            if at_below or at_above:
+                found.append((distance, side.is_new, below if at_below else above, at_below and at_above, side.length))
+        if found:
+            return found
+    return []
 
 
 def locate(hunk: Hunk, lines: Sequence[str], expected: int, start: int = 0, fuzz: int = 0) -> Match:
@@ -112,16 +127,17 @@ def locate(hunk: Hunk, lines: Sequence[str], expected: int, start: int = 0, fuzz
         trail = min(level, hunk.trailing_context)
         if level and not lead and not trail:
             continue
-        found = []  # (distance, is_new_side, position, tie, side length)
-        for is_new, side in ((False, old), (True, new)):
-            if is_new and (not new or new == old):
-                # a hunk that empties a file, or changes only the final newline, cannot be
-                # recognised as applied by its lines (apply_hunks checks the newline itself)
-                continue
-            pattern = side[lead : len(side) - trail]
-            best, tie = _nearest(_positions(lines, pattern, start, expected), expected + lead)
-            if best is not None:
-                found.append((abs(best - lead - expected), is_new, best - lead, tie, len(side)))
+        sides = [
+            _Side(is_new, side[lead : len(side) - trail], len(side))
+            for is_new, side in ((False, old), (True, new))
+            # a hunk that empties a file, or changes only the final newline, cannot be
+            # recognised as applied by its lines (apply_hunks checks the newline itself)
+            if not (is_new and (not new or new == old))
+        ]
+        found = [  # (distance, is_new_side, position, tie, side length)
+            (distance, is_new, position - lead, tie, length)
+            for distance, is_new, position, tie, length in _nearest(lines, sides, start, expected + lead, expected)
+        ]
         if not found:
             continue
         # nearest first; of two sides found equally near, the longer one: it is the more specific
