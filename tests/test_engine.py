@@ -341,10 +341,16 @@ def test_ctrl_c_while_files_are_written_finishes_the_apply_and_reports_it(
         return real_write(path, data, mode)
 
     monkeypatch.setattr(fsutil, "_stage", interrupted)
-    report = engine.apply(checkout, catalog, Options(force=force))
-    assert report.outcome == "applied"
-    assert engine.verify(checkout, catalog).ok
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Python's own Ctrl-C handler, whatever the test run inherited: a background job, nohup and some CI
+    # runners start with SIGINT ignored, under which a Ctrl-C the tool failed to hold would pass unseen.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        report = engine.apply(checkout, catalog, Options(force=force))
+        assert report.outcome == "applied"
+        assert engine.verify(checkout, catalog).ok
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_full_disk_during_writes_is_undone(
