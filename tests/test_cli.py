@@ -362,3 +362,84 @@ def test_version_names_the_catalog_its_series_count_and_newest_release(catalog_d
         ]
     shipped = run("--version").stdout.splitlines()[1]
     assert shipped.startswith("catalog: ") and " series; LibreChat v0.7.5 to " in shipped
+
+
+def test_a_finished_apply_is_reported_whole_when_stdout_cannot_encode_the_checkout_path(
+    tmp_path: Path, catalog_dir: Path
+) -> None:
+    """PYTHONIOENCODING=ascii (or a strict UTF-8 stdout and a file name that is not UTF-8): the output
+    replaces what it cannot encode instead of ending a complete apply in a traceback and exit 1."""
+    from conftest import build_tree, librechat_files
+
+    def tool(root: Path | bytes, *args: str, encoding: str) -> subprocess.CompletedProcess[bytes]:
+        env = dict(os.environ, PYTHONPATH=SRC, PYTHONIOENCODING=encoding, CI="true")
+        command = [sys.executable, "-m", "librechat_dynmodels", "--patches", str(catalog_dir), *args]
+        return subprocess.run([*command, os.fsdecode(root)], capture_output=True, env=env, cwd=tmp_path)
+
+    accented = build_tree(tmp_path / "Libré", librechat_files())
+    applied = tool(accented, "apply", encoding="ascii")
+    assert applied.returncode == 0, applied.stderr
+    assert b"Traceback" not in applied.stderr and applied.stderr == b""
+    assert f"undo with: {sys.executable} -m librechat_dynmodels".encode() in applied.stdout
+    assert rb"rollback '" + str(tmp_path).encode() + rb"/Libr\xe9'" in applied.stdout
+    assert tool(accented, "rollback", encoding="ascii").returncode == 0
+
+    raw = os.fsencode(tmp_path) + b"/Libr\xe9-latin1"
+    try:
+        os.mkdir(raw)
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    latin1 = build_tree(Path(os.fsdecode(raw)), librechat_files())
+    before = snapshot(latin1)
+    applied = tool(raw, "apply", encoding="utf-8")
+    assert applied.returncode == 0, applied.stderr
+    hint = next(line for line in applied.stdout.splitlines() if line.startswith(b"undo with: "))
+    assert hint.endswith(b"/Libr\xe9-latin1'")  # the real bytes of the name: the hint runs as printed
+    undo = subprocess.run([b"sh", b"-c", hint.removeprefix(b"undo with: ")], capture_output=True, env=os.environ)
+    assert undo.returncode == 0, undo.stderr
+    assert snapshot(latin1) == before
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_ctrl_c_while_a_finished_apply_writes_its_envelope_to_a_slow_pipe_still_reports_it_whole(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    """The envelope is larger than the pipe: the tool is blocked writing it when Ctrl-C comes. The apply is
+    complete, so the report is too: exit 0 and the whole envelope, not 130 and half of one (nor, with
+    PYTHONUNBUFFERED as images and CI runners set it, exit 0 and the first 8 KiB)."""
+    import signal
+
+    from conftest import build_tree, git_diff, librechat_files
+
+    fcntl = pytest.importorskip("fcntl")  # POSIX pipes and signals
+    original = "".join(f"const line{n} = {n};\n" for n in range(2400))
+    patched = "".join(f"const line{n} = {n if n % 8 else repr(f'patched {n}')};\n" for n in range(2400))
+    big = "api/server/big.js"
+    tree = build_tree(tmp_path / "librechat", {**librechat_files(), big: original})
+    write_series(
+        tmp_path / "catalog", patches={"0001-backend.patch": ("backend", git_diff({big: (original, patched)}))}
+    )
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a pipe of one page; elsewhere the 120 KB envelope fills one
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env.update(PYTHONPATH=SRC, CI="true", **({"PYTHONUNBUFFERED": "1"} if unbuffered else {}))
+    command = [sys.executable, "-m", "librechat_dynmodels", "--patches", str(tmp_path / "catalog")]
+    child = subprocess.Popen(
+        [*command, "--json", "apply", str(tree)],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        env=env,
+        # Python's own Ctrl-C handler in the child, whatever this test run inherited (SIGINT ignored under nohup)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        first = pipe.read(1)  # the apply is done and its envelope is being written: the child waits for us
+        child.send_signal(signal.SIGINT)
+        rest = pipe.read()
+    stderr = child.stderr.read() if child.stderr else b""
+    assert child.wait() == 0, stderr
+    data = json.loads(first + rest)
+    assert (data["status"], data["data"]["outcome"], len(data["data"]["files"][0]["hunks"])) == ("ok", "applied", 300)
+    assert run("--patches", str(tmp_path / "catalog"), "verify", str(tree)).exit_code == 0

@@ -4,7 +4,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -262,43 +262,101 @@ def _log_internal_error() -> Path:
     return log
 
 
-def _finish(ctx: typer.Context, command: str, work: Callable[[], tuple[Any, int, list[DynModelsError]]]) -> None:
-    """Run one command: render its result or its error, and exit with the documented code."""
-    from . import render
+def _finish(
+    ctx: typer.Context,
+    command: str,
+    work: Callable[[], tuple[Any, int, list[DynModelsError]]],
+    writes: bool = False,
+) -> None:
+    """Run one command: render its result or its error, and exit with the documented code.
 
-    settings: Settings = ctx.obj
-    result: Any = None
-    errors: list[DynModelsError] = []
+    ``writes``: the command changes the checkout, so Ctrl-C and SIGTERM are held from its start (the engine
+    holds them while it writes; this leaves no moment between its end and the report). Every command's report
+    is written whole under the same hold: a finished command says what is true, even to a slow pipe."""
+    from .engine import _deferred_interrupts
+
+    with _deferred_interrupts() if writes else nullcontext():
+        code, result, errors = _run(work)
+        with _deferred_interrupts():
+            _report(ctx.obj, command, code, result, errors)
+    raise typer.Exit(code)
+
+
+def _run(work: Callable[[], tuple[Any, int, list[DynModelsError]]]) -> tuple[int, Any, list[DynModelsError]]:
+    """The command's exit code, result and errors; an exception becomes its error."""
     try:
         result, code, errors = work()
+        return code, result, errors
     except DynModelsError as exc:
-        code, errors = int(exc.exit_code), [exc]
+        return int(exc.exit_code), None, [exc]
     except KeyboardInterrupt:
-        code, errors = int(ExitCode.INTERRUPTED), [InterruptError("interrupted; nothing was written")]
+        return int(ExitCode.INTERRUPTED), None, [InterruptError("interrupted; nothing was written")]
     except OSError as exc:  # the file system said no (disk full, no inodes, name too long, a loop, ...)
         refused = FileAccessError(f"{exc.strerror or exc}; nothing more was done", exc.filename)
-        code, errors = int(refused.exit_code), [refused]
+        return int(refused.exit_code), None, [refused]
     except Exception as exc:  # a bug: one line, a log with the traceback
         log = _log_internal_error()
         error = DynModelsError(f"internal error: {type(exc).__name__}: {exc}; please report it with the log at {log}")
         error.code = "internal"
-        code, errors = int(ExitCode.INTERNAL), [error]
-    if settings.json:
-        typer.echo(render.envelope(command, code, result, errors))
-        raise typer.Exit(code)
-    shown = result is not None and not settings.quiet
-    if shown:
-        output = render.describe(result, settings.verbose, program_command(settings.patches))
-        if settings.fancy:
-            render.write_rich(output, settings.color)
-        else:
-            render.write_plain(output, sys.stdout)
-    # What a rendered result already shows (doctor's blockers, check's failing hunks) is not repeated on the
-    # same terminal; it still goes to stderr when that is read on its own (a log, a pipe) or with -q.
-    if not (shown and _is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
-        for error in errors:
-            typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(code)
+        return int(ExitCode.INTERNAL), None, [error]
+
+
+def _report(settings: Settings, command: str, code: int, result: Any, errors: list[DynModelsError]) -> None:
+    """Print the result (or the envelope) and the errors. A reader that went away (a closed pipe) ends the
+    output, not the command: its exit code stays what the command did."""
+    from . import render
+
+    try:
+        if settings.json:
+            _write_whole(render.envelope(command, code, result, errors) + "\n", sys.stdout)
+            return
+        shown = result is not None and not settings.quiet
+        if shown:
+            output = render.describe(result, settings.verbose, program_command(settings.patches))
+            if settings.fancy:
+                _write_whole(render.rich_text(output, settings.color), sys.stdout)
+            else:
+                _write_whole(render.plain_text(output), sys.stdout)
+        # What a rendered result already shows (doctor's blockers, check's failing hunks) is not repeated on
+        # the same terminal; it still goes to stderr when that is read on its own (a log, a pipe) or with -q.
+        if not (shown and _is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
+            for error in errors:
+                typer.echo(f"error: {error}", err=True)
+    except BrokenPipeError:
+        _discard_stdout()
+
+
+def _write_whole(text: str, stream: Any) -> None:
+    """Write ``text`` to the very end. Through its binary buffer, written again from where the system stopped:
+    a text stream over an unbuffered stdout (``PYTHONUNBUFFERED``, which many images and CI runners set)
+    drops, without a word, the rest of a write to a full pipe that a signal interrupts."""
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    if os.linesep != "\n":  # what a text stream does on Windows
+        text = text.replace("\n", os.linesep)
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while data:
+        written = binary.write(data)
+        if written is None:  # a non-blocking stdout that is full: wait until it takes more
+            import select
+
+            select.select([], [binary.fileno()], [])
+            continue
+        data = data[written:]
+    binary.flush()
+
+
+def _discard_stdout() -> None:
+    """After the reader of stdout went away: what is still buffered goes nowhere, not into a traceback at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured stream)
+        pass
 
 
 def _context(ctx: typer.Context, path: Path | None) -> tuple[Any, Any]:
@@ -410,7 +468,7 @@ def apply(
         with _progress(ctx, "applying") as on_write:
             return run(checkout, catalog, opts, on_write), 0, []
 
-    _finish(ctx, "apply", work)
+    _finish(ctx, "apply", work, writes=not dry_run)
 
 
 @app.command(cls=_Command)
@@ -447,7 +505,7 @@ def rollback(
         with _progress(ctx, "restoring") as on_write:
             return run(checkout, catalog, _options(force=force), on_write), 0, []
 
-    _finish(ctx, "rollback", work)
+    _finish(ctx, "rollback", work, writes=True)
 
 
 @app.command(cls=_Command)
@@ -460,7 +518,7 @@ def recover(ctx: typer.Context, path: PathArg = None) -> None:
 
         return run(find_checkout(path)), 0, []
 
-    _finish(ctx, "recover", work)
+    _finish(ctx, "recover", work, writes=True)
 
 
 @app.command(cls=_Command)
@@ -610,7 +668,34 @@ def port(
     _finish(ctx, "port", work)
 
 
+_UNENCODABLE = "librechat_dynmodels.unencodable"
+
+
+def _write_unencodable(error: UnicodeError) -> tuple[str | bytes, int]:
+    """A codec error handler for stdout and stderr: a character the stream's encoding lacks (``é`` under
+    ``PYTHONIOENCODING=ascii``) is written as ``\\xe9``; a byte of a non-UTF-8 file name (read as a lone
+    surrogate) is written back as that byte, so a printed path is the real one."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    char = error.object[error.start]
+    if "\udc80" <= char <= "\udcff":
+        return bytes([ord(char) - 0xDC00]), error.start + 1
+    return char.encode("ascii", "backslashreplace").decode("ascii"), error.start + 1
+
+
+def _tolerant_output() -> None:
+    """Output never fails a finished command: what stdout or stderr cannot encode is replaced, not raised."""
+    import codecs
+    import io
+
+    codecs.register_error(_UNENCODABLE, _write_unencodable)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors=_UNENCODABLE)
+
+
 def main() -> None:
+    _tolerant_output()
     try:
         app(prog_name="librechat-dynmodels")
     except KeyboardInterrupt:

@@ -345,6 +345,31 @@ def _register_maintainer_reports() -> None:
     _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port})
 
 
+def plain_text(output: Output) -> str:
+    """The output as aligned plain lines (for a pipe, a file, a log)."""
+    import io
+
+    text = io.StringIO()
+    write_plain(output, text)
+    return text.getvalue()
+
+
+def rich_text(output: Output, color: bool) -> str:
+    """The output as drawn for this terminal (its width), with styles only when ``color``."""
+    console = _console(color)
+    with console.capture() as captured:
+        write_rich(output, color, console)
+    text: str = captured.get()
+    return text
+
+
+def _console(color: bool) -> Any:
+    from rich.console import Console
+
+    # no_color alone still draws bold and italic: without colour, no styles at all
+    return Console(highlight=False) if color else Console(color_system=None, highlight=False)
+
+
 def write_plain(output: Output, stream: TextIO) -> None:
     for line in output.lines:
         stream.write(line + "\n")
@@ -381,11 +406,10 @@ def fit_columns(table: Table, width: int) -> tuple[list[int], bool]:
 
 
 def write_rich(output: Output, color: bool, console: Any = None) -> None:
-    from rich.console import Console
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    console = console or Console(no_color=not color, highlight=False)
+    console = console or _console(color)
     for line in output.lines:
         console.print(line, markup=False)
     for table in output.tables:
