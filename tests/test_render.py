@@ -57,7 +57,7 @@ def test_an_80_column_matrix_keeps_every_series_whole() -> None:
         assert "every step ok" in text or verbose  # -v adds step columns, so the result column wraps
 
 
-def test_what_cannot_stay_whole_wraps_rather_than_being_cut() -> None:
+def test_a_path_wider_than_the_terminal_is_written_whole_on_its_own_line() -> None:
     path = "api/" + "very-long-folder-name/" * 5 + "file.js"  # wider than the terminal
     report = ApplyReport(
         Path("/srv"),
@@ -67,6 +67,50 @@ def test_what_cannot_stay_whole_wraps_rather_than_being_cut() -> None:
         ("backend",),
         (FileResult(path, "backend", "modify", "pristine"),),
     )
-    text = drawn(report, width=60)
-    cells = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.count("│") > 2)
-    assert path in cells and "…" not in text
+    lines = drawn(report, width=60).splitlines()
+    assert "files: file  component, action, state before" in lines
+    assert f"{path}  backend, modify, pristine" in lines
+
+
+# Paths of the shipped v0.8.x series: its longest glue file and feature file.
+GLUE = "client/src/components/Nav/SettingsTabs/Data/RevokeKeysButton.tsx"
+FEATURE = "client/src/hooks/Config/__tests__/useUserModelsRefresh.spec.tsx"
+
+
+def test_check_at_80_columns_keeps_the_path_whole_and_sums_up_the_feature_files() -> None:
+    from librechat_dynmodels.models import CheckReport, HunkResult
+
+    glue = FileResult(
+        GLUE,
+        "client",
+        "modify",
+        "pristine",
+        tuple(HunkResult("0003-client-refresh-user-models.patch", GLUE, n, "@@", "exact") for n in (1, 2)),
+    )
+    feature = tuple(
+        FileResult(path, "client", "create", "pristine", (HunkResult(f"feature/{path}", path, 1, "@@", "exact"),))
+        for path in (FEATURE, "client/src/hooks/Config/useUserModelsRefresh.ts")
+    )
+    report = CheckReport(
+        Path("/srv"), "v0.8.4", False, SeriesChoice("s", "content", True, 4, 4), True, "pristine", 0, (glue, *feature)
+    )
+    text = drawn(report, width=80)
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    rows = [line for line in text.splitlines() if GLUE in line]
+    assert len(rows) == 2 and "1 exact" in rows[0] and "2 exact" in rows[1], text
+    assert FEATURE not in text and "useUserModelsRefresh.ts" not in text
+    assert "installs 2 feature files: 2 new" in text.splitlines()
+    wide = drawn(report, width=140)
+    assert "0003-client-refresh-user-models.patch" in wide and GLUE in wide
+
+
+def test_status_and_verify_at_60_columns_keep_every_path_whole() -> None:
+    from librechat_dynmodels.models import StatusReport, VerifiedFile, VerifyReport
+
+    files = (FileResult(GLUE, "client", "modify", "patched"), FileResult(FEATURE, "client", "create", "patched"))
+    status = StatusReport(Path("/srv"), "v0.8.4", False, None, None, "patched", files)
+    verify = VerifyReport(Path("/srv"), "dynmodels-v0.8.3", True, tuple(VerifiedFile(f.path, "ok") for f in files))
+    for report, row in ((status, "  client, modify, patched"), (verify, "  ok")):
+        lines = drawn(report, width=60).splitlines()
+        assert f"{GLUE}{row}" in lines, lines
+        assert any(line.startswith(f"{FEATURE}  ") for line in lines), lines

@@ -12,6 +12,7 @@ from .models import (
     CheckReport,
     DoctorReport,
     FileResult,
+    HunkResult,
     ListReport,
     ProbeReport,
     RecoverReport,
@@ -78,9 +79,35 @@ def _file_rows(files: tuple[FileResult, ...], show_uncommitted: bool = False) ->
     return rows
 
 
+def _installs_feature_file(hunk: HunkResult) -> bool:
+    """A feature file the series installs whole (its "hunk" is the file), not a hunk of a glue patch."""
+    from .catalog import FEATURE_DIR
+
+    return hunk.patch.startswith(FEATURE_DIR + "/")
+
+
 def _hunk_table(files: tuple[FileResult, ...]) -> Table:
-    rows = [[h.path, str(h.number), h.patch.rsplit("/", 1)[-1], h.describe()] for f in files for h in f.hunks]
-    return Table("hunks", ["file", "hunk", "patch", "result"], rows, keep=("file", "patch"))
+    """Each hunk of the glue patches, with its result; a feature file only when it is in the way."""
+    rows = [
+        [h.path, f"{h.number} {h.describe()}", "feature file" if _installs_feature_file(h) else h.patch]
+        for f in files
+        for h in f.hunks
+        if not _installs_feature_file(h) or not h.ok
+    ]
+    return Table("hunks", ["file", "hunk", "patch"], rows, keep=("file",), optional=("patch",))
+
+
+def _installs_line(files: tuple[FileResult, ...]) -> list[str]:
+    """``installs N feature files: N new`` (or already installed, or in the way: those are in the table)."""
+    installs = [h for f in files for h in f.hunks if _installs_feature_file(h)]
+    if not installs:
+        return []
+    new = sum(1 for h in installs if h.status == "exact")
+    there = sum(1 for h in installs if h.status == "already applied")
+    other = len(installs) - new - there
+    parts = [f"{new} new"] * bool(new) + [f"{there} already installed"] * bool(there)
+    parts += [f"{other} in the way (in the table)"] * bool(other)
+    return [f"installs {len(installs)} feature file{'s' * (len(installs) != 1)}: {', '.join(parts)}"]
 
 
 def describe(result: Any, verbose: bool = False, program: str = PROGRAM) -> Output:
@@ -141,7 +168,7 @@ def _check(r: CheckReport, verbose: bool, program: str) -> Output:
         if r.state == "patched"
         else ("the whole series would apply" if r.ok else "the series does not apply")
     )
-    return Output(lines, [_hunk_table(r.files)], [verdict])
+    return Output(lines, [_hunk_table(r.files)], [*_installs_line(r.files), verdict])
 
 
 def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
@@ -155,9 +182,10 @@ def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
             optional=("component", "action"),
         )
     ]
+    footer = []
     if verbose:
         tables.append(_hunk_table(r.files))
-    footer = []
+        footer += _installs_line(r.files)
     if r.rolled_back_first:
         footer.append("rolled back the previous apply first")
     if r.outcome == "applied":
@@ -385,7 +413,7 @@ def write_plain(output: Output, stream: TextIO) -> None:
 
 
 # The narrowest a wrapping column is drawn (in characters) when deciding what fits.
-_NARROWEST = 10
+_NARROWEST = 8
 
 
 def fit_columns(table: Table, width: int) -> tuple[list[int], bool]:
@@ -406,20 +434,26 @@ def fit_columns(table: Table, width: int) -> tuple[list[int], bool]:
 
 
 def write_rich(output: Output, color: bool, console: Any = None) -> None:
+    """On a terminal: each table drawn to its width. A table whose kept columns (paths, series) do not fit
+    whole even without its optional columns is written one row a line instead, the kept values first and
+    whole (the terminal wraps what is longer than a line), every other value after them."""
     from rich.table import Table as RichTable
     from rich.text import Text
 
     console = console or _console(color)
-    for line in output.lines:
-        console.print(line, markup=False)
+    for line in output.lines:  # never broken by rich: a path or a command in it is copied whole
+        console.print(line, markup=False, soft_wrap=True)
     for table in output.tables:
         if not table.rows:
             continue
         shown, whole = fit_columns(table, console.width)
+        if not whole:
+            _write_rows(table, console)
+            continue
         drawn = RichTable(title=table.title)
         for i in shown:
             name = table.columns[i]
-            if whole and name in table.keep:
+            if name in table.keep:
                 widest = max(len(name), *(len(r[i]) for r in table.rows))
                 drawn.add_column(name, no_wrap=True, min_width=widest)
             else:
@@ -428,4 +462,17 @@ def write_rich(output: Output, color: bool, console: Any = None) -> None:
             drawn.add_row(*(Text(row[i]) for i in shown))
         console.print(drawn)
     for line in output.footer:
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def _write_rows(table: Table, console: Any) -> None:
+    kept = [i for i, name in enumerate(table.columns) if name in table.keep]
+    others = [i for i in range(len(table.columns)) if i not in kept]
+
+    def line(values: list[str]) -> str:
+        rest = ", ".join(values[i] for i in others if values[i])
+        return "  ".join(values[i] for i in kept) + (f"  {rest}" if rest else "")
+
+    console.print(f"{table.title}: {line(table.columns)}", markup=False, soft_wrap=True)
+    for row in table.rows:
+        console.print(line(row), markup=False, soft_wrap=True)
