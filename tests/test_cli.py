@@ -443,3 +443,67 @@ def test_ctrl_c_while_a_finished_apply_writes_its_envelope_to_a_slow_pipe_still_
     data = json.loads(first + rest)
     assert (data["status"], data["data"]["outcome"], len(data["data"]["files"][0]["hunks"])) == ("ok", "applied", 300)
     assert run("--patches", str(tmp_path / "catalog"), "verify", str(tree)).exit_code == 0
+
+
+def test_every_hint_names_the_checkout_and_runs_where_the_admin_ran_it(tmp_path: Path, catalog_dir: Path) -> None:
+    """The drift refusals say each path once and end in commands that carry the checkout (quoted) and the
+    catalog; the hint runs as printed from another folder."""
+    from conftest import PATCHED_ROUTES, ROUTES, build_tree, librechat_files
+
+    root = build_tree(tmp_path / "Libre Chat", librechat_files())
+    quoted = f"'{root}'"
+    common = ("--patches", str(catalog_dir))
+    assert run(*common, "apply", str(root)).exit_code == 0
+    routes = "api/server/routes/models.js"
+    (root / routes).write_text(PATCHED_ROUTES + "// edited\n")
+    refused = run(*common, "apply", str(root))
+    assert refused.exit_code == 1 and refused.stderr.count(routes) == 1, refused.stderr
+    assert refused.stderr.startswith(f"error: {routes}: changed since the patches were applied; to see the edits: ")
+    assert f" verify --verbose {quoted}; " in refused.stderr and refused.stderr.endswith(f" apply --force {quoted}\n")
+    hint = refused.stderr.split("to see the edits: ", 1)[1].split(";", 1)[0]
+    assert hint.split()[:4] == [sys.executable, "-m", "librechat_dynmodels", "--patches"], hint
+    shown = subprocess.run(
+        ["sh", "-c", hint], cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=SRC)
+    )
+    assert shown.returncode == 1 and "+// edited" in shown.stdout, shown.stderr
+    rollback = run(*common, "rollback", str(root))
+    assert rollback.stderr.count(routes) == 1 and rollback.stderr.endswith(f" rollback --force {quoted}\n")
+    assert run(*common, "rollback", "--force", str(root)).exit_code == 0
+
+    (root / routes).write_text(ROUTES.replace("express.Router()", "express.Router({ strict: true })"))
+    failed = run(*common, "apply", "--series", "dynmodels-test", str(root))
+    assert failed.exit_code == 1
+    assert failed.stderr.rstrip().endswith(f" check --verbose --series dynmodels-test {quoted}"), failed.stderr
+    status = run(*common, "status", str(root))
+    assert "no series fits this checkout" in status.stdout and "nothing was written" not in status.stdout
+
+
+def test_where_the_checkout_path_came_from_and_how_the_series_was_chosen_are_said_plainly(
+    tree: Path, catalog_dir: Path
+) -> None:
+    missing = run("--patches", str(catalog_dir), "status", env={"LIBRECHAT_DIR": "/nonexistent"})
+    assert missing.exit_code == 1 and missing.stderr == "error: /nonexistent: not a directory (from LIBRECHAT_DIR)\n"
+    assert run("--patches", str(catalog_dir), "apply", str(tree)).exit_code == 0
+    status = run("--patches", str(catalog_dir), "status", str(tree))
+    assert "series: dynmodels-test (from the manifest; 5 of 5 hunks match)" in status.stdout.splitlines()
+
+
+def test_a_target_that_cannot_be_replaced_is_named_as_itself_not_as_its_temporary_file(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(tree)
+    real = os.replace
+
+    def read_only(src: str, dst: str | Path) -> None:
+        if Path(dst) == tree / "api/server/routes/models.js":
+            raise PermissionError(13, "Permission denied", src, None, str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(fsutil.os, "replace", read_only)
+    refused = run("--patches", str(catalog_dir), "apply", str(tree))
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: api/server/routes/models.js: cannot replace the file (Permission denied); every file was restored, "
+        "nothing changed\n"
+    )
+    assert snapshot(tree) == before

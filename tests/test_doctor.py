@@ -312,7 +312,7 @@ def test_applied_native_extras_are_verified_like_any_series(tmp_path: Path, cata
     assert report.ok and report.patches is not None
     assert report.patches.native_support and report.patches.applied and report.patches.verified
     shown = cli("doctor", str(root), "--patches", str(catalog_dir))
-    assert "patches: patched (dynmodels-native-test; applied by this tool, verified)" in shown.stdout
+    assert "patches: patched (dynmodels-native-test; from the manifest, verified)" in shown.stdout
     (root / "api/server/routes/models.js").write_text(ROUTES + "// edited\n")
     drifted = doctor(find_checkout(root), catalog)
     assert codes(drifted, "blocker") == ["patches_drifted"] and not drifted.ok
@@ -499,7 +499,7 @@ def test_doctor_exit_0_and_human_report(tmp_path: Path, catalog: Catalog) -> Non
     result = cli("--patches", str(catalog.directory), "doctor", str(root))
     assert result.exit_code == 0 and result.stderr == ""
     assert "LiteLLM   yes" in result.stdout
-    assert "patches: patched (dynmodels-test; applied by this tool, verified)" in result.stdout
+    assert "patches: patched (dynmodels-test; from the manifest, verified)" in result.stdout
     assert result.stdout.rstrip().endswith("nothing blocks the feature (0 warnings)")
 
 

@@ -128,7 +128,7 @@ def test_apply_killed_at_any_write_step_is_undone_by_recover_or_complete(tmp_pat
         checkout, catalog = find_checkout(root), load_catalog(catalog_dir)
         interrupted = (root / ".librechat-dynmodels" / "journal.json").exists()
         if interrupted:
-            with pytest.raises(InterruptedOperationError, match="run 'librechat-dynmodels recover'"):
+            with pytest.raises(InterruptedOperationError, match="run: librechat-dynmodels recover /"):
                 engine.check(checkout, catalog)
         engine.recover(checkout)
         assert not [p for p in root.rglob("*.dynmodels-tmp")], f"crash at step {crash_at} left temporaries"

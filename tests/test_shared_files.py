@@ -239,7 +239,8 @@ def test_apply_on_a_checkout_patched_from_an_earlier_catalog_says_so_and_force_b
     catalog = load_catalog(new_catalog)
 
     assert "applied from an earlier catalog" in (engine.status(checkout, catalog).message or "")
-    with pytest.raises(DriftError, match="applied from an earlier catalog: .*'apply --force' re-applies it"):
+    outdated = "applied from an earlier catalog: .*to re-apply it .*: librechat-dynmodels apply --force /"
+    with pytest.raises(DriftError, match=outdated):
         engine.apply(checkout, catalog)
     report = engine.apply(checkout, catalog, engine.Options(force=True))
     assert report.outcome == "applied" and report.rolled_back_first

@@ -66,12 +66,13 @@ def find_checkout(path: Path | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     explicit = path if path is not None else (Path(env["LIBRECHAT_DIR"]) if env.get("LIBRECHAT_DIR") else None)
     if explicit is not None:
+        given = " (from LIBRECHAT_DIR)" if path is None else ""
         root = explicit.expanduser().resolve()
         if not root.is_dir():
-            raise NotACheckoutError("not a directory", str(explicit))
+            raise NotACheckoutError(f"not a directory{given}", str(explicit))
         missing = _missing_parts(root)
         if missing:
-            raise NotACheckoutError("not a LibreChat checkout: missing " + ", ".join(missing), str(explicit))
+            raise NotACheckoutError(f"not a LibreChat checkout{given}: missing " + ", ".join(missing), str(explicit))
         return Checkout(root, read_version(root))
     start = (cwd or Path.cwd()).resolve()
     for candidate in (start, *start.parents):

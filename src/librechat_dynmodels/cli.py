@@ -29,6 +29,7 @@ EXIT_CODES_HELP = (
     "5 doctor --probe could not run the fetch; 130 interrupted."
 )
 
+COMMANDS = ("list", "status", "check", "apply", "verify", "rollback", "recover", "doctor", "matrix", "refresh", "port")
 # Global options may be written before or after the command name.
 _GLOBAL_FLAGS = {"--json", "-v", "--verbose", "-q", "--quiet", "--no-color"}
 _GLOBAL_WITH_VALUE = {"--patches"}
@@ -158,7 +159,7 @@ def program_command(patches: Path | None = None) -> str:
     plus ``--patches`` when a catalog was given. Quoted for the shell."""
     import shutil
 
-    from .render import quote_arg
+    from .errors import quote_arg
 
     argv0 = sys.argv[0] if sys.argv else ""
     name = Path(argv0).name
@@ -310,20 +311,33 @@ def _report(settings: Settings, command: str, code: int, result: Any, errors: li
         if settings.json:
             _write_whole(render.envelope(command, code, result, errors) + "\n", sys.stdout)
             return
+        program = program_command(settings.patches)
         shown = result is not None and not settings.quiet
         if shown:
-            output = render.describe(result, settings.verbose, program_command(settings.patches))
-            if settings.fancy:
-                _write_whole(render.rich_text(output, settings.color), sys.stdout)
-            else:
-                _write_whole(render.plain_text(output), sys.stdout)
+            output = render.describe(result, settings.verbose, program)
+            text = render.rich_text(output, settings.color) if settings.fancy else render.plain_text(output)
+            _write_whole(_with_program(text, program), sys.stdout)
         # What a rendered result already shows (doctor's blockers, check's failing hunks) is not repeated on
         # the same terminal; it still goes to stderr when that is read on its own (a log, a pipe) or with -q.
         if not (shown and _is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
             for error in errors:
-                typer.echo(f"error: {error}", err=True)
+                typer.echo(_with_program(f"error: {error}", program), err=True)
     except BrokenPipeError:
         _discard_stdout()
+
+
+def _with_program(text: str, program: str) -> str:
+    """Hints name the tool as ``librechat-dynmodels COMMAND`` (see errors.command_hint): there, the program that
+    ran and its ``--patches``, so each hint runs where the admin ran this one (a venv not on PATH, a fork's
+    catalog). A name in quotes is left alone: the program may be quoted itself."""
+    import re
+
+    from .errors import PROGRAM
+
+    if program == PROGRAM:
+        return text
+    commands = "|".join(c for c in COMMANDS)
+    return re.sub(rf"(?<![\w./'-]){PROGRAM} (?=(?:{commands})\b)", lambda _: f"{program} ", text)
 
 
 def _write_whole(text: str, stream: Any) -> None:

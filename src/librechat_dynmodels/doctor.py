@@ -16,7 +16,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .checkout import Checkout, detect_native_support
-from .errors import DynModelsError
+from .errors import DynModelsError, command_hint
 from .model_filters import FILTER_KEYS, filter_models, find_pattern_problems
 from .models import DoctorReport, EndpointCheck, Finding, PatchCheck
 
@@ -352,8 +352,9 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
                 Finding(
                     BLOCKER,
                     "patches_drifted",
-                    f"changed since apply: {changed}; see 'librechat-dynmodels verify --verbose', then "
-                    "'librechat-dynmodels apply --force'",
+                    f"changed since apply: {changed}; to see the edits: "
+                    f"{command_hint('verify', '--verbose', checkout.root)}; then to re-apply: "
+                    f"{command_hint('apply', '--force', checkout.root)}",
                 )
             )
         elif series in catalog.series:

@@ -35,6 +35,7 @@ from .errors import (
     PatchFailedError,
     StateError,
     UsageError,
+    command_hint,
 )
 from .fsutil import atomic_write, atomic_write_many, file_mode, is_read_only, remove_file, sha256_bytes
 from .hunks import Hunk, Match, MatchKind, apply_hunks, first_mismatch
@@ -392,8 +393,8 @@ def _refuse_if_interrupted(state: StateDir) -> None:
             str(state.path),
         )
     raise InterruptedOperationError(
-        f"an interrupted {journal.get('operation', 'operation')} was found; run "
-        "'librechat-dynmodels recover' (apply and rollback also recover first)",
+        f"an interrupted {journal.get('operation', 'operation')} was found (apply and rollback also recover "
+        f"first); run: {command_hint('recover', state.path.parent)}",
         str(state.path),
     )
 
@@ -444,8 +445,8 @@ def upgraded_since_apply(checkout: Checkout, manifest: Manifest) -> str | None:
     if manifest.librechat_version and checkout.version and manifest.librechat_version != checkout.version:
         return (
             f"{manifest.series} was applied when this checkout was {manifest.librechat_version}; it is "
-            f"{checkout.version} now: run 'librechat-dynmodels rollback' first (it removes what that series "
-            "added and leaves the new release's files alone)"
+            f"{checkout.version} now: roll back first (it removes what that series added and leaves the new "
+            f"release's files alone): {command_hint('rollback', checkout.root)}"
         )
     return None
 
@@ -561,17 +562,17 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
         overall = evaluation.state if evaluation.state != "fails" else "unknown"
         files = evaluation.results()
     except NoSeriesError as exc:
-        message = exc.message
+        message = exc.message.removesuffix("; nothing was written")  # status never writes
     if manifest is not None:
         files, overall = _status_from_manifest(checkout, manifest, {f.path: f for f in files})
         paths = [r.path for r in manifest.files]
         outdated = _outdated(checkout, catalog, state, manifest) if overall == "patched" else []
         message = upgraded_since_apply(checkout, manifest) or (
-            _outdated_message(manifest, outdated) if outdated else message
+            _outdated_message(checkout, manifest, outdated) if outdated else message
         )
     if journal is not None:
         overall = "unknown"
-        message = f"an interrupted {journal.get('operation')} was found; run 'librechat-dynmodels recover'"
+        message = f"an interrupted {journal.get('operation')} was found; run: {command_hint('recover', checkout.root)}"
     uncommitted = git_uncommitted(checkout.root, paths) if checkout.is_git_worktree and paths else None
     if uncommitted is not None:
         files = tuple(FileResult(f.path, f.component, f.action, f.state, f.hunks, f.path in uncommitted) for f in files)
@@ -641,14 +642,16 @@ def check(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS)
     )
 
 
-def _failure_error(evaluation: _Evaluation) -> PatchFailedError:
+def _failure_error(checkout: Checkout, opts: Options, evaluation: _Evaluation) -> PatchFailedError:
     failed = evaluation.first_failure()
     assert failed is not None
     count = sum(1 for h in evaluation.all_hunks if not h.ok)
     where = failed.summary()
     more = f" ({count - 1} more hunks fail)" if count > 1 else ""
+    words = ["check", "--verbose"] + (["--series", opts.series_id] if opts.series_id else [])
+    words += ["--fuzz", str(opts.fuzz)] * bool(opts.fuzz)
     return PatchFailedError(
-        f"{where}{more}; nothing was written; run 'librechat-dynmodels check --verbose'", failed.path
+        f"{where}{more}; nothing was written; to see every hunk: {command_hint(*words, checkout.root)}", failed.path
     )
 
 
@@ -716,7 +719,7 @@ def apply(
         manifest = state.read_manifest() if state.has_manifest() else None
         choice, evaluation = _choose(checkout, catalog, opts, _Reader(checkout), manifest)
         if not evaluation.ok:
-            raise _failure_error(evaluation)
+            raise _failure_error(checkout, opts, evaluation)
         plans = [p for p in evaluation.files.values() if p.changes]
         outcome = "already applied" if not plans else "would apply"
         return ApplyReport(
@@ -744,7 +747,7 @@ def apply(
             wanted = set(_components(chain, requested)) if requested and chain else set(manifest.components)
             outdated = _outdated(checkout, catalog, state, manifest) if not drifted and same_series else []
             if outdated and not opts.force:
-                raise DriftError(_outdated_message(manifest, outdated), outdated[0])
+                raise DriftError(_outdated_message(checkout, manifest, outdated), outdated[0])
             if not drifted and not outdated and same_series and wanted <= set(manifest.components):
                 add_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")  # a run killed before it wrote it
                 choice, evaluation = _choose(
@@ -761,8 +764,9 @@ def apply(
                 )
             if drifted and not opts.force:
                 raise DriftError(
-                    f"{', '.join(drifted)} changed since the patches were applied; 'apply --force' re-applies "
-                    "and keeps the edited copies as FILE.dynmodels-edited",
+                    f"changed since the patches were applied{_and_more(drifted)}; to see the edits: "
+                    f"{command_hint('verify', '--verbose', checkout.root)}; to re-apply, keeping each edited copy "
+                    f"as FILE.dynmodels-edited: {command_hint('apply', '--force', checkout.root)}",
                     drifted[0],
                 )
             if same_series:
@@ -774,24 +778,23 @@ def apply(
                 checkout, catalog, Options(opts.series_id, opts.fuzz, requested), _Reader(checkout, originals)
             )
             if not planned.ok:
-                raise _failure_error(planned)
+                raise _failure_error(checkout, opts, planned)
             _rollback_locked(checkout, state, manifest)
             rolled_back = True
         choice, evaluation = _choose(
             checkout, catalog, Options(opts.series_id, opts.fuzz, requested), _Reader(checkout)
         )
         if not evaluation.ok:
-            raise _failure_error(evaluation)
+            raise _failure_error(checkout, opts, evaluation)
         if evaluation.state == "patched":
             return ApplyReport(
                 checkout.root, checkout.version, choice, "already applied", evaluation.components, evaluation.results()
             )
         if evaluation.state == "partially patched" and not opts.force:
             partial = [p.path for p in evaluation.files.values() if p.state != "pristine"]
-            more = f" and {len(partial) - 1} more" if len(partial) > 1 else ""
             raise DriftError(
-                f"checkout is partially patched ({len(partial)} files: {partial[0]}{more}) without this tool's "
-                "state; 'status' lists them, 'apply --force' applies the missing hunks",
+                f"partially patched without a manifest{_and_more(partial)}; to apply the missing hunks: "
+                f"{command_hint('apply', '--force', checkout.root)}",
                 partial[0],
             )
         plans = list(evaluation.files.values())
@@ -877,14 +880,32 @@ def _write_apply(
             state.discard()
         except BaseException:
             raise IncompleteError(
-                "apply failed and could not be undone; state kept: run 'librechat-dynmodels recover'", str(state.path)
+                f"apply failed and could not be undone; state kept, run: {command_hint('recover', checkout.root)}",
+                str(state.path),
             ) from None
         if isinstance(exc, OSError):
-            where = exc.filename and str(Path(exc.filename).relative_to(checkout.root)) if exc.filename else None
-            raise FileAccessError(
-                f"write failed ({exc.strerror}); every file was restored, nothing changed", where
-            ) from None
+            raise _write_failure(checkout, exc) from None
         raise
+
+
+def _write_failure(checkout: Checkout, exc: OSError) -> FileAccessError:
+    """A failed write, named by its target (not the temporary file beside it) and by the step that failed."""
+    import os
+    import re
+
+    renamed = exc.filename2 is not None  # os.replace(temporary, target)
+    name = os.fsdecode(exc.filename2 if renamed else exc.filename) if exc.filename else None
+    target = None
+    if name is not None:
+        path = Path(name)
+        staged = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]+\.dynmodels-tmp", path.name)
+        path = path.with_name(staged.group(1)) if staged and not renamed else path
+        try:
+            target = str(path.relative_to(checkout.root))
+        except ValueError:
+            target = str(path)
+    step = "cannot replace the file" if renamed else "write failed"
+    return FileAccessError(f"{step} ({exc.strerror}); every file was restored, nothing changed", target)
 
 
 def _dirs_to_create(checkout: Checkout, plans: list[_FilePlan]) -> list[str]:
@@ -902,7 +923,10 @@ def verify(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
     state = StateDir(checkout.state_dir)
     _refuse_if_interrupted(state)
     if not state.has_manifest():
-        raise StateError("nothing was applied here by this tool (no state directory); run 'apply'", STATE_DIR_NAME)
+        raise StateError(
+            f"nothing was applied here (no manifest); run: {command_hint('apply', checkout.root)}",
+            STATE_DIR_NAME,
+        )
     manifest = state.read_manifest()
     expected: dict[str, bytes] = {}
     if opts.verbose:
@@ -957,12 +981,19 @@ def _outdated(checkout: Checkout, catalog: Catalog, state: StateDir, manifest: M
     )
 
 
-def _outdated_message(manifest: Manifest, outdated: list[str]) -> str:
+def _outdated_message(checkout: Checkout, manifest: Manifest, outdated: list[str]) -> str:
     shown = ", ".join(outdated[:3]) + (f" and {len(outdated) - 3} more" if len(outdated) > 3 else "")
     return (
-        f"applied from an earlier catalog: {manifest.series} now writes {shown} otherwise; "
-        "'apply --force' re-applies it (rollback, then apply)"
+        f"applied from an earlier catalog: {manifest.series} now writes {shown} otherwise; to re-apply it "
+        f"(rollback, then apply): {command_hint('apply', '--force', checkout.root)}"
     )
+
+
+def _and_more(paths: list[str]) -> str:
+    """What a message names after its first path (the error's own path, shown before it)."""
+    if len(paths) > 3:
+        return f" (and {len(paths) - 1} more files)"
+    return f" (and {', '.join(paths[1:])})" if len(paths) > 1 else ""
 
 
 def _rollback_locked(
@@ -996,8 +1027,8 @@ def _checked_rollback(
     drifted = [] if upgraded_since_apply(checkout, manifest) else _drifted(checkout, manifest)
     if drifted and not opts.force:
         raise DriftError(
-            f"{', '.join(drifted)} changed since the patches were applied; 'rollback --force' restores the "
-            "originals and keeps the edited copies as FILE.dynmodels-edited",
+            f"changed since the patches were applied{_and_more(drifted)}; to restore the originals, keeping each "
+            f"edited copy as FILE.dynmodels-edited: {command_hint('rollback', '--force', checkout.root)}",
             drifted[0],
         )
     _refuse_unwritable(checkout, [record.path for record in manifest.files])

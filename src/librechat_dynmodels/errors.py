@@ -4,7 +4,29 @@ Every expected failure is a :class:`DynModelsError`. The CLI turns it into one l
 exit code; anything else is a bug and becomes exit 3 with a log file.
 """
 
+import os
 from enum import IntEnum
+from pathlib import Path
+
+# How a hint names this tool; the CLI puts the program that ran (and its --patches) in its place.
+PROGRAM = "librechat-dynmodels"
+
+
+def quote_arg(text: str) -> str:
+    """One argument as the shell of this platform reads it back."""
+    if os.name == "nt":
+        import subprocess
+
+        return subprocess.list2cmdline([text])
+    import shlex
+
+    return shlex.quote(text)
+
+
+def command_hint(*words: str | Path) -> str:
+    """A command for the admin to run next, for their shell as it is: this tool, then each word quoted
+    (give the checkout's path last, so the hint works from any folder)."""
+    return " ".join([PROGRAM, *(quote_arg(str(word)) for word in words)])
 
 
 class ExitCode(IntEnum):

@@ -2,11 +2,10 @@
 and into the one ``--json`` envelope. Only the CLI calls this module."""
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any, NamedTuple, TextIO
 
-from .errors import DynModelsError
+from .errors import PROGRAM, DynModelsError, quote_arg
 from .models import (
     ApplyReport,
     CheckReport,
@@ -23,18 +22,6 @@ from .models import (
 )
 
 SCHEMA_VERSION = 1
-PROGRAM = "librechat-dynmodels"
-
-
-def quote_arg(text: str) -> str:
-    """One argument as the shell of this platform reads it back."""
-    if os.name == "nt":
-        import subprocess
-
-        return subprocess.list2cmdline([text])
-    import shlex
-
-    return shlex.quote(text)
 
 
 def envelope(command: str | None, exit_code: int, result: Any, errors: list[DynModelsError]) -> str:
@@ -131,7 +118,9 @@ def _list(r: ListReport, verbose: bool, program: str) -> Output:
 def _series_line(choice: Any) -> str:
     if choice is None:
         return "series: none"
-    line = f"series: {choice.id} (chosen by {choice.reason}; {choice.hunks_ok} of {choice.hunks_total} hunks match)"
+    how = {"state directory": "from the manifest", "--series": "chosen by --series"}.get(choice.reason)
+    how = how or f"chosen by {choice.reason}"
+    line = f"series: {choice.id} ({how}; {choice.hunks_ok} of {choice.hunks_total} hunks match)"
     if choice.reason == "--series" and not choice.targets_version:
         line += "; it does not name this release"
     return line
@@ -240,7 +229,7 @@ def _doctor(r: DoctorReport, verbose: bool, program: str) -> Output:
         lines.append(f"patches: extras not applied (optional: native per-user fetching, {p.native_evidence})")
     else:
         verified = {True: ", verified", False: ", NOT verified", None: ""}[p.verified]
-        applied = "applied by this tool" if p.applied else "not applied by this tool"
+        applied = "from the manifest" if p.applied else "no manifest"
         lines.append(f"patches: {p.state} ({p.series or 'no series fits'}; {applied}{verified})")
     endpoint_rows = [[e.name, "yes" if e.eligible else "no", ", ".join(e.reasons) or "-"] for e in r.endpoints]
     finding_rows = [
