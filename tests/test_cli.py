@@ -507,3 +507,31 @@ def test_a_target_that_cannot_be_replaced_is_named_as_itself_not_as_its_temporar
         "nothing changed\n"
     )
     assert snapshot(tree) == before
+
+
+@pytest.mark.parametrize("off", [("--no-color",), ()])
+def test_without_colour_a_terminal_gets_plain_text_with_no_bold_or_italic(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch, off: tuple[str, ...]
+) -> None:
+    from librechat_dynmodels import cli
+
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)  # a person at a terminal
+    common = ("--patches", str(catalog_dir), "check", str(tree))
+    colour = run(*common, env={"FORCE_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "120"})
+    assert colour.exit_code == 0 and "\x1b[1m" in colour.stdout  # the terminal does get styles
+    plain = run(*off, *common, env={"FORCE_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "120", "NO_COLOR": "1"})
+    assert plain.exit_code == 0 and "\x1b[" not in plain.stdout and "┏" in plain.stdout, plain.stdout
+
+
+def test_help_gives_the_exit_codes_once() -> None:
+    for args in (("-h",), ("--help",)):
+        assert run(*args).stdout.count("Exit codes:") == 1
+
+
+def test_an_unknown_series_exits_1_as_the_readme_table_says(tree: Path, catalog_dir: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| 1 |"))
+    assert "a `--series` the catalog does not have" in row
+    for command in ("check", "apply"):
+        data = envelope("--patches", str(catalog_dir), command, "--series", "dynmodels-nope", str(tree))
+        assert (data["exit_code"], data["errors"][0]["code"]) == (1, "no_series"), command

@@ -349,3 +349,30 @@ def test_workflow_check_step_fails_with_the_per_hunk_report(
     else:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "::error" not in done.stdout and f"{table_row} exact |" in done.stdout
+
+
+def test_the_quick_start_installs_into_a_venv_and_runs_the_tests_in_the_same_one() -> None:
+    """Debian's and Ubuntu's system Python refuse a plain pip install; the test command needs the venv the
+    tool went into (its dev extras), and .ci/run still finds it after the test-command marker."""
+    readme = README.read_text()
+    install = fenced_after(readme, "install-command").strip()
+    steps = [step.strip() for step in install.split("&&")]
+    assert steps[:3] == ["python3 -m venv .venv", ". .venv/bin/activate", "pip install ."], steps
+    assert steps[-1] == "librechat-dynmodels apply ../LibreChat"
+    before_tests = readme.split("<!-- test-command -->", 1)[0].strip().rsplit("\n\n", 1)[1]
+    assert "same venv" in before_tests and "pip install -e '.[dev]'" in before_tests, before_tests
+    extract = (ROOT / ".ci" / "run").read_text().split("test_command=$(", 1)[1].split(")\n", 1)[0]
+    found = subprocess.run(["sh", "-c", extract], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "python -m pytest"
+
+
+def test_the_bench_paragraph_gives_the_size_of_the_series_it_times() -> None:
+    from librechat_dynmodels.catalog import load_catalog
+
+    series = load_catalog(ROOT / "patches").get("dynmodels-v0.8.3")
+    sections = [fp for entry in series.patches for fp in series.file_patches(entry)]
+    hunks, files = sum(len(fp.hunks) for fp in sections), len({fp.path for fp in sections})
+    installed = len(series.shared_files())
+    assert f"`dynmodels-v0.8.3` ({hunks} hunks, {files} files: {files - installed} glue files, {installed} feature" in (
+        " ".join(README.read_text().split())
+    )

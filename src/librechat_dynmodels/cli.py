@@ -130,7 +130,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="Apply, check, verify and roll back the dynamic per-user models patches on a LibreChat "
-    "checkout. PATH defaults to $LIBRECHAT_DIR, else the LibreChat root above the current folder. " + EXIT_CODES_HELP,
+    "checkout. PATH defaults to $LIBRECHAT_DIR, else the LibreChat root above the current folder.",
     epilog=EXIT_CODES_HELP,
 )
 
@@ -392,7 +392,10 @@ def _progress(ctx: typer.Context, label: str) -> Iterator[Callable[[str], None] 
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True, force_terminal=True, no_color=not settings.color, highlight=False)
+    # no_color alone still draws bold: without colour, no styles at all
+    console = Console(
+        stderr=True, force_terminal=True, highlight=False, color_system="auto" if settings.color else None
+    )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=None)
