@@ -63,3 +63,34 @@ def test_everything_works_without_a_git_binary(tree: Path, catalog_dir: Path) ->
         data = json.loads(done.stdout)["data"]
         if command == "status":
             assert data["git_worktree"] is True and {f["uncommitted"] for f in data["files"]} == {None}
+
+
+@needs_git
+def test_apply_over_uncommitted_git_edits_names_those_files_in_one_line(tree: Path, catalog_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from conftest import snapshot
+    from librechat_dynmodels.cli import app
+
+    git(tree, "init", "-q")
+    git(tree, "add", "-A")
+    git(tree, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    routes = tree / "api/server/routes/models.js"
+    routes.write_text(routes.read_text() + "// my local change\n")
+    edited = snapshot(tree)
+    runner = CliRunner()
+    common = ["--patches", str(catalog_dir)]
+    dry = runner.invoke(app, [*common, "apply", "--dry-run", str(tree)])
+    assert "uncommitted git edits in api/server/routes/models.js would be kept under the patches" in dry.stdout
+    applied = runner.invoke(app, [*common, "apply", str(tree)])
+    assert applied.exit_code == 0
+    lines = [line for line in applied.stdout.splitlines() if line.startswith("uncommitted")]
+    assert lines == [
+        "uncommitted git edits in api/server/routes/models.js are kept under the patches "
+        "(rollback restores them byte for byte)"
+    ]
+    assert runner.invoke(app, [*common, "rollback", str(tree)]).exit_code == 0
+    assert snapshot(tree) == edited
+    git(tree, "checkout", "--", ".")
+    data = json.loads(runner.invoke(app, [*common, "--json", "apply", str(tree)]).stdout)
+    assert [f["uncommitted"] for f in data["data"]["files"]] == [False, False, False, False]

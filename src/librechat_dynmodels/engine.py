@@ -728,7 +728,7 @@ def apply(
             choice,
             outcome,
             evaluation.components,
-            evaluation.results(),
+            evaluation.results(_uncommitted_targets(checkout, plans)),
             diff=_diff(plans),
         )
     with _deferred_interrupts(), _locked(state):
@@ -799,6 +799,7 @@ def apply(
             )
         plans = list(evaluation.files.values())
         _preflight(checkout, plans)
+        uncommitted = _uncommitted_targets(checkout, plans)  # before the writes make every target so
         _write_apply(checkout, state, evaluation, choice, opts, on_write)
         add_git_exclude(checkout.root, f"/{STATE_DIR_NAME}/")
         return ApplyReport(
@@ -807,10 +808,17 @@ def apply(
             choice,
             "applied",
             evaluation.components,
-            evaluation.results(),
+            evaluation.results(uncommitted),
             state.path,
             rolled_back_first=rolled_back,
         )
+
+
+def _uncommitted_targets(checkout: Checkout, plans: list[_FilePlan]) -> list[str] | None:
+    """The files apply changes that have uncommitted git edits (kept under the patches; rollback restores
+    them byte for byte); None when the checkout is not a git work tree or git cannot be asked."""
+    modified = [p.path for p in plans if p.original is not None and p.changes]
+    return git_uncommitted(checkout.root, modified) if checkout.is_git_worktree and modified else None
 
 
 def _write_apply(

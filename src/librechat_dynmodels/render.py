@@ -177,6 +177,10 @@ def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
         footer += _installs_line(r.files)
     if r.rolled_back_first:
         footer.append("rolled back the previous apply first")
+    edited = [f.path for f in r.files if f.uncommitted]
+    if edited and r.outcome in ("applied", "would apply"):
+        kept = "are kept under the patches" if r.outcome == "applied" else "would be kept under the patches"
+        footer.append(f"uncommitted git edits in {', '.join(edited)} {kept} (rollback restores them byte for byte)")
     if r.outcome == "applied":
         footer.append(f"applied: {len(r.files)} files; backups and manifest in {r.state_dir}")
         footer.append(f"undo with: {program} rollback {quote_arg(str(r.root))}")
