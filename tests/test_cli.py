@@ -535,3 +535,16 @@ def test_an_unknown_series_exits_1_as_the_readme_table_says(tree: Path, catalog_
     for command in ("check", "apply"):
         data = envelope("--patches", str(catalog_dir), command, "--series", "dynmodels-nope", str(tree))
         assert (data["exit_code"], data["errors"][0]["code"]) == (1, "no_series"), command
+
+
+def test_a_reader_that_went_away_ends_the_output_not_the_finished_apply(tree: Path, catalog_dir: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads stdout: every write to it fails with EPIPE
+    command = [sys.executable, "-m", "librechat_dynmodels", "--patches", str(catalog_dir), "apply", str(tree)]
+    env = dict(os.environ, PYTHONPATH=SRC, CI="true")
+    try:
+        done = subprocess.run(command, stdout=write_end, stderr=subprocess.PIPE, text=True, env=env)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert run("--patches", str(catalog_dir), "verify", str(tree)).exit_code == 0
