@@ -50,6 +50,95 @@ describe('model patterns', () => {
     expect(() => compileModelPattern(pattern)).toThrow(reason);
   });
 
+  it('matches globs as the regular expression they stand for would', () => {
+    let seed = 7;
+    const pick = (chars: string, max: number) =>
+      Array.from({ length: (seed = (seed * 48271) % 2147483647) % max }, () =>
+        chars.charAt((seed = (seed * 48271) % 2147483647) % chars.length),
+      ).join('');
+    for (let round = 0; round < 1000; round += 1) {
+      const glob = pick('aA?*bß-ı.', 8) || '*';
+      const id = pick('aAbBßSı.\n-', 10);
+      const source = glob
+        .replace(/[.+^${}()|[\]\\/-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
+      expect([glob, id, compileModelPattern(glob).test(id)]).toEqual([
+        glob,
+        id,
+        new RegExp(`^${source}$`, 'is').test(id),
+      ]);
+    }
+  });
+
+  it('refuses regular expressions that can backtrack without bound, with the reason', () => {
+    expect(findModelPatternProblems({ include: ['/^([\\w.]+-?)+:free$/'] })).toEqual([
+      'models.include pattern "/^([\\w.]+-?)+:free$/": can be too slow to match: a repeated group ' +
+        'may hold no quantifier and no "|" (it can backtrack catastrophically)',
+    ]);
+    const reasons: Array<[string, string]> = [
+      ['/(a|ab)*c/', 'a repeated group may hold no quantifier'],
+      ['/(\\w)x\\1/', 'back-references are not allowed'],
+      ['/gpt(?!-mini)/', 'lookarounds are not allowed'],
+      ['/a*b/', '*, + and {n,} need the expression to start with ^'],
+      ['/^a*b/m', '*, + and {n,} need the expression to start with ^'],
+      ['/^.*a.*x$/', '*, + and {n,} may be used once per expression'],
+      ['/a?a?a?b/', 'backtracking steps per model id'],
+      ['/a{0,9}b/', 'backtracking steps per model id'],
+      [`*${'?'.repeat(32)}*`, 'the text between two "*" is at most 31 characters'],
+    ];
+    for (const [pattern, reason] of reasons) {
+      expect(() => compileModelPattern(pattern)).toThrow(reason);
+    }
+  });
+
+  it('keeps the regular expressions admins write, with their meaning', () => {
+    const kept = (pattern: string, ids: string[]) =>
+      ids.filter((id) => compileModelPattern(pattern).test(id));
+    expect(kept('/^gpt-4o(-mini)?$/', ['gpt-4o', 'gpt-4o-mini', 'gpt-4o-nano'])).toEqual([
+      'gpt-4o',
+      'gpt-4o-mini',
+    ]);
+    expect(kept('/-\\d{4}-\\d{2}-\\d{2}$/', ['gpt-4o-2024-08-06', 'gpt-4o-24-08-06'])).toEqual([
+      'gpt-4o-2024-08-06',
+    ]);
+    expect(kept('/^openai\\/.*-mini$/i', ['OpenAI/o4-mini', 'openai/gpt-4o'])).toEqual([
+      'OpenAI/o4-mini',
+    ]);
+    expect(kept('/^a{2,3}b$/', ['ab', 'aab', 'aaab', 'aaaab'])).toEqual(['aab', 'aaab']);
+    expect(kept('/^(?<family>gpt|o[134])(-mini|-nano)?$/', ['o3-mini', 'gpt', 'o2'])).toEqual([
+      'o3-mini',
+      'gpt',
+    ]);
+    expect(kept('/^\\u{1F600}{2}$/u', ['\u{1F600}\u{1F600}', '\u{1F600}'])).toEqual([
+      '\u{1F600}\u{1F600}',
+    ]);
+  });
+
+  it('filters a worst-case list (10,000 ids of 256 characters) in under 50 ms per pattern', () => {
+    const list = (unit: string) =>
+      Array.from({ length: 10000 }, () => unit.repeat(256).slice(0, 256));
+    const worst: Array<[string, string]> = [
+      ['/a{0,3}b/', 'a'], // the most a loop may cost unanchored
+      ['/^.*(a|b|c|d|e)x$/', 'a'], // the one unbounded quantifier of an anchored expression
+      ['/(a|b|c|d)(a|b|c|d)x/', 'a'],
+      ['/-\\d{4}-\\d{2}-\\d{2}$/', '-1111'],
+      [`*${'a?'.repeat(15)}b*`, 'a'], // the longest text between two stars
+      [`*${'a'.repeat(30)}b*${'a'.repeat(30)}b*`, 'a'],
+      ['*a*a*a*a*a*a*a*a*a*a*a*a*x', 'a'],
+      ['*ä?ä*', 'ß'], // case folding unit by unit
+    ];
+    for (const [pattern, unit] of worst) {
+      const models = list(unit);
+      filterModelList(models.slice(0, 100), { include: [pattern] }); // compiled and warm
+      const started = process.cpuUsage();
+      filterModelList(models, { include: [pattern] });
+      const used = process.cpuUsage(started);
+      const ms = (used.user + used.system) / 1000;
+      expect([pattern, ms < 50 ? 'under 50 ms' : `${ms} ms`]).toEqual([pattern, 'under 50 ms']);
+    }
+  });
+
   it('names the key and the pattern of each problem', () => {
     expect(findModelPatternProblems({ include: ['gpt-*'], exclude: ['/(/'] })).toEqual([
       expect.stringMatching(/^models\.exclude pattern "\/\(\/": invalid regular expression/),
@@ -104,7 +193,9 @@ describe('librechat.yaml schema', () => {
       withModels({ include: ['gpt-*'], exclude: ['/embedding/'] }),
     );
     expect(result.success).toBe(true);
-    const models = result.success ? result.data.endpoints?.[EModelEndpoint.custom]?.[0]?.models : null;
+    const models = result.success
+      ? result.data.endpoints?.[EModelEndpoint.custom]?.[0]?.models
+      : null;
     expect(models).toMatchObject({ include: ['gpt-*'], exclude: ['/embedding/'] });
   });
 

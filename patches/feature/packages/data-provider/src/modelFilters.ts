@@ -5,53 +5,385 @@ import type { z } from 'zod';
  * fetched model ids are listed. A pattern is a glob (`*` any characters, `?` one character,
  * matched against the whole id, case-insensitive) or a regular expression between slashes
  * (`/^dall-e/i`, searched anywhere in the id; flags `i`, `m`, `s`, `u`).
+ *
+ * The ids come from each user's own provider, so matching must stay cheap whatever they are
+ * (up to 10,000 ids of up to 256 characters). Globs are matched without `RegExp`, in linear
+ * time. A regular expression runs on V8's backtracking engine, so only those whose backtracking
+ * is bounded are accepted: no back-references or lookarounds, no repeated group that holds a
+ * quantifier or `|`, `*`, `+` and `{n,}` only once and only after a leading `^`, and an upper
+ * bound on the steps one id can take (`MAX_STEPS`).
  */
 export type TModelFilters = {
   include?: string[];
   exclude?: string[];
 };
 
+export type ModelPattern = { test: (model: string) => boolean };
+
 const REGEX_FLAGS = /^[imsu]*$/;
+/** The longest model id the fetch keeps (userModelsFetch.js), and so the longest run a quantifier meets */
+const MAX_ID_LENGTH = 256;
+/** Backtracking steps one id may cost a regular expression, estimated from its shape (see `steps`) */
+const MAX_STEPS = 9000;
+/** What one iteration of a quantifier costs V8 next to a literal step (measured: loops are slow) */
+const LOOP_WEIGHT = 8;
+/** The text between two `*` of a glob: searched with one 31-bit word */
+const MAX_GLOB_PART = 31;
+/** `x{n}` of one character is written out up to this many times */
+const MAX_UNROLLED = 64;
+const COUNT = /^\{(\d+)(?:(,)(\d*))?\}/;
+
+/** A parsed piece: its steps, its ways to end, and what the rules need to know of it */
+type Shape = {
+  steps: number;
+  ends: number;
+  quantified: boolean;
+  alternation: boolean;
+  unbounded: number;
+  text: string;
+  group: boolean;
+};
+
+const atomOf = (text: string): Shape => ({
+  steps: 1,
+  ends: 1,
+  quantified: false,
+  alternation: false,
+  unbounded: 0,
+  text,
+  group: false,
+});
 
 /**
- * @throws {Error} with the reason when the pattern is not a valid glob or regular expression.
+ * The regular expression's shape, read from its (already valid) source: steps estimate the nodes
+ * of the backtracking tree of one attempt (a sequence A B costs A's steps plus, for each way A can
+ * end, B's steps; an alternation the sum of its branches; `x{n,m}` up to m iterations ending in
+ * m - n + 1 ways). Its text is the source with `x{n,m}` of one character written `x...x{0,m-n}`
+ * (the same language; V8 runs a literal run much faster than a loop).
+ * @throws {Error} with the reason when the pattern can backtrack without bound.
  */
-export function compileModelPattern(pattern: string): RegExp {
+function shapeOf(source: string, unicode: boolean): Shape {
+  let i = 0;
+  const sequence = (): Shape => {
+    let shape: Shape = { ...atomOf(''), steps: 0 };
+    while (i < source.length && source[i] !== '|' && source[i] !== ')') {
+      const piece = quantify(atom());
+      shape = {
+        steps: shape.steps + shape.ends * piece.steps,
+        ends: shape.ends * piece.ends,
+        quantified: shape.quantified || piece.quantified,
+        alternation: shape.alternation || piece.alternation,
+        unbounded: shape.unbounded + piece.unbounded,
+        text: shape.text + piece.text,
+        group: false,
+      };
+    }
+    return shape;
+  };
+  const alternation = (): Shape => {
+    let shape = sequence();
+    while (source[i] === '|') {
+      i += 1;
+      const branch = sequence();
+      shape = {
+        steps: shape.steps + branch.steps,
+        ends: shape.ends + branch.ends,
+        quantified: shape.quantified || branch.quantified,
+        alternation: true,
+        unbounded: shape.unbounded + branch.unbounded,
+        text: `${shape.text}|${branch.text}`,
+        group: false,
+      };
+    }
+    return shape;
+  };
+  const atom = (): Shape => {
+    const start = i;
+    const char = source[i];
+    if (char === '(') {
+      if (/^\(\?(?:[=!]|<[=!])/.test(source.slice(i, i + 4))) {
+        throw new Error('lookarounds are not allowed (they can make matching slow)');
+      }
+      if (source.startsWith('(?<', i)) {
+        i = source.indexOf('>', i) + 1;
+      } else if (source[i + 1] === '?') {
+        if (!source.startsWith('(?:', i)) {
+          throw new Error('only plain, (?:...) and (?<name>...) groups are allowed');
+        }
+        i += 3;
+      } else {
+        i += 1;
+      }
+      const opening = source.slice(start, i);
+      const inner = alternation();
+      i += 1; // ')'
+      return { ...inner, text: `${opening}${inner.text})`, group: true };
+    }
+    if (char === '[') {
+      i += 1;
+      if (source[i] === '^') {
+        i += 1;
+      }
+      while (i < source.length && source[i] !== ']') {
+        i += source[i] === '\\' ? 2 : 1;
+      }
+      i += 1;
+      return atomOf(source.slice(start, i));
+    }
+    if (char === '\\') {
+      const next = source[i + 1];
+      if (/[1-9]/.test(next) || (next === 'k' && source[i + 2] === '<')) {
+        throw new Error('back-references are not allowed (they can make matching slow)');
+      }
+      const braced = (next === 'u' || next === 'p' || next === 'P') && source[i + 2] === '{';
+      i = braced && unicode ? source.indexOf('}', i) + 1 : i + 2;
+      return atomOf(source.slice(start, i));
+    }
+    const pair = unicode && /[\ud800-\udbff][\udc00-\udfff]/.test(source.slice(i, i + 2));
+    i += pair ? 2 : 1;
+    return atomOf(source.slice(start, i));
+  };
+  const quantify = (item: Shape): Shape => {
+    const start = i;
+    const char = source[i];
+    const count = char === '{' ? COUNT.exec(source.slice(i)) : null;
+    if (char !== '*' && char !== '+' && char !== '?' && !count) {
+      return item;
+    }
+    i += count ? count[0].length : 1;
+    const lazy = source[i] === '?' ? '?' : '';
+    i += lazy.length; // lazy: the same tree, walked in another order
+    const [, low, comma, high] = count ?? [
+      '',
+      char === '+' ? '1' : '0',
+      ',',
+      char === '?' ? '1' : '',
+    ];
+    const min = Number(low);
+    const max = comma ? Number(high || Infinity) : min;
+    if (max > 1 && (item.quantified || item.alternation)) {
+      throw new Error(
+        'a repeated group may hold no quantifier and no "|" (it can backtrack catastrophically)',
+      );
+    }
+    const times = Math.min(max, MAX_ID_LENGTH);
+    const fixed = item.group ? 0 : Math.min(min, MAX_UNROLLED);
+    const least = min - fixed;
+    const upper = max === Infinity ? '' : String(max - fixed);
+    const rest = `{${least},${upper}}`;
+    const loop = { '{0,}': '*', '{1,}': '+', '{0,1}': '?' }[rest] ?? rest;
+    const unrolled = item.text.repeat(fixed) + (max === fixed ? '' : item.text + loop + lazy);
+    return {
+      steps: fixed + (times - fixed) * (item.steps + LOOP_WEIGHT) + 1,
+      ends: max === 1 ? item.ends + 1 : times - Math.min(min, times) + 1,
+      quantified: true,
+      alternation: item.alternation,
+      unbounded: item.unbounded + (max === Infinity ? 1 : 0),
+      text: fixed === 0 ? item.text + source.slice(start, i) : unrolled,
+      group: false,
+    };
+  };
+  return alternation();
+}
+
+/** Whether every alternative starts with `^` (V8 then tries the expression at the start only) */
+function anchoredAtStart(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i += 1) {
+    const char = source[i];
+    if (char === '\\') {
+      i += 1;
+    } else if (inClass) {
+      inClass = char !== ']';
+    } else if (char === '[') {
+      inClass = true;
+    } else if (char === '(') {
+      depth += 1;
+    } else if (char === ')') {
+      depth -= 1;
+    } else if (char === '|' && depth === 0 && source[i + 1] !== '^') {
+      return false;
+    }
+  }
+  return source.startsWith('^');
+}
+
+/**
+ * The steps one id can cost the expression, at most.
+ * @throws {Error} with the reason when it can backtrack without bound.
+ */
+function steps(source: string, flags: string): { steps: number; text: string } {
+  const shape = shapeOf(source, flags.includes('u'));
+  const anchored = !flags.includes('m') && anchoredAtStart(source);
+  if (shape.unbounded > 0 && !anchored) {
+    throw new Error(
+      '*, + and {n,} need the expression to start with ^ (without the m flag), else every ' +
+        'position of an id retries them; a glob such as "*mini*" matches anywhere in linear time',
+    );
+  }
+  if (shape.unbounded > 1) {
+    throw new Error('*, + and {n,} may be used once per expression (more can backtrack for long)');
+  }
+  return { steps: (anchored ? 1 : MAX_ID_LENGTH + 1) * shape.steps, text: shape.text };
+}
+
+const FOLDED = new Uint16Array(65536);
+const SCRATCH = new Uint16Array(1024);
+
+/** `text` with case folded as a non-unicode `RegExp` with the `i` flag folds it (Canonicalize) */
+function fold(text: string): string {
+  const upper = text.toUpperCase();
+  if (upper.length === text.length && !/[\ud800-\udfff]/.test(text)) {
+    let same = true; // one unit for one unit: Canonicalize's result, unless it made ASCII of non-ASCII
+    for (let i = 0; i < text.length && same; i += 1) {
+      same = text.charCodeAt(i) < 128 || upper.charCodeAt(i) >= 128;
+    }
+    if (same) {
+      return upper;
+    }
+  }
+  const units =
+    text.length <= SCRATCH.length ? SCRATCH.subarray(0, text.length) : new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (FOLDED[code] === 0) {
+      const single = String.fromCharCode(code).toUpperCase();
+      const keep = single.length !== 1 || (code >= 128 && single.charCodeAt(0) < 128);
+      FOLDED[code] = keep ? code : single.charCodeAt(0);
+    }
+    units[i] = FOLDED[code];
+  }
+  return String.fromCharCode.apply(null, units as unknown as number[]);
+}
+
+/** Whether a glob segment (`?` any one unit) lies in `text` at `index` */
+function segmentAt(segment: string, text: string, index: number): boolean {
+  if (index < 0 || index + segment.length > text.length) {
+    return false;
+  }
+  for (let j = 0; j < segment.length; j += 1) {
+    if (segment[j] !== '?' && segment[j] !== text[index + j]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Finds where a glob segment (`?` any one unit, at most 31 units) first lies in `text` between
+ * `from` and `to`: `indexOf` when short and without `?`, else Shift-And (one pass, linear
+ * whatever the segment).
+ */
+function segmentFinder(segment: string): (text: string, from: number, to: number) => number {
+  if (!segment.includes('?') && segment.length <= 8) {
+    return (text, from, to) => {
+      const found = text.indexOf(segment, from);
+      return found >= 0 && found + segment.length <= to ? found : -1;
+    };
+  }
+  const slots = new Uint8Array(65536); // 0: a unit the segment does not name; 1...: one it names
+  const masks = [0];
+  segment.split('').forEach((char, index) => {
+    masks[0] |= char === '?' ? 1 << index : 0;
+  });
+  segment.split('').forEach((char, index) => {
+    const code = char.charCodeAt(0);
+    if (char !== '?') {
+      slots[code] = slots[code] || masks.push(masks[0]) - 1;
+      masks[slots[code]] |= 1 << index;
+    }
+  });
+  const last = 1 << (segment.length - 1);
+  return (text, from, to) => {
+    let state = 0;
+    for (let i = from; i < to; i += 1) {
+      state = ((state << 1) | 1) & masks[slots[text.charCodeAt(i)]];
+      if (state & last) {
+        return i - segment.length + 1;
+      }
+    }
+    return -1;
+  };
+}
+
+/** A glob without `RegExp`: its first and last segments at the ends, the others leftmost in order */
+function compileGlob(pattern: string): ModelPattern {
+  const segments = fold(pattern).split('*');
+  const first = segments[0];
+  const last = segments.length > 1 ? segments[segments.length - 1] : null;
+  const middle = segments.slice(1, -1).filter((segment) => segment.length > 0);
+  const long = middle.find((segment) => segment.length > MAX_GLOB_PART);
+  if (long) {
+    throw new Error(
+      `the text between two "*" is at most ${MAX_GLOB_PART} characters (here ${long.length})`,
+    );
+  }
+  const finders = middle.map(segmentFinder);
+  return {
+    test: (model: string) => {
+      const text = fold(model);
+      if (last === null) {
+        return text.length === first.length && segmentAt(first, text, 0);
+      }
+      const end = text.length - last.length;
+      if (end < first.length || !segmentAt(first, text, 0) || !segmentAt(last, text, end)) {
+        return false;
+      }
+      let index = first.length;
+      for (let k = 0; k < middle.length; k += 1) {
+        const found = finders[k](text, index, end);
+        if (found < 0) {
+          return false;
+        }
+        index = found + middle[k].length;
+      }
+      return true;
+    },
+  };
+}
+
+/**
+ * @throws {Error} with the reason when the pattern is not a valid glob or regular expression, or
+ *   is an expression that can backtrack without bound.
+ */
+export function compileModelPattern(pattern: string): ModelPattern {
   if (typeof pattern !== 'string' || pattern.trim() === '') {
     throw new Error('empty pattern');
   }
-  if (pattern.startsWith('/') && pattern.length > 1) {
-    const end = pattern.lastIndexOf('/');
-    if (end === 0) {
-      throw new Error('regular expression not closed with "/"');
-    }
-    const source = pattern.slice(1, end);
-    const flags = pattern.slice(end + 1);
-    if (source === '') {
-      throw new Error('empty regular expression');
-    }
-    if (!REGEX_FLAGS.test(flags)) {
-      throw new Error(`unsupported flags "${flags}" (use i, m, s or u)`);
-    }
-    try {
-      return new RegExp(source, flags);
-    } catch (error) {
-      throw new Error(`invalid regular expression: ${(error as Error).message}`);
-    }
+  if (!pattern.startsWith('/') || pattern.length === 1) {
+    return compileGlob(pattern);
   }
-  const source = pattern
-    .split('')
-    .map((char) => {
-      if (char === '*') {
-        return '.*';
-      }
-      if (char === '?') {
-        return '.';
-      }
-      return char.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
-    })
-    .join('');
-  return new RegExp(`^${source}$`, 'is');
+  const end = pattern.lastIndexOf('/');
+  if (end === 0) {
+    throw new Error('regular expression not closed with "/"');
+  }
+  const source = pattern.slice(1, end);
+  const flags = pattern.slice(end + 1);
+  if (source === '') {
+    throw new Error('empty regular expression');
+  }
+  if (!REGEX_FLAGS.test(flags)) {
+    throw new Error(`unsupported flags "${flags}" (use i, m, s or u)`);
+  }
+  try {
+    new RegExp(source, flags);
+  } catch (error) {
+    throw new Error(`invalid regular expression: ${(error as Error).message}`);
+  }
+  let cost: { steps: number; text: string };
+  try {
+    cost = steps(source, flags);
+  } catch (error) {
+    throw new Error(`can be too slow to match: ${(error as Error).message}`);
+  }
+  if (cost.steps > MAX_STEPS) {
+    throw new Error(
+      `can be too slow to match: up to ${cost.steps} backtracking steps per model id (at most ` +
+        `${MAX_STEPS}); use fewer optional or repeated parts, start it with ^, or use a glob`,
+    );
+  }
+  return new RegExp(cost.text, flags);
 }
 
 /** One problem per invalid pattern: `models.exclude pattern "[": reason`. */
