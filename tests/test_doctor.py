@@ -204,33 +204,92 @@ def test_env_references_missing_from_dotenv_are_named(tmp_path: Path, catalog: C
     report = run_doctor(make(tmp_path, config(entry), env=env), catalog, apply_first=True)
     messages = [f.message for f in report.findings]
     assert codes(report) == ["env_var_missing", "env_var_missing"] and report.ok
-    assert messages[0].startswith("${ORG_ID} (in headers.X-Org) is not set in .env")
-    assert messages[1].startswith("${TEAM} (in headers.X-Team) is not set in .env")
-    assert "process environment" in messages[0]
+    assert messages[0].startswith("${ORG_ID} (in headers.X-Org) is set neither in .env nor in the environment")
+    assert messages[1].startswith("${TEAM} (in headers.X-Team) is set neither in .env nor in the environment")
+    assert "docker compose" in messages[0]
     assert report.env_file == str(report.root / ".env")
 
 
-def test_dotenv_is_read_only_from_the_file_not_the_process(
+def test_env_references_resolve_from_the_environment_too(
     tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ORG_ID", "from-the-process")
     entry = endpoint(apiKey='"user_provided"', models=GOOD_MODELS, headers='{ X-Org: "${ORG_ID}" }')
     report = run_doctor(make(tmp_path, config(entry)), catalog, apply_first=True)
-    assert codes(report) == ["env_var_missing"]
+    assert codes(report) == []
+
+
+def test_an_api_key_from_a_variable_that_says_user_provided_is_user_provided(tmp_path: Path, catalog: Catalog) -> None:
+    entry = endpoint(apiKey='"${LITELLM_KEY}"', baseURL='" ${LITELLM_URL} "', models=GOOD_MODELS)
+    env = "LITELLM_KEY=user_provided\nLITELLM_URL=https://litellm.example.com/v1\n"
+    report = run_doctor(make(tmp_path, config(entry), env=env), catalog, apply_first=True)
+    assert report.ok and codes(report) == []
+    assert report.endpoints[0].eligible and report.endpoints[0].user_provided == ("apiKey",)
+
+
+def test_the_environment_wins_over_dotenv_as_with_dotenv(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITELLM_KEY", "sk-admin")
+    entry = endpoint(apiKey='"${LITELLM_KEY}"', models=GOOD_MODELS)
+    report = run_doctor(make(tmp_path, config(entry), env="LITELLM_KEY=user_provided\n"), catalog, apply_first=True)
+    assert codes(report) == ["fetch_without_user_key", "no_dynamic_endpoint"]
+
+
+@pytest.mark.parametrize(
+    ("api_key", "user_provided"),
+    [
+        ('"${UNSET_KEY_VAR}"', ()),  # unset: stays as written
+        ('"${EMPTY_KEY}"', ()),  # empty: stays as written, as with LibreChat's `||`
+        ('"user_${PROVIDED}"', ("apiKey",)),  # one reference inside the value
+    ],
+)
+def test_api_key_references_resolve_as_extract_env_variable_does(
+    tmp_path: Path, catalog: Catalog, api_key: str, user_provided: tuple[str, ...]
+) -> None:
+    entry = endpoint(apiKey=api_key, models=GOOD_MODELS)
+    report = run_doctor(make(tmp_path, config(entry), env="EMPTY_KEY=\nPROVIDED=provided\n"), catalog, True)
+    assert report.endpoints[0].user_provided == user_provided
+
+
+def test_yaml_aliases_are_refused_without_expanding_them(tmp_path: Path, catalog: Catalog) -> None:
+    bomb = 'a: &a ["m", "m", "m", "m", "m", "m", "m", "m", "m"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
+    )
+    entry = endpoint(apiKey='"user_provided"', models="{ default: *f, fetch: true }")
+    report = run_doctor(make(tmp_path, bomb + config(entry)), catalog, apply_first=True)
+    assert [(f.severity, f.code, f.line) for f in report.findings] == [("warning", "config_aliases", 2)]
+    assert "uses YAML aliases, which doctor does not expand" in report.findings[0].message
+    assert report.endpoints == ()
+
+
+@pytest.mark.parametrize("default", ['[["m1"], "m2"]', "[4]", '"m1"', "[{ description: x }]"])
+def test_default_models_that_are_not_names_are_said_to_be_so(tmp_path: Path, catalog: Catalog, default: str) -> None:
+    entry = endpoint(apiKey='"user_provided"', models=f"{{ default: {default}, fetch: true }}")
+    report = run_doctor(make(tmp_path, config(entry)), catalog, apply_first=True)
+    assert codes(report, "blocker") == ["invalid_model_list"]
+    assert report.findings[0].message.startswith("models.default must be a list of model names")
 
 
 def test_parse_env_handles_comments_quotes_and_export() -> None:
     text = (
         "# comment\n\nA=1\nexport B='two words'\nC=\"x # not a comment\"\nD=plain # comment\n"
-        "E = spaced \nnot a line\nF=a=b\n"
+        "E = spaced \nnot a line\nF=a=b\nG=a#b\nH: colon\nI=\"two\\nlines\"\nJ='no\\nbreak'\nK.L-M=`tick`\n"
+        'N="multi\nline"\r\nA=last\n'
     )
     assert parse_env(text) == {
-        "A": "1",
+        "A": "last",
         "B": "two words",
         "C": "x # not a comment",
         "D": "plain",
         "E": "spaced",
         "F": "a=b",
+        "G": "a",
+        "H": "colon",
+        "I": "two\nlines",
+        "J": "no\\nbreak",
+        "K.L-M": "tick",
+        "N": "multi\nline",
     }
 
 
@@ -443,15 +502,15 @@ def test_filters_without_the_data_provider_component_are_a_warning(tmp_path: Pat
     backend_only = make(tmp_path, filtered, name="backend-only")
     engine.apply(find_checkout(backend_only), catalog, engine.Options(components=("backend",)))
     report = doctor(find_checkout(backend_only), catalog)
-    assert codes(report) == ["components_left_out", "filters_not_applied"] and report.ok
-    assert "apply --component data-provider" in report.findings[1].message
+    assert codes(report) == ["patterns_unchecked", "components_left_out", "filters_not_applied"] and report.ok
+    assert "apply --component data-provider" in report.findings[2].message
 
     unfiltered = make(tmp_path, DYNAMIC, name="unfiltered")
     engine.apply(find_checkout(unfiltered), catalog, engine.Options(components=("backend",)))
     assert codes(doctor(find_checkout(unfiltered), catalog)) == ["components_left_out"]
     complete = make(tmp_path, filtered, name="complete")
     engine.apply(find_checkout(complete), catalog)
-    assert codes(doctor(find_checkout(complete), catalog)) == []
+    assert codes(doctor(find_checkout(complete), catalog)) == ["patterns_unchecked"]  # applied, never built
 
 
 def test_native_release_needs_no_patches(tmp_path: Path, catalog: Catalog) -> None:

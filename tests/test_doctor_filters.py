@@ -1,8 +1,15 @@
-"""models.include / models.exclude: the patterns as modelFilters.ts reads them, and what doctor says about them."""
+"""models.include / models.exclude: doctor asks the checkout's own built data provider (modelFilters.ts) through node.
+
+The hermetic tests give the checkout a tiny data provider build (FAKE_PROVIDER) exporting the same two functions;
+the rules themselves are pinned by the feature's own spec (model-filters.spec.ts). LIBRECHAT_BUILT_TREE (a patched
+checkout after 'npm run build:data-provider') runs the real check.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,155 +22,43 @@ from librechat_dynmodels.catalog import Catalog
 from librechat_dynmodels.checkout import find_checkout
 from librechat_dynmodels.cli import app
 from librechat_dynmodels.doctor import doctor
-from librechat_dynmodels.model_filters import (
-    ModelPatternError,
-    UncheckedPatternError,
-    compile_model_pattern,
-    filter_models,
-    find_pattern_problems,
-)
+from librechat_dynmodels.model_filters import FilterSet, check_patterns, structure_problems
 from librechat_dynmodels.models import DoctorReport
 
 runner = CliRunner()
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH: doctor asks the data provider through it")
 
-# The list of the TypeScript spec (model-filters.spec.ts).
-FETCHED = [
-    "gpt-4o",
-    "gpt-4o-mini",
-    "GPT-4.1",
-    "gpt-3.5-turbo",
-    "claude-3-5-sonnet",
-    "text-embedding-3-small",
-    "whisper-1",
-    "dall-e-3",
-    "openai/gpt-4o",
-]
-
-
-# -- the patterns -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("pattern", "model", "matches"),
-    [
-        # globs: the whole id, ignoring case; regular expression characters are literal
-        ("gpt-4*", "GPT-4.1", True),
-        ("gpt-4*", "openai/gpt-4o", False),
-        ("*gpt-4*", "openai/gpt-4o", True),
-        ("whisper-?", "whisper-1", True),
-        ("gpt-4o", "gpt-4o-mini", False),
-        ("gpt-4.1", "gpt-401", False),
-        ("(a|b)", "a", False),
-        ("(a|b)", "(A|B)", True),
-        ("/", "/", True),  # a lone slash is a glob
-        ("*", "any\nthing", True),
-        # regular expressions: searched anywhere, with their flags
-        ("/^dall-e/", "dall-e-3", True),
-        ("/embedding/", "text-embedding-3-small", True),
-        ("/^GPT/", "gpt-4o", False),
-        ("/^GPT/i", "gpt-4o", True),
-        ("/a/b/", "xa/by", True),  # the last slash ends the body
-        ("/4o$/", "gpt-4o\n", False),  # JavaScript's $ is the end of the input
-        ("/4o$/m", "gpt-4o\nx", True),
-        ("/^a.b$/", "a\nb", False),
-        ("/^a.b$/s", "a\nb", True),
-        # JavaScript syntax, read as JavaScript does
-        ("/(?<family>gpt)-\\k<family>/", "gpt-gpt", True),
-        ("/\\d+/", "\u0663", False),  # \d is ASCII only
-        ("/\\w/", "\u00e9", False),
-        ("/[]/", "anything", False),  # the empty class matches nothing
-        ("/^[^]$/", "\n", True),  # and its negation anything
-        ("/a{/", "a{", True),  # a lone brace is literal without the u flag
-        ("/\\q/", "q", True),  # an identity escape
-        ("/\\1(a)/", "a", True),  # a reference to a group not closed yet matches the empty string
-        ("/\\cJ/", "\n", True),
-        ("/\\u{41}/u", "A", True),
-        ("/\\u{41}/", "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu", True),  # without u: 41 times 'u'
-    ],
-)
-def test_patterns_match_as_in_modelfilters_ts(pattern: str, model: str, matches: bool) -> None:
-    assert bool(compile_model_pattern(pattern).search(model)) is matches
-
-
-@pytest.mark.parametrize(
-    ("pattern", "reason"),
-    [
-        ("", "empty pattern"),
-        ("   ", "empty pattern"),
-        ("/gpt", 'regular expression not closed with "/"'),
-        ("//", "empty regular expression"),
-        ("/gpt/g", 'unsupported flags "g" (use i, m, s or u)'),
-        ("/a/b", 'unsupported flags "b" (use i, m, s or u)'),
-        ("/gpt/ii", "invalid regular expression"),
-        ("/(gpt/", "invalid regular expression"),
-        ("/[a/", "invalid regular expression"),
-        ("/*a/", "invalid regular expression"),
-        ("/a{2,1}/", "invalid regular expression"),
-        ("/a\\/", "invalid regular expression"),
-        # what Python would read but JavaScript refuses
-        ("/(?P<n>a)/", "invalid regular expression"),
-        ("/(?i)gpt/", "invalid regular expression"),
-        ("/(?#note)/", "invalid regular expression"),
-        ("/(?>a)/", "invalid regular expression"),
-        ("/a*+/", "invalid regular expression"),
-        ("/(?<n>a)\\k<m>/", "invalid regular expression"),
-        # stricter with the u flag
-        ("/a{/u", "invalid regular expression"),
-        ("/\\q/u", "invalid regular expression"),
-        ("/\\-/u", "invalid regular expression"),
-    ],
-)
-def test_invalid_patterns_give_the_reason_of_modelfilters_ts(pattern: str, reason: str) -> None:
-    with pytest.raises(ModelPatternError) as raised:
-        compile_model_pattern(pattern)
-    assert raised.value.reason.startswith(reason)
-    assert not isinstance(raised.value, UncheckedPatternError)
-
-
-@pytest.mark.parametrize("pattern", ["/\\p{L}/u", "/(?<=a+)b/", "/(?i:gpt)/"])
-def test_patterns_python_cannot_express_are_unchecked_not_invalid(pattern: str) -> None:
-    with pytest.raises(UncheckedPatternError):
-        compile_model_pattern(pattern)
-    assert find_pattern_problems({"include": [pattern]}) == []
-
-
-def test_problems_name_the_key_and_the_pattern() -> None:
-    problems = find_pattern_problems({"include": ["gpt-*"], "exclude": ["/(/"]})
-    assert len(problems) == 1 and problems[0].startswith('models.exclude pattern "/(/": invalid regular expression')
-    assert find_pattern_problems(None) == [] and find_pattern_problems({}) == []
+# What a built librechat-data-provider exports, reduced: reasons only this file gives, and globs as 'prefix*'.
+FAKE_PROVIDER = r"""
+const REASONS = { '': 'empty pattern', '/(/': 'invalid regular expression: fake',
+  '/gpt/g': 'unsupported flags "g" (use i, m, s or u)', '/^(a+)+$/': 'can be too slow to match: fake' };
+const matches = (pattern, id) => pattern.endsWith('*')
+  ? id.toLowerCase().startsWith(pattern.slice(0, -1).toLowerCase()) : id === pattern;
+exports.findModelPatternProblems = (filters) => ['include', 'exclude'].flatMap((key) =>
+  (filters?.[key] ?? []).filter((p) => REASONS[p]).map((p) => `models.${key} pattern "${p}": ${REASONS[p]}`));
+exports.filterModelList = (models, { include = [], exclude = [] }) => models.filter((id) =>
+  (!include.length || include.some((p) => matches(p, id))) && !exclude.some((p) => matches(p, id)));
+"""
+PROVIDER_FILES = {
+    "packages/data-provider/package.json": json.dumps({"name": "librechat-data-provider", "main": "dist/index.js"}),
+    "packages/data-provider/dist/index.js": FAKE_PROVIDER,
+}
 
 
 def test_values_that_are_not_lists_of_strings_are_problems() -> None:
-    assert find_pattern_problems({"include": "gpt-*", "exclude": [4, None]}) == [
+    assert structure_problems({"include": "gpt-*", "exclude": [4, None]}) == [
         "models.include must be a list of patterns, not a string",
         "models.exclude pattern 4: not a string (a number)",
         "models.exclude pattern None: not a string (null)",
     ]
-
-
-def test_filter_keeps_the_list_without_filters() -> None:
-    assert filter_models(FETCHED, None, None) == FETCHED
-    assert filter_models(FETCHED, [], []) == FETCHED
-
-
-def test_filter_keeps_only_ids_matching_one_include_pattern() -> None:
-    assert filter_models(FETCHED, ["gpt-4*", "claude-*"]) == ["gpt-4o", "gpt-4o-mini", "GPT-4.1", "claude-3-5-sonnet"]
-
-
-def test_filter_then_drops_ids_matching_an_exclude_pattern() -> None:
-    kept = filter_models(FETCHED, ["*gpt*", "*e*"], ["*embedding*", "*whisper*", "/^dall-e/", "*-mini"])
-    assert kept == ["gpt-4o", "GPT-4.1", "gpt-3.5-turbo", "claude-3-5-sonnet", "openai/gpt-4o"]
-
-
-def test_invalid_patterns_match_nothing() -> None:
-    assert filter_models(FETCHED, ["/(/"]) == []
-    assert filter_models(FETCHED, None, ["/(/"]) == FETCHED
+    assert structure_problems(None) == [] and structure_problems({"include": ["/(/"]}) == []
 
 
 # -- doctor -------------------------------------------------------------------------------
 
 
-def make(tmp_path: Path, models: str, name: str = "LiteLLM") -> Path:
+def make(tmp_path: Path, models: str, name: str = "LiteLLM", provider: bool = True) -> Path:
     """A checkout whose one endpoint is dynamic, with ``models`` as its YAML flow mapping."""
     yaml_text = (
         "endpoints:\n  custom:\n"
@@ -172,25 +67,28 @@ def make(tmp_path: Path, models: str, name: str = "LiteLLM") -> Path:
         '      baseURL: "https://litellm.example.com/v1"\n'
         f"      models: {models}\n"
     )
-    return build_tree(tmp_path / "lc", {**librechat_files(), "librechat.yaml": yaml_text})
+    files = {**librechat_files(), **(PROVIDER_FILES if provider else {}), "librechat.yaml": yaml_text}
+    return build_tree(tmp_path / "lc", files)
 
 
-def run_doctor(root: Path, catalog: Catalog) -> DoctorReport:
+def run_doctor(root: Path, catalog: Catalog, environ: dict[str, str] | None = None) -> DoctorReport:
     checkout = find_checkout(root)
     engine.apply(checkout, catalog)
-    return doctor(checkout, catalog)
+    return doctor(checkout, catalog, environ)
 
 
 def findings(report: DoctorReport) -> list[tuple[str, str]]:
     return [(f.severity, f.code) for f in report.findings]
 
 
+@needs_node
 def test_valid_filters_that_keep_a_default_are_fine(tmp_path: Path, catalog: Catalog) -> None:
     models = '{ default: ["gpt-4o-mini"], fetch: true, include: ["gpt-4*"], exclude: ["*embedding*", "/^dall-e/"] }'
     report = run_doctor(make(tmp_path, models), catalog)
     assert report.ok and report.findings == ()
 
 
+@needs_node
 def test_an_invalid_pattern_blocks_and_names_key_pattern_and_reason(tmp_path: Path, catalog: Catalog) -> None:
     models = '{ default: ["gpt-4o-mini"], fetch: true, exclude: ["*embedding*", "/(/"] }'
     report = run_doctor(make(tmp_path, models), catalog)
@@ -202,6 +100,7 @@ def test_an_invalid_pattern_blocks_and_names_key_pattern_and_reason(tmp_path: Pa
     assert not report.endpoints[0].eligible and report.endpoints[0].reasons == ("invalid_model_pattern",)
 
 
+@needs_node
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -210,6 +109,7 @@ def test_an_invalid_pattern_blocks_and_names_key_pattern_and_reason(tmp_path: Pa
         ('[""]', 'models.include pattern "": empty pattern'),
     ],
 )
+@needs_node
 def test_include_that_is_not_a_list_of_patterns_blocks(
     tmp_path: Path, catalog: Catalog, value: str, message: str
 ) -> None:
@@ -218,6 +118,7 @@ def test_include_that_is_not_a_list_of_patterns_blocks(
     assert report.findings[0].message.startswith(message)
 
 
+@needs_node
 def test_include_that_keeps_no_default_is_a_warning(tmp_path: Path, catalog: Catalog) -> None:
     report = run_doctor(
         make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: ["claude-*", "gpt-4"] }'), catalog
@@ -226,11 +127,13 @@ def test_include_that_keeps_no_default_is_a_warning(tmp_path: Path, catalog: Cat
     assert report.findings[0].message.startswith("models.include keeps none of models.default (gpt-4o-mini)")
 
 
+@needs_node
 def test_exclude_alone_is_not_judged_against_the_defaults(tmp_path: Path, catalog: Catalog) -> None:
     report = run_doctor(make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, exclude: ["*"] }'), catalog)
     assert report.findings == ()
 
 
+@needs_node
 def test_filters_without_fetch_are_a_warning(tmp_path: Path, catalog: Catalog) -> None:
     report = run_doctor(
         make(tmp_path, '{ default: ["gpt-4o-mini"], include: ["gpt-*"], exclude: ["*-mini"] }'), catalog
@@ -241,6 +144,7 @@ def test_filters_without_fetch_are_a_warning(tmp_path: Path, catalog: Catalog) -
     assert "include_keeps_no_default" not in {f.code for f in report.findings}
 
 
+@needs_node
 def test_empty_filter_lists_are_no_filters(tmp_path: Path, catalog: Catalog) -> None:
     report = run_doctor(make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: [], exclude: [] }'), catalog)
     assert report.findings == ()
@@ -253,6 +157,7 @@ def cli(*args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
+@needs_node
 def test_cli_exits_1_on_an_invalid_pattern_and_lists_it_in_json(tmp_path: Path, catalog: Catalog) -> None:
     root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: ["/gpt/g"] }')
     engine.apply(find_checkout(root), catalog)
@@ -270,6 +175,7 @@ def test_cli_exits_1_on_an_invalid_pattern_and_lists_it_in_json(tmp_path: Path, 
     assert data["data"]["findings"][0]["code"] == "invalid_model_pattern"
 
 
+@needs_node
 def test_cli_exits_0_with_filter_warnings_and_shows_them(tmp_path: Path, catalog: Catalog) -> None:
     root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: ["claude-*"] }')
     engine.apply(find_checkout(root), catalog)
@@ -277,3 +183,82 @@ def test_cli_exits_0_with_filter_warnings_and_shows_them(tmp_path: Path, catalog
     assert result.exit_code == 0 and result.stderr == ""
     assert "include_keeps_no_default" in result.stdout
     assert result.stdout.rstrip().endswith("nothing blocks the feature (1 warning)")
+
+
+@needs_node
+def test_the_data_provider_is_asked_once_for_every_endpoint(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: ["/^(a+)+$/"] }')
+    text = (root / "librechat.yaml").read_text()
+    second = text.replace('name: "LiteLLM"', 'name: "Other"').split("custom:\n")[1].replace("/^(a+)+$/", "/(/")
+    (root / "librechat.yaml").write_text(text + second)
+    log = root / "asked.log"
+    provider = root / "packages/data-provider/dist/index.js"
+    provider.write_text(f"require('fs').appendFileSync({json.dumps(str(log))}, 'asked\\n');\n" + FAKE_PROVIDER)
+    report = run_doctor(root, catalog)
+    assert [(f.endpoint, f.code) for f in report.findings] == [
+        ("LiteLLM", "invalid_model_pattern"),
+        ("Other", "invalid_model_pattern"),
+    ]
+    assert report.findings[0].message.startswith('models.include pattern "/^(a+)+$/": can be too slow to match: fake')
+    assert log.read_text() == "asked\n"
+
+
+@needs_node
+def test_without_node_the_patterns_are_not_judged_and_doctor_says_so(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: ["/(/"] }')
+    report = run_doctor(root, catalog, {"PATH": str(tmp_path / "empty")})
+    assert report.ok and [(f.severity, f.code) for f in report.findings] == [("warning", "patterns_unchecked")]
+    assert report.findings[0].message == (
+        "models.include: cannot check the patterns without Node.js (node is not on PATH): run doctor with "
+        "LibreChat's node on PATH"
+    )
+
+
+@needs_node
+def test_without_a_built_data_provider_doctor_names_the_build_command(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, exclude: ["/(/"] }', provider=False)
+    report = run_doctor(root, catalog, dict(os.environ))
+    assert findings(report) == [("warning", "patterns_unchecked")]
+    assert report.findings[0].message == (
+        "models.exclude: cannot check the patterns without the built data provider: run 'npm run "
+        f"build:data-provider' in {root}"
+    )
+
+
+@needs_node
+def test_a_data_provider_built_without_the_filters_is_named_as_such(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, include: ["gpt-*"] }')
+    (root / "packages/data-provider/dist/index.js").write_text("exports.EModelEndpoint = {};\n")
+    report = run_doctor(root, catalog)
+    assert findings(report) == [("warning", "patterns_unchecked")]
+    assert "has no findModelPatternProblems (not patched, or not built since)" in report.findings[0].message
+    (root / "packages/data-provider/dist/index.js").write_text("throw new Error('Cannot find module zod');\n")
+    report = run_doctor(root, catalog)
+    assert report.findings[0].message.startswith(
+        "models.include: cannot check the patterns: the data provider cannot be loaded (Cannot find module zod)"
+    )
+
+
+BUILT_TREE = os.environ.get("LIBRECHAT_BUILT_TREE")
+
+
+@pytest.mark.skipif(
+    not BUILT_TREE or NODE is None,
+    reason="LIBRECHAT_BUILT_TREE is unset (a patched checkout after 'npm run build:data-provider'), or no node",
+)
+def test_the_real_data_provider_refuses_a_pattern_that_backtracks_catastrophically() -> None:
+    assert BUILT_TREE is not None
+    checked = check_patterns(
+        Path(BUILT_TREE),
+        [
+            FilterSet(("/^([\\w.]+-?)+:free$/",), (), ("gpt-4o-mini",)),
+            FilterSet(("gpt-4*", "/^o[134](-mini)?$/"), ("*embedding*",), ("gpt-4o-mini", "o3", "claude-3")),
+        ],
+    )
+    assert checked.unavailable is None
+    (refused, kept) = checked.verdicts
+    assert refused.problems == (
+        'models.include pattern "/^([\\w.]+-?)+:free$/": can be too slow to match: a repeated group may hold no '
+        'quantifier and no "|" (it can backtrack catastrophically)',
+    )
+    assert kept.problems == () and kept.kept_defaults == ("gpt-4o-mini", "o3")

@@ -267,15 +267,26 @@ def _installs(item: dict[str, Any], where: str) -> tuple[SharedFile, ...]:
     return tuple(result)
 
 
+def first_yaml_alias(text: str) -> Any:
+    """The start mark (``line``, ``column``, 0-based) of the first YAML alias in ``text``, or None; read from the
+    parser's events, so an alias bomb is never expanded. Raises ``yaml.YAMLError`` on invalid YAML."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            return event.start_mark
+    return None
+
+
 def parse_series_yaml(text: str, where: str) -> Any:
     """series.yaml as data: PyYAML's safe loader (libyaml's where present), aliases refused."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.AliasEvent):
-                raise CatalogError("YAML aliases are not allowed in series.yaml", where)
+        if first_yaml_alias(text) is not None:
+            raise CatalogError("YAML aliases are not allowed in series.yaml", where)
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -1,30 +1,41 @@
 """``doctor``: does this checkout's configuration get per-user models, and are the patches in place?
 
-Reads the checkout's ``.env`` (only that file: variables set in the process environment are not
-seen) and its ``librechat.yaml`` (``CONFIG_PATH`` from ``.env`` when set), then judges every custom
-endpoint against the feature's rule and asks the engine for the state of the patches. Every
-finding is data with a severity: a ``blocker`` stops the feature, a ``warning`` does not.
-Nothing here prints, and PyYAML is imported only when a file is read.
+Reads the checkout's ``.env`` (as ``dotenv`` does) and its ``librechat.yaml`` (``CONFIG_PATH`` from ``.env`` when
+set), resolves ``${VAR}`` in ``apiKey`` and ``baseURL`` as LibreChat's ``extractEnvVariable`` does (the process
+environment first, then ``.env``, as after ``dotenv``), then judges every custom endpoint against the feature's rule
+and asks the engine for the state of the patches. The ``models.include``/``exclude`` patterns are judged by the
+checkout's own built data provider (:mod:`.model_filters`). Every finding is data with a severity: a ``blocker``
+stops the feature, a ``warning`` does not. Nothing here prints, and PyYAML is imported only when a file is read.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog
+from .catalog import Catalog, first_yaml_alias
 from .checkout import Checkout, detect_native_support
 from .errors import DynModelsError, command_hint
-from .model_filters import FILTER_KEYS, filter_models, find_pattern_problems
+from .model_filters import FILTER_KEYS, FilterSet, FilterVerdict, check_patterns, filter_set, structure_problems
 from .models import DoctorReport, EndpointCheck, Finding, PatchCheck
 
 USER_PROVIDED = "user_provided"
 BLOCKER = "blocker"
 WARNING = "warning"
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
-_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+# LibreChat's extractEnvVariable: the whole value one reference, else each reference in it
+_WHOLE_REFERENCE = re.compile(r"\$\{(.+)\}")
+_SOME_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+# dotenv 16's LINE (lib/main.js), which LibreChat's api uses
+_DOTENV_LINE = re.compile(
+    r"(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*\"(?:\\\"|[^\"])*\""
+    r"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)",
+    re.MULTILINE | re.ASCII,
+)
+_DOTENV_QUOTES = re.compile(r"^(['\"`])([\s\S]*)\1$", re.MULTILINE)
 # Releases whose code has `endpoints.allowedAddresses` (v0.8.6 on) carry this file; v0.8.5 does not.
 ALLOWED_ADDRESSES_SOURCE = "packages/api/src/auth/allowedAddresses.ts"
 # The native loader validates a user's base URL from v0.8.7 on; v0.8.5 and v0.8.6 fetch it unchecked.
@@ -34,7 +45,8 @@ NATIVE_LOADER_SOURCE = "packages/api/src/endpoints/config/models.ts"
 # config_too_large (exit 1) before it is parsed (30 MB: 1.7 s, 32 MB, the patch check included).
 MAX_CONFIG_BYTES = 1024 * 1024
 _ENV_NOTE = (
-    "doctor reads only .env: ignore this if the variable comes from the process environment (docker compose, systemd)"
+    "doctor sees .env and its own environment: ignore this if the server gets the variable elsewhere (docker "
+    "compose, systemd)"
 )
 
 
@@ -42,22 +54,29 @@ _ENV_NOTE = (
 
 
 def parse_env(text: str) -> dict[str, str]:
-    """``KEY=VALUE`` lines as dotenv writes them: comments, blank lines, ``export``, quotes."""
+    """``.env`` as dotenv 16's ``parse`` reads it: its line pattern, quotes removed, ``\\n`` expanded in double
+    quotes, the last of a repeated key."""
     values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _ENV_LINE.match(line)
-        if not match:
-            continue
-        key, value = match.group(1), match.group(2).strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        else:
-            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
-        values[key] = value
+    for match in _DOTENV_LINE.finditer(re.sub(r"\r\n?", "\n", text)):
+        value = (match.group(2) or "").strip()
+        quote = value[:1]
+        value = _DOTENV_QUOTES.sub(r"\2", value)
+        if quote == '"':
+            value = value.replace("\\n", "\n").replace("\\r", "\r")
+        values[match.group(1)] = value
     return values
+
+
+def resolve_env(value: Any, variables: Mapping[str, str]) -> Any:
+    """``value`` with ``${VAR}`` resolved as LibreChat's ``extractEnvVariable`` resolves it (an unset or empty
+    variable stays as written)."""
+    if not isinstance(value, str) or not value:
+        return value
+    trimmed = value.strip()
+    whole = _WHOLE_REFERENCE.fullmatch(trimmed)
+    if whole:
+        return variables.get(whole.group(1)) or trimmed
+    return _SOME_REFERENCE.sub(lambda m: variables.get(m.group(1)) or m.group(), trimmed)
 
 
 def read_env(root: Path) -> tuple[dict[str, str], Path | None]:
@@ -120,7 +139,8 @@ def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] 
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506
+        alias = first_yaml_alias(text)
+        data = None if alias else yaml.load(text, Loader=loader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -137,6 +157,13 @@ def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] 
                 column=column,
             )
         ]
+    if alias:
+        line, column = alias.line + 1, alias.column + 1
+        message = (
+            f"line {line}, column {column}: uses YAML aliases, which doctor does not expand (a few lines of them can "
+            "grow without bound), so no endpoint was checked; write the values out to have them checked"
+        )
+        return None, [Finding(WARNING, "config_aliases", message, path=shown, line=line, column=column)]
     if not isinstance(data, dict):
         return None, [Finding(BLOCKER, "config_invalid", "the file must be a YAML mapping", path=shown)]
     return data, []
@@ -166,16 +193,24 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}[{index}]")
 
 
-def _model_names(value: Any) -> tuple[str, ...]:
+def _model_names(value: Any) -> tuple[tuple[str, ...], str | None]:
+    """The names of ``models.default`` (strings, or mappings with a ``name``) and what is wrong with it."""
+    if value is None:
+        return (), None
     if not isinstance(value, list):
-        return ()
+        return (), "models.default must be a list of model names"
     names = []
-    for item in value:
+    wrong = []
+    for index, item in enumerate(value):
         if isinstance(item, str):
             names.append(item)
         elif isinstance(item, dict) and isinstance(item.get("name"), str):
             names.append(item["name"])
-    return tuple(names)
+        else:
+            wrong.append(f"item {index + 1}")
+    if wrong:
+        return tuple(names), f"models.default must be a list of model names ({', '.join(wrong[:3])} is not one)"
+    return tuple(names), None
 
 
 def check_endpoint(
@@ -185,13 +220,16 @@ def check_endpoint(
     allowlist_setting: bool,
     allowed_addresses: bool,
     shown: str,
+    patterns: tuple[FilterVerdict | None, str | None] = (None, None),
 ) -> tuple[EndpointCheck, list[Finding]]:
+    """``env``: the variables the server sees; ``patterns``: the data provider's verdict on the endpoint's
+    filters, or why there is none."""
     name = endpoint_name(item, index)
     models = item.get("models") if isinstance(item.get("models"), dict) else {}
     assert isinstance(models, dict)
     fetch = models.get("fetch") is True
-    user_provided = tuple(key for key in ("apiKey", "baseURL") if item.get(key) == USER_PROVIDED)
-    defaults = _model_names(models.get("default"))
+    user_provided = tuple(key for key in ("apiKey", "baseURL") if resolve_env(item.get(key), env) == USER_PROVIDED)
+    defaults, defaults_wrong = _model_names(models.get("default"))
     # The feature's rule: a user's own base URL is only ever sent that user's own key, never the endpoint's
     # configured one, so only a user-provided apiKey gives per-user models (a URL-only user sees the defaults).
     dynamic = fetch and "apiKey" in user_provided
@@ -222,7 +260,9 @@ def check_endpoint(
             f'{" and ".join(user_provided)} "user_provided" without models.fetch: true: every user sees '
             "models.default; set models.fetch: true to list each user's own models",
         )
-    if not defaults:
+    if defaults_wrong:
+        add(BLOCKER, "invalid_model_list", f"{defaults_wrong}; LibreChat refuses the whole configuration at startup")
+    elif not defaults:
         fallback = "users without a key, or whose fetch fails, have nothing to fall back to, and " if dynamic else ""
         add(BLOCKER, "empty_defaults", f"models.default is empty: {fallback}LibreChat requires at least one model")
     if dynamic:
@@ -244,7 +284,7 @@ def check_endpoint(
             "is not set: list the private services (host:port) users may point at there; releases that "
             "validate the URL refuse private and loopback hosts without it",
         )
-    for severity, code, message in _filter_findings(models, fetch, defaults):
+    for severity, code, message in _filter_findings(models, fetch, defaults, *patterns):
         add(severity, code, message)
     missing: dict[str, str] = {}
     for where, text in _strings({k: v for k, v in item.items() if k != "name"}, ""):
@@ -252,7 +292,11 @@ def check_endpoint(
             if not env.get(variable) and variable not in missing:
                 missing[variable] = where
     for variable, where in missing.items():
-        add(WARNING, "env_var_missing", f"${{{variable}}} (in {where}) is not set in .env; {_ENV_NOTE}")
+        add(
+            WARNING,
+            "env_var_missing",
+            f"${{{variable}}} (in {where}) is set neither in .env nor in the environment; {_ENV_NOTE}",
+        )
     reasons = tuple(f.code for f in findings)
     eligible = dynamic and not any(f.severity == BLOCKER for f in findings)
     if not fetch and not user_provided:
@@ -260,37 +304,68 @@ def check_endpoint(
     return EndpointCheck(name, eligible, fetch, user_provided, defaults, reasons), findings
 
 
-def _filter_findings(models: Mapping[str, Any], fetch: bool, defaults: tuple[str, ...]) -> list[tuple[str, str, str]]:
+def _filter_findings(
+    models: Mapping[str, Any],
+    fetch: bool,
+    defaults: tuple[str, ...],
+    verdict: FilterVerdict | None,
+    unavailable: str | None,
+) -> list[tuple[str, str, str]]:
     """``models.include`` and ``models.exclude``: valid patterns (LibreChat refuses the config otherwise), and
     of some use. Each as (severity, code, message)."""
     found: list[tuple[str, str, str]] = []
-    problems = find_pattern_problems(models)
+    used = [f"models.{key}" for key in FILTER_KEYS if models.get(key) not in (None, [])]
+    problems = structure_problems(models) + list(verdict.problems if verdict else ())
     for problem in problems:
         message = f"{problem}; LibreChat refuses the whole configuration at startup"
         found.append((BLOCKER, "invalid_model_pattern", message))
-    used = [f"models.{key}" for key in FILTER_KEYS if models.get(key) not in (None, [])]
+    if used and unavailable and not problems:
+        found.append((WARNING, "patterns_unchecked", f"{' and '.join(used)}: {unavailable}"))
     if used and not fetch:
         message = (
             f"{' and '.join(used)} set but models.fetch is not true: the filters apply only to a fetched list, "
             "so they have no effect here"
         )
         found.append((WARNING, "filters_without_fetch", message))
-    include = models.get("include")
-    if fetch and defaults and not problems and isinstance(include, list) and include:
-        if not filter_models(defaults, include):
-            message = (
-                f"models.include keeps none of models.default ({', '.join(defaults)}): a fetched list keeps only "
-                "other models than those users without a key (or whose fetch fails) see; check the patterns "
-                "(a glob matches the whole id, case-insensitive: 'gpt-4*', not 'gpt-4') or the defaults"
-            )
-            found.append((WARNING, "include_keeps_no_default", message))
+    if fetch and defaults and not problems and verdict is not None and verdict.kept_defaults == ():
+        message = (
+            f"models.include keeps none of models.default ({', '.join(defaults)}): a fetched list keeps only "
+            "other models than those users without a key (or whose fetch fails) see; check the patterns "
+            "(a glob matches the whole id, case-insensitive: 'gpt-4*', not 'gpt-4') or the defaults"
+        )
+        found.append((WARNING, "include_keeps_no_default", message))
     return found
 
 
+def _custom_endpoints(data: Mapping[str, Any]) -> Any:
+    endpoints = data.get("endpoints")
+    custom = endpoints.get("custom") if isinstance(endpoints, dict) else None
+    return [] if custom is None else custom
+
+
+def check_filters(
+    root: Path, data: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[int, FilterVerdict], str | None]:
+    """The checkout's data provider's verdict on each custom endpoint's filters (by index), in one run."""
+    custom = _custom_endpoints(data)
+    sets: dict[int, FilterSet] = {}
+    for index, item in enumerate(custom if isinstance(custom, list) else ()):
+        models = item.get("models") if isinstance(item, dict) else None
+        if isinstance(models, dict) and any(models.get(key) not in (None, []) for key in FILTER_KEYS):
+            sets[index] = filter_set(models, _model_names(models.get("default"))[0])
+    checked = check_patterns(root, list(sets.values()), environ)
+    return dict(zip(sets, checked.verdicts, strict=False)), checked.unavailable
+
+
 def check_config(
-    data: dict[str, Any], env: Mapping[str, str], allowlist_setting: bool, shown: str
+    data: dict[str, Any],
+    env: Mapping[str, str],
+    allowlist_setting: bool,
+    shown: str,
+    filters: tuple[Mapping[int, FilterVerdict], str | None] = ({}, None),
 ) -> tuple[tuple[EndpointCheck, ...], list[Finding]]:
-    """``allowlist_setting``: the release fetches natively and reads ``endpoints.allowedAddresses``."""
+    """``allowlist_setting``: the release fetches natively and reads ``endpoints.allowedAddresses``;
+    ``filters``: :func:`check_filters`."""
     endpoints = data.get("endpoints")
     endpoints = endpoints if isinstance(endpoints, dict) else {}
     custom = endpoints.get("custom")
@@ -306,7 +381,10 @@ def check_config(
                 Finding(WARNING, "config_invalid", f"endpoints.custom[{index}] is not a mapping; skipped", path=shown)
             )
             continue
-        check, found = check_endpoint(item, index, env, allowlist_setting, allowed, shown)
+        verdicts, unavailable = filters
+        check, found = check_endpoint(
+            item, index, env, allowlist_setting, allowed, shown, (verdicts.get(index), unavailable)
+        )
         checks.append(check)
         findings += found
     if not any(c.fetch and "apiKey" in c.user_provided for c in checks):
@@ -487,9 +565,12 @@ def _filters_applied_findings(checkout: Checkout, catalog: Catalog, patches: Pat
     return [Finding(WARNING, "filters_not_applied", message)]
 
 
-def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
+def doctor(checkout: Checkout, catalog: Catalog, environ: Mapping[str, str] | None = None) -> DoctorReport:
+    """``environ``: the environment the server would start with (this process's by default)."""
+    environ = os.environ if environ is None else environ
     root = checkout.root
     env, env_file = read_env(root)
+    variables = {**env, **environ}  # dotenv never overrides a variable the environment sets
     location, source = config_location(root, env)
     shown = _shown(root, location)
     native = detect_native_support(root).present
@@ -497,7 +578,8 @@ def doctor(checkout: Checkout, catalog: Catalog) -> DoctorReport:
     data, findings = load_config(root, location, source)
     endpoints: tuple[EndpointCheck, ...] = ()
     if data is not None:
-        endpoints, found = check_config(data, env, allowlist_setting, shown)
+        filters = check_filters(root, data, environ) if _uses_filters(data) else ({}, None)
+        endpoints, found = check_config(data, variables, allowlist_setting, shown, filters)
         findings += found
     patches, found = check_patches(checkout, catalog)
     applied = patches is not None and patches.applied

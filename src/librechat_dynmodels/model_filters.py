@@ -1,325 +1,70 @@
-"""``models.include`` and ``models.exclude`` of a custom endpoint, checked and applied as LibreChat does.
+"""``models.include`` and ``models.exclude`` of a custom endpoint, judged by the checkout's own code.
 
-The reference is the feature's ``packages/data-provider/src/modelFilters.ts``; this module gives
-``doctor`` the same rules without Node:
-
-- a pattern is a glob (``*`` any characters, ``?`` one character; the whole id, case-insensitive) or a
-  JavaScript regular expression between slashes, ``/body/flags`` (flags only ``i``, ``m``, ``s``, ``u``;
-  searched anywhere in the id);
-- invalid, with the reasons the TypeScript gives: an empty or blank pattern, ``/...`` not closed, an empty
-  body ``//``, unsupported flags, a body that does not compile;
-- filtering keeps the ids matching one include pattern (all ids without include patterns), then drops those
-  matching an exclude pattern; an invalid pattern matches nothing.
-
-The regular expression body is JavaScript, compiled here with Python's ``re`` after a translation of the
-syntax where the two differ in ways that matter for model ids: named groups ``(?<name>...)`` and ``\\k<name>``,
-``$`` (end of input only, without ``m``), ``\\d`` and ``\\w`` (ASCII only), ``\\cX``, ``\\u{...}`` (with ``u``),
-JavaScript's empty classes ``[]`` and ``[^]``, and, without the ``u`` flag, JavaScript's lenient reading of
-``\\q``-style identity escapes, lone ``{``, ``}`` and ``]``, and legacy octal escapes; a back-reference to a
-group not closed yet matches the empty string. What JavaScript refuses and Python would read (``(?P<n>``,
-``(?#...)``, atomic groups, inline flags ``(?i)``, possessive quantifiers ``a*+``) is refused.
-
-It is an approximation: the reasons after ``invalid regular expression:`` are Python's words, not V8's; case
-folding and ``.`` follow Python; and the few constructs ``re`` cannot express (``\\p{...}`` property escapes,
-look-behinds of varying width, group names that are not Python identifiers, and modifier groups ``(?i:...)``,
-which only newer Node.js releases read) raise :class:`UncheckedPatternError`: not known to be invalid, so not
-reported as a problem, and matching nothing here.
+The one definition of the rules is the feature's ``packages/data-provider/src/modelFilters.ts``, built into the
+checkout's data provider (``packages/data-provider/dist``), which LibreChat runs at startup. ``doctor`` asks that
+build through ``node`` (the driver ``filters.js`` beside this module): ``findModelPatternProblems`` for each
+endpoint's patterns and ``filterModelList`` for the defaults its include patterns keep, all endpoints in one run.
+Without ``node``, or without a built data provider that exports those functions, the patterns are not judged and
+the answer says why and what to run. What needs no JavaScript is checked here: a value that is not a list of
+strings, which LibreChat's schema refuses.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from shlex import quote
 from typing import Any
 
 FILTER_KEYS = ("include", "exclude")
-_FLAGS = re.compile(r"^[imsu]*$")
-_QUANTIFIER = re.compile(r"\{\d+(?:,\d*)?\}")
-_MODIFIER_GROUP = re.compile(r"\(\?[ims]*(?:-[ims]+)?:")
-_GROUP_NAME = re.compile(r"<([^>]*)>")
-_PYTHON_ESCAPES = frozenset("fnrtvsS")
-_SYNTAX = frozenset("^$\\.*+?()[]{}|/")
+DATA_PROVIDER = "packages/data-provider"
+DRIVER = Path(__file__).with_name("filters.js")
+RESULT_MARK = "LIBRECHAT_DYNMODELS_FILTERS_RESULT"
+TIMEOUT_S = 60.0
 
 
-class ModelPatternError(ValueError):
-    """A pattern LibreChat refuses; ``reason`` is the TypeScript's (``empty pattern``, ...)."""
+@dataclass(frozen=True)
+class FilterSet:
+    """One endpoint's patterns (strings only) and its default models."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class UncheckedPatternError(ModelPatternError):
-    """A regular expression Python's ``re`` cannot express (so it is not known to be invalid)."""
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    defaults: tuple[str, ...]
 
 
-def compile_model_pattern(pattern: str) -> re.Pattern[str]:
-    """The pattern as a compiled expression to ``search`` an id with; raises :class:`ModelPatternError`."""
-    if not isinstance(pattern, str) or pattern.strip() == "":
-        raise ModelPatternError("empty pattern")
-    if pattern.startswith("/") and len(pattern) > 1:
-        end = pattern.rfind("/")
-        if end == 0:
-            raise ModelPatternError('regular expression not closed with "/"')
-        body, flags = pattern[1:end], pattern[end + 1 :]
-        if body == "":
-            raise ModelPatternError("empty regular expression")
-        if not _FLAGS.match(flags):
-            raise ModelPatternError(f'unsupported flags "{flags}" (use i, m, s or u)')
-        if len(set(flags)) != len(flags):
-            raise ModelPatternError(f"invalid regular expression: flag repeated in '{flags}'")
-        return _compile_js(body, flags)
-    source = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(rf"\A(?:{source})\Z", re.IGNORECASE | re.DOTALL)
+@dataclass(frozen=True)
+class FilterVerdict:
+    """``problems`` as modelFilters.ts words them; ``kept_defaults``: the defaults the include patterns keep
+    (None without include patterns or with problems)."""
+
+    problems: tuple[str, ...]
+    kept_defaults: tuple[str, ...] | None
 
 
-def _compile_js(body: str, flags: str) -> re.Pattern[str]:
-    source = _translate(body, unicode="u" in flags, multiline="m" in flags)
-    options = 0
-    options |= re.IGNORECASE if "i" in flags else 0
-    options |= re.MULTILINE if "m" in flags else 0
-    options |= re.DOTALL if "s" in flags else 0
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # FutureWarning about sets that JavaScript reads literally
-            return re.compile(source, options)
-    except re.error as exc:
-        if "look-behind requires fixed-width" in str(exc):
-            raise UncheckedPatternError("a look-behind of varying width (Python's re cannot check it)") from None
-        raise ModelPatternError(f"invalid regular expression: {exc.msg}") from None
-    except RecursionError:
-        raise UncheckedPatternError("nested too deeply for Python's re") from None
+@dataclass(frozen=True)
+class PatternCheck:
+    """One verdict per :class:`FilterSet`, or none and ``unavailable``: why the patterns were not judged."""
+
+    verdicts: tuple[FilterVerdict, ...]
+    unavailable: str | None = None
 
 
-def _invalid(why: str) -> ModelPatternError:
-    return ModelPatternError(f"invalid regular expression: {why}")
+def filter_set(models: Mapping[str, Any], defaults: Sequence[str]) -> FilterSet:
+    def strings(key: str) -> tuple[str, ...]:
+        value = models.get(key)
+        return tuple(p for p in value if isinstance(p, str)) if isinstance(value, list) else ()
+
+    return FilterSet(strings("include"), strings("exclude"), tuple(defaults))
 
 
-def _count_groups(body: str) -> tuple[int, set[str]]:
-    """The number of capturing groups and the names of the named ones, skipping escapes and classes."""
-    count, names, i, in_class = 0, set(), 0, False
-    while i < len(body):
-        char = body[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            if not body.startswith("?", i + 1):
-                count += 1
-            elif body.startswith("?<", i + 1) and not body.startswith(("?<=", "?<!"), i + 1):
-                count += 1
-                match = _GROUP_NAME.match(body, i + 2)
-                names.add(match.group(1) if match else "")
-        i += 1
-    return count, names
-
-
-def _translate(body: str, unicode: bool, multiline: bool) -> str:
-    """JavaScript regular expression syntax to Python's (see the module docstring)."""
-    groups, names = _count_groups(body)
-    refs = _References(groups, names)
-    out: list[str] = []
-    i, in_class = 0, False
-    last = "start"  # what the previous token was: start | atom | quantifier | lazy
-    while i < len(body):
-        char = body[i]
-        if in_class:
-            if char == "\\":
-                text, i = _escape(body, i, in_class, unicode, refs)
-                out.append(text)
-                continue
-            if char == "]":
-                in_class = False
-                last = "atom"
-            out.append("\\" + char if char in "[&~|" else char)  # literal in JavaScript, set syntax to Python
-            i += 1
-            continue
-        quantifier = _QUANTIFIER.match(body, i) if char == "{" else None
-        if char in "*+?" or quantifier:
-            if char == "?" and last == "quantifier":
-                last = "lazy"
-                out.append("?")
-                i += 1
-                continue
-            if last in ("quantifier", "lazy"):
-                raise _invalid("nothing to repeat")  # Python 3.11 would read a possessive quantifier
-            last = "quantifier"
-            out.append(quantifier.group() if quantifier else char)
-            i = quantifier.end() if quantifier else i + 1
-            continue
-        last = "atom"
-        if char == "\\":
-            text, i = _escape(body, i, in_class, unicode, refs)
-            out.append(text)
-            continue
-        if char == "[":
-            if body.startswith("[]", i):
-                out.append("(?!)")  # JavaScript's empty class matches nothing
-                i += 2
-            elif body.startswith("[^]", i):
-                out.append(r"[\s\S]")  # and its negation anything
-                i += 3
-            else:
-                in_class = True
-                out.append("[")
-                i += 1
-            continue
-        if char == "(":
-            text, i = _group(body, i)
-            refs.open(text)
-            out.append(text)
-            last = "start"
-            continue
-        if char == ")":
-            refs.close()
-        if char in "{}]":
-            if unicode:
-                raise _invalid("lone quantifier brackets" if char != "]" else "lone ']'")
-            out.append("\\" + char)
-        elif char == "$" and not multiline:
-            out.append(r"\Z")  # end of input only, as in JavaScript (Python's $ also matches before a final newline)
-        else:
-            out.append(char)
-            if char in "|^":
-                last = "start"
-        i += 1
-    if in_class:
-        raise _invalid("unterminated character class")
-    return "".join(out)
-
-
-class _References:
-    """Which groups a back-reference may name: JavaScript matches the empty string for a group that is not
-    closed yet (Python refuses the reference)."""
-
-    def __init__(self, groups: int, names: set[str]) -> None:
-        self.groups, self.names = groups, names
-        self.opened = 0
-        self.stack: list[tuple[int, str] | None] = []
-        self.closed: set[int | str] = set()
-
-    def open(self, text: str) -> None:
-        if text == "(" or text.startswith("(?P<"):
-            self.opened += 1
-            self.stack.append((self.opened, text[4:-1] if text != "(" else ""))
-        else:
-            self.stack.append(None)
-
-    def close(self) -> None:
-        group = self.stack.pop() if self.stack else None
-        if group is not None:
-            number, name = group
-            self.closed.update((number, name) if name else (number,))
-
-    def number(self, number: int) -> str:
-        return f"(?:\\{number})" if number in self.closed else "(?:)"
-
-    def name(self, name: str) -> str:
-        if name not in self.names:
-            raise _invalid("invalid named capture referenced")
-        return f"(?P={name})" if name in self.closed else "(?:)"
-
-
-def _group(body: str, i: int) -> tuple[str, int]:
-    if not body.startswith("(?", i):
-        return "(", i + 1
-    for opening in ("(?:", "(?=", "(?!", "(?<=", "(?<!"):
-        if body.startswith(opening, i):
-            return opening, i + len(opening)
-    if body.startswith("(?<", i):
-        match = _GROUP_NAME.match(body, i + 2)
-        if not match or not match.group(1):
-            raise _invalid("invalid capture group name")
-        name = match.group(1)
-        if not name.isidentifier():
-            raise UncheckedPatternError(f"group name {name!r} (Python's re takes identifiers only)")
-        return f"(?P<{name}>", match.end()
-    if _MODIFIER_GROUP.match(body, i):
-        raise UncheckedPatternError("a modifier group such as (?i:...) (only newer Node.js releases read it)")
-    raise _invalid("invalid group")
-
-
-def _escape(body: str, i: int, in_class: bool, unicode: bool, refs: _References) -> tuple[str, int]:
-    """One escape starting at ``body[i] == '\\'``: its Python text and the index after it."""
-    if i + 1 >= len(body):
-        raise _invalid("\\ at end of pattern")
-    char = body[i + 1]
-    rest = i + 2
-    if char in _PYTHON_ESCAPES:
-        return "\\" + char, rest
-    if char == "b":
-        return ("\\x08" if in_class else "\\b"), rest
-    if char == "B" and not in_class:
-        return "\\B", rest
-    if char in "dD":
-        ascii_digits = "0-9" if in_class else ("[0-9]" if char == "d" else "[^0-9]")
-        return (ascii_digits if char == "d" or not in_class else "\\D"), rest
-    if char in "wW":
-        word = "A-Za-z0-9_"
-        if in_class:
-            return (word if char == "w" else "\\W"), rest
-        return (f"[{word}]" if char == "w" else f"[^{word}]"), rest
-    if char == "0" and not body[rest : rest + 1].isdigit():
-        return "\\x00", rest
-    if char.isdigit():
-        digits = re.match(r"\d+", body[i + 1 :])
-        assert digits is not None
-        number = int(digits.group())
-        if not in_class and 0 < number <= refs.groups:
-            return refs.number(number), i + 1 + len(digits.group())
-        if unicode:
-            raise _invalid("invalid escape")
-        octal = re.match(r"[0-7]{1,3}", body[i + 1 :])
-        if octal and int(octal.group(), 8) <= 0o377:
-            return f"\\x{int(octal.group(), 8):02x}", i + 1 + len(octal.group())
-        return re.escape(char), rest
-    if char == "x":
-        hex_digits = re.match(r"[0-9A-Fa-f]{2}", body[rest:])
-        if hex_digits:
-            return "\\x" + hex_digits.group(), rest + 2
-    elif char == "u":
-        hex_digits = re.match(r"[0-9A-Fa-f]{4}", body[rest:])
-        if hex_digits:
-            return "\\u" + hex_digits.group(), rest + 4
-        braced = re.match(r"\{([0-9A-Fa-f]+)\}", body[rest:]) if unicode else None
-        if braced:
-            value = int(braced.group(1), 16)
-            if value > 0x10FFFF:
-                raise _invalid("invalid Unicode escape")
-            return f"\\U{value:08x}", rest + braced.end()
-    elif char == "c":
-        letter = body[rest : rest + 1]
-        if letter.isascii() and letter.isalpha():
-            return f"\\x{ord(letter) % 32:02x}", rest + 1
-        if not unicode:
-            return "\\\\", rest - 1  # a literal backslash; the 'c' is read next
-    elif char == "k" and (refs.names or unicode):
-        match = _GROUP_NAME.match(body, rest)
-        if not match or not match.group(1):
-            raise _invalid("invalid named reference")
-        name = match.group(1)
-        if not name.isidentifier():
-            raise UncheckedPatternError(f"group name {name!r} (Python's re takes identifiers only)")
-        return refs.name(name), match.end()
-    elif char in "pP" and unicode:
-        raise UncheckedPatternError("Unicode property escapes (Python's re has none)")
-    if unicode:
-        if char in _SYNTAX or (char == "-" and in_class):
-            return "\\" + char, rest
-        raise _invalid("invalid escape")
-    return re.escape(char), rest  # an identity escape: the character itself
-
-
-def find_pattern_problems(models: Any) -> list[str]:
-    """One problem per invalid pattern of a ``models`` mapping: ``models.exclude pattern "[": reason``.
-
-    Also a value that is not a list of strings (LibreChat's schema refuses it). Patterns Python cannot
-    check (:class:`UncheckedPatternError`) are not problems."""
+def structure_problems(models: Any) -> list[str]:
+    """A value that is not a list of strings (LibreChat's schema refuses it); the patterns themselves are
+    judged by :func:`check_patterns`."""
     problems: list[str] = []
     if not isinstance(models, Mapping):
         return problems
@@ -333,13 +78,6 @@ def find_pattern_problems(models: Any) -> list[str]:
         for pattern in patterns:
             if not isinstance(pattern, str):
                 problems.append(f"models.{key} pattern {pattern!r}: not a string ({_type_name(pattern)})")
-                continue
-            try:
-                compile_model_pattern(pattern)
-            except UncheckedPatternError:
-                continue
-            except ModelPatternError as exc:
-                problems.append(f'models.{key} pattern "{pattern}": {exc.reason}')
     return problems
 
 
@@ -355,26 +93,81 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _compiled(patterns: Iterable[Any]) -> list[re.Pattern[str]]:
-    compiled = []
-    for pattern in patterns:
-        try:
-            compiled.append(compile_model_pattern(pattern))
-        except ModelPatternError:
-            continue  # matches nothing: the config check refuses it at startup
-    return compiled
+def check_patterns(
+    root: Path, sets: Sequence[FilterSet], environ: Mapping[str, str] | None = None, timeout: float = TIMEOUT_S
+) -> PatternCheck:
+    """Every set judged by the checkout's built data provider, in one ``node`` run."""
+    if not sets:
+        return PatternCheck(())
+    environ = os.environ if environ is None else environ
+    build = f"run 'npm run build:data-provider' in {quote(str(root))}"
+    node = shutil.which("node", path=environ.get("PATH"))
+    if node is None:
+        reason = (
+            "cannot check the patterns without Node.js (node is not on PATH): run doctor with LibreChat's node on PATH"
+        )
+        return PatternCheck((), reason)
+    if not (root / DATA_PROVIDER / "dist").is_dir():
+        return PatternCheck((), f"cannot check the patterns without the built data provider: {build}")
+    payload = {
+        "module": str(root / DATA_PROVIDER),
+        "endpoints": [{"include": s.include, "exclude": s.exclude, "defaults": s.defaults} for s in sets],
+    }
+    try:
+        done = subprocess.run(
+            [node, str(DRIVER)],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            cwd=root,
+            env=dict(environ),
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return PatternCheck((), f"cannot check the patterns: the data provider did not answer within {timeout:g} s")
+    except OSError as exc:
+        return PatternCheck((), f"cannot check the patterns: cannot run {node}: {exc.strerror or exc}")
+    result = _result_line(done.stdout)
+    fatal = result.get("fatal") if result else "no result"
+    if fatal == "no_export":
+        return PatternCheck(
+            (),
+            "cannot check the patterns: the checkout's built data provider has no findModelPatternProblems "
+            f"(not patched, or not built since): {build}",
+        )
+    if fatal:
+        said = str((result or {}).get("detail") or "").strip() or _last_line(done.stderr)
+        detail = f" ({said})" if said else ""
+        return PatternCheck((), f"cannot check the patterns: the data provider cannot be loaded{detail}; {build}")
+    assert result is not None
+    verdicts = []
+    for answer in result.get("results") or ():
+        kept = answer.get("keptDefaults") if isinstance(answer, dict) else None
+        problems = answer.get("problems") if isinstance(answer, dict) else None
+        verdicts.append(
+            FilterVerdict(
+                tuple(str(p) for p in problems) if isinstance(problems, list) else (),
+                tuple(str(m) for m in kept) if isinstance(kept, list) else None,
+            )
+        )
+    if len(verdicts) != len(sets):
+        return PatternCheck((), "cannot check the patterns: the data provider gave no answer for every endpoint")
+    return PatternCheck(tuple(verdicts))
 
 
-def filter_models(
-    ids: Sequence[str], include: Sequence[Any] | None = None, exclude: Sequence[Any] | None = None
-) -> list[str]:
-    """The ids the filters allow: matching one include pattern (all, without any), then no exclude pattern."""
-    keep = _compiled(include) if include else None
-    drop = _compiled(exclude or ())
-    if keep is None and not drop:
-        return list(ids)
-    return [
-        model
-        for model in ids
-        if (keep is None or any(p.search(model) for p in keep)) and not any(p.search(model) for p in drop)
-    ]
+def _result_line(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_MARK + " "):
+            try:
+                found = json.loads(line[len(RESULT_MARK) + 1 :])
+            except ValueError:
+                return None
+            return found if isinstance(found, dict) else None
+    return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""

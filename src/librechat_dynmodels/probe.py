@@ -38,7 +38,7 @@ from .doctor import (
     read_env,
 )
 from .errors import ProbeError
-from .model_filters import FILTER_KEYS, find_pattern_problems
+from .model_filters import FILTER_KEYS, check_patterns, filter_set, structure_problems
 from .models import ProbeReport
 
 FETCH_MODULE = "api/server/services/Config/userModelsFetch.js"
@@ -119,7 +119,7 @@ def probe(
             "headers": None if user_url else _headers(item.get("headers"), lookup, secrets),
             "allowedAddresses": _allowed_addresses(endpoints.get("allowedAddresses")),
         },
-        "filters": _filters(item, name),
+        "filters": _filters(item, name, root, environ),
         "first": FIRST,
     }
     throwaway = {variable: token_hex(size) for variable, size in _CREDENTIAL_KEYS.items() if lookup(variable) is None}
@@ -233,10 +233,17 @@ def _allowed_addresses(value: Any) -> list[str] | None:
     return [str(entry) for entry in value] if isinstance(value, list) else None
 
 
-def _filters(item: Mapping[str, Any], name: str) -> dict[str, list[str]] | None:
+def _filters(item: Mapping[str, Any], name: str, root: Path, environ: Mapping[str, str]) -> dict[str, list[str]] | None:
+    """The endpoint's filters, judged first by the checkout's data provider (the driver refuses to run without
+    it, with the build command)."""
     models = item.get("models") if isinstance(item.get("models"), dict) else {}
     assert isinstance(models, dict)
-    problems = find_pattern_problems(models)
+    if not any(models.get(key) for key in FILTER_KEYS):
+        return None
+    problems = structure_problems(models)
+    if not problems:
+        checked = check_patterns(root, [filter_set(models, ())], environ)
+        problems = list(checked.verdicts[0].problems) if checked.verdicts else []
     if problems:
         raise ProbeError(
             f"endpoint {name!r}: {problems[0]}; LibreChat refuses this configuration at startup (see 'doctor')"
