@@ -224,7 +224,7 @@ def _doctor(r: DoctorReport, verbose: bool, program: str) -> Output:
         f"checkout: {r.root}",
         f"release: {r.librechat_version or 'unknown'}",
         f"config: {r.config} ({r.config_source})",
-        f"env: {r.env_file or 'no .env'} (only this file is read, not the process environment)",
+        f"env: {r.env_file or 'no .env'} (read after the environment, as dotenv does)",
     ]
     p = r.patches
     if p is None:

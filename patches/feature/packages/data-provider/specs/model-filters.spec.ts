@@ -121,7 +121,7 @@ describe('model patterns', () => {
     const worst: Array<[string, string]> = [
       ['/a{0,3}b/', 'a'], // the most a loop may cost unanchored
       ['/^.*(a|b|c|d|e)x$/', 'a'], // the one unbounded quantifier of an anchored expression
-      ['/(a|b|c|d)(a|b|c|d)x/', 'a'],
+      ['/(a|b|c|d)(a|b|c)x/', 'a'],
       ['/-\\d{4}-\\d{2}-\\d{2}$/', '-1111'],
       [`*${'a?'.repeat(15)}b*`, 'a'], // the longest text between two stars
       [`*${'a'.repeat(30)}b*${'a'.repeat(30)}b*`, 'a'],
@@ -129,6 +129,7 @@ describe('model patterns', () => {
       ['*ä?ä*', 'ß'], // case folding unit by unit
     ];
     for (const [pattern, unit] of worst) {
+      expect(findModelPatternProblems({ include: [pattern] })).toEqual([]);
       const models = list(unit);
       filterModelList(models.slice(0, 100), { include: [pattern] }); // compiled and warm
       const started = process.cpuUsage();

@@ -228,42 +228,31 @@ function steps(source: string, flags: string): { steps: number; text: string } {
   return { steps: (anchored ? 1 : MAX_ID_LENGTH + 1) * shape.steps, text: shape.text };
 }
 
+/** Each UTF-16 unit as a non-unicode `RegExp` with the `i` flag compares it (Canonicalize) */
 const FOLDED = new Uint16Array(65536);
-const SCRATCH = new Uint16Array(1024);
+let foldedFilled = false;
 
-/** `text` with case folded as a non-unicode `RegExp` with the `i` flag folds it (Canonicalize) */
-function fold(text: string): string {
-  const upper = text.toUpperCase();
-  if (upper.length === text.length && !/[\ud800-\udfff]/.test(text)) {
-    let same = true; // one unit for one unit: Canonicalize's result, unless it made ASCII of non-ASCII
-    for (let i = 0; i < text.length && same; i += 1) {
-      same = text.charCodeAt(i) < 128 || upper.charCodeAt(i) >= 128;
-    }
-    if (same) {
-      return upper;
-    }
+function fillFolded(): void {
+  for (let code = 0; code < 65536 && !foldedFilled; code += 1) {
+    const upper = String.fromCharCode(code).toUpperCase();
+    const keep = upper.length !== 1 || (code >= 128 && upper.charCodeAt(0) < 128);
+    FOLDED[code] = keep ? code : upper.charCodeAt(0);
   }
-  const units =
-    text.length <= SCRATCH.length ? SCRATCH.subarray(0, text.length) : new Uint16Array(text.length);
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (FOLDED[code] === 0) {
-      const single = String.fromCharCode(code).toUpperCase();
-      const keep = single.length !== 1 || (code >= 128 && single.charCodeAt(0) < 128);
-      FOLDED[code] = keep ? code : single.charCodeAt(0);
-    }
-    units[i] = FOLDED[code];
-  }
-  return String.fromCharCode.apply(null, units as unknown as number[]);
+  foldedFilled = true;
 }
 
-/** Whether a glob segment (`?` any one unit) lies in `text` at `index` */
-function segmentAt(segment: string, text: string, index: number): boolean {
+const WILD = '?'.charCodeAt(0);
+
+/** A glob segment as folded units (`?`: any one unit) */
+const unitsOf = (segment: string) => segment.split('').map((char) => FOLDED[char.charCodeAt(0)]);
+
+/** Whether a glob segment lies in `text` at `index` */
+function segmentAt(segment: number[], text: string, index: number): boolean {
   if (index < 0 || index + segment.length > text.length) {
     return false;
   }
   for (let j = 0; j < segment.length; j += 1) {
-    if (segment[j] !== '?' && segment[j] !== text[index + j]) {
+    if (segment[j] !== WILD && segment[j] !== FOLDED[text.charCodeAt(index + j)]) {
       return false;
     }
   }
@@ -271,25 +260,17 @@ function segmentAt(segment: string, text: string, index: number): boolean {
 }
 
 /**
- * Finds where a glob segment (`?` any one unit, at most 31 units) first lies in `text` between
- * `from` and `to`: `indexOf` when short and without `?`, else Shift-And (one pass, linear
- * whatever the segment).
+ * Finds where a glob segment (at most 31 units) first lies in `text` between `from` and `to`:
+ * Shift-And, one pass over the text, linear whatever the segment.
  */
-function segmentFinder(segment: string): (text: string, from: number, to: number) => number {
-  if (!segment.includes('?') && segment.length <= 8) {
-    return (text, from, to) => {
-      const found = text.indexOf(segment, from);
-      return found >= 0 && found + segment.length <= to ? found : -1;
-    };
-  }
+function segmentFinder(segment: number[]): (text: string, from: number, to: number) => number {
   const slots = new Uint8Array(65536); // 0: a unit the segment does not name; 1...: one it names
   const masks = [0];
-  segment.split('').forEach((char, index) => {
-    masks[0] |= char === '?' ? 1 << index : 0;
+  segment.forEach((code, index) => {
+    masks[0] |= code === WILD ? 1 << index : 0;
   });
-  segment.split('').forEach((char, index) => {
-    const code = char.charCodeAt(0);
-    if (char !== '?') {
+  segment.forEach((code, index) => {
+    if (code !== WILD) {
       slots[code] = slots[code] || masks.push(masks[0]) - 1;
       masks[slots[code]] |= 1 << index;
     }
@@ -298,7 +279,7 @@ function segmentFinder(segment: string): (text: string, from: number, to: number
   return (text, from, to) => {
     let state = 0;
     for (let i = from; i < to; i += 1) {
-      state = ((state << 1) | 1) & masks[slots[text.charCodeAt(i)]];
+      state = ((state << 1) | 1) & masks[slots[FOLDED[text.charCodeAt(i)]]];
       if (state & last) {
         return i - segment.length + 1;
       }
@@ -309,7 +290,8 @@ function segmentFinder(segment: string): (text: string, from: number, to: number
 
 /** A glob without `RegExp`: its first and last segments at the ends, the others leftmost in order */
 function compileGlob(pattern: string): ModelPattern {
-  const segments = fold(pattern).split('*');
+  fillFolded();
+  const segments = pattern.split('*').map(unitsOf);
   const first = segments[0];
   const last = segments.length > 1 ? segments[segments.length - 1] : null;
   const middle = segments.slice(1, -1).filter((segment) => segment.length > 0);
@@ -322,17 +304,16 @@ function compileGlob(pattern: string): ModelPattern {
   const finders = middle.map(segmentFinder);
   return {
     test: (model: string) => {
-      const text = fold(model);
       if (last === null) {
-        return text.length === first.length && segmentAt(first, text, 0);
+        return model.length === first.length && segmentAt(first, model, 0);
       }
-      const end = text.length - last.length;
-      if (end < first.length || !segmentAt(first, text, 0) || !segmentAt(last, text, end)) {
+      const end = model.length - last.length;
+      if (end < first.length || !segmentAt(first, model, 0) || !segmentAt(last, model, end)) {
         return false;
       }
       let index = first.length;
       for (let k = 0; k < middle.length; k += 1) {
-        const found = finders[k](text, index, end);
+        const found = finders[k](model, index, end);
         if (found < 0) {
           return false;
         }
