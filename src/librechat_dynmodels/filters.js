@@ -15,20 +15,8 @@ function finish(result) {
   process.stdout.write(`\n${RESULT_MARK} ${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
-function readInput() {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk) => {
-      text += chunk;
-    });
-    process.stdin.on('end', () => resolve(text));
-    process.stdin.on('error', reject);
-  });
-}
-
-async function main() {
-  const input = JSON.parse(await readInput());
+function main() {
+  const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
   let provider;
   try {
     provider = require(input.module);
@@ -48,4 +36,8 @@ async function main() {
   return finish({ results });
 }
 
-main().catch((error) => finish({ fatal: 'driver', detail: String(error?.message ?? error) }));
+try {
+  main();
+} catch (error) {
+  finish({ fatal: 'driver', detail: String(error?.message ?? error) });
+}

@@ -129,7 +129,7 @@ def check_patterns(
         return PatternCheck((), f"cannot check the patterns: the data provider did not answer within {timeout:g} s")
     except OSError as exc:
         return PatternCheck((), f"cannot check the patterns: cannot run {node}: {exc.strerror or exc}")
-    result = _result_line(done.stdout)
+    result = result_line(done.stdout, RESULT_MARK)
     fatal = result.get("fatal") if result else "no result"
     if fatal == "no_export":
         return PatternCheck(
@@ -157,11 +157,12 @@ def check_patterns(
     return PatternCheck(tuple(verdicts))
 
 
-def _result_line(stdout: str) -> dict[str, Any] | None:
+def result_line(stdout: str, mark: str) -> dict[str, Any] | None:
+    """The JSON object of the last ``mark {json}`` line a node driver printed (doctor's and the probe's)."""
     for line in reversed(stdout.splitlines()):
-        if line.startswith(RESULT_MARK + " "):
+        if line.startswith(mark + " "):
             try:
-                found = json.loads(line[len(RESULT_MARK) + 1 :])
+                found = json.loads(line[len(mark) + 1 :])
             except ValueError:
                 return None
             return found if isinstance(found, dict) else None

@@ -38,7 +38,7 @@ from .doctor import (
     read_env,
 )
 from .errors import ProbeError
-from .model_filters import FILTER_KEYS, check_patterns, filter_set, structure_problems
+from .model_filters import FILTER_KEYS, check_patterns, filter_set, result_line, structure_problems
 from .models import ProbeReport
 
 FETCH_MODULE = "api/server/services/Config/userModelsFetch.js"
@@ -142,7 +142,7 @@ def probe(
         return ProbeReport(name, "timeout", None, 0, 0, (), elapsed, payload["filters"] is not None, user_url)
     except OSError as exc:
         raise ProbeError(f"cannot run {node}: {exc.strerror or exc}") from None
-    result = _result_line(done.stdout)
+    result = result_line(done.stdout, RESULT_MARK)
     if result is None:
         said = [line for line in secrets.scrub(done.stderr).splitlines() if line.strip()]
         last = f": {said[-1].strip()}" if said else ""
@@ -250,17 +250,6 @@ def _filters(item: Mapping[str, Any], name: str, root: Path, environ: Mapping[st
         )
     filters = {key: list(models[key]) for key in FILTER_KEYS if models.get(key)}
     return filters or None
-
-
-def _result_line(stdout: str) -> dict[str, Any] | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(RESULT_MARK + " "):
-            try:
-                found = json.loads(line[len(RESULT_MARK) + 1 :])
-            except ValueError:
-                return None
-            return found if isinstance(found, dict) else None
-    return None
 
 
 def _report(
