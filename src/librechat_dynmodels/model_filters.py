@@ -114,17 +114,7 @@ def check_patterns(
         "endpoints": [{"include": s.include, "exclude": s.exclude, "defaults": s.defaults} for s in sets],
     }
     try:
-        done = subprocess.run(
-            [node, str(DRIVER)],
-            input=json.dumps(payload),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            cwd=root,
-            env=dict(environ),
-            timeout=timeout,
-        )
+        done = run_driver(node, DRIVER, payload, root, environ, timeout)
     except subprocess.TimeoutExpired:
         return PatternCheck((), f"cannot check the patterns: the data provider did not answer within {timeout:g} s")
     except OSError as exc:
@@ -155,6 +145,23 @@ def check_patterns(
     if len(verdicts) != len(sets):
         return PatternCheck((), "cannot check the patterns: the data provider gave no answer for every endpoint")
     return PatternCheck(tuple(verdicts))
+
+
+def run_driver(
+    node: str, driver: Path, payload: Any, cwd: Path, env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """A node driver of doctor's (this one, the probe's) given ``payload`` as JSON on stdin."""
+    return subprocess.run(
+        [node, str(driver)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        cwd=cwd,
+        env=dict(env),
+        timeout=timeout,
+    )
 
 
 def result_line(stdout: str, mark: str) -> dict[str, Any] | None:

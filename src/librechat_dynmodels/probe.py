@@ -16,7 +16,6 @@ key and of secret header values before any of it is used.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -38,7 +37,7 @@ from .doctor import (
     read_env,
 )
 from .errors import ProbeError
-from .model_filters import FILTER_KEYS, check_patterns, filter_set, result_line, structure_problems
+from .model_filters import FILTER_KEYS, check_patterns, filter_set, result_line, run_driver, structure_problems
 from .models import ProbeReport
 
 FETCH_MODULE = "api/server/services/Config/userModelsFetch.js"
@@ -126,17 +125,7 @@ def probe(
     child_env = {**throwaway, **dotenv, **environ, KEY_VARIABLE: key}
     started = time.monotonic()
     try:
-        done = subprocess.run(
-            [node, str(DRIVER)],
-            input=json.dumps(payload),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            cwd=root / "api",
-            env=child_env,
-            timeout=timeout,
-        )
+        done = run_driver(node, DRIVER, payload, root / "api", child_env, timeout)
     except subprocess.TimeoutExpired:
         elapsed = int((time.monotonic() - started) * 1000)
         return ProbeReport(name, "timeout", None, 0, 0, (), elapsed, payload["filters"] is not None, user_url)
