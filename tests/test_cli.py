@@ -481,8 +481,9 @@ def test_every_hint_names_the_checkout_and_runs_where_the_admin_ran_it(tmp_path:
 def test_where_the_checkout_path_came_from_and_how_the_series_was_chosen_are_said_plainly(
     tree: Path, catalog_dir: Path
 ) -> None:
-    missing = run("--patches", str(catalog_dir), "status", env={"LIBRECHAT_DIR": "/nonexistent"})
-    assert missing.exit_code == 1 and missing.stderr == "error: /nonexistent: not a directory (from LIBRECHAT_DIR)\n"
+    absent = tree.parent / "absent"
+    missing = run("--patches", str(catalog_dir), "status", env={"LIBRECHAT_DIR": str(absent)})
+    assert missing.exit_code == 1 and missing.stderr == f"error: {absent}: not a directory (from LIBRECHAT_DIR)\n"
     assert run("--patches", str(catalog_dir), "apply", str(tree)).exit_code == 0
     status = run("--patches", str(catalog_dir), "status", str(tree))
     assert "series: dynmodels-test (from the manifest; 5 of 5 hunks match)" in status.stdout.splitlines()
