@@ -496,9 +496,8 @@ def _recover(checkout: Checkout, state: StateDir) -> RecoverReport | None:
     """Finish or undo an interrupted apply or rollback; the checkout ends pristine."""
     journal = state.read_journal() if state.exists() else None
     sweep_temporaries(checkout.root, [GIT_EXCLUDE])
+    state.sweep_temporaries()  # what a killed run left (its lock draft, a journal or manifest half written)
     if journal is None:
-        if not state.has_manifest():
-            state.sweep_temporaries()  # a run killed before its first journal left only temporary files
         return None
     operation = journal.get("operation", "unknown")
     if operation == "apply" and journal.get("phase") == "prepare":
@@ -712,8 +711,15 @@ def _diff(plans: list[_FilePlan]) -> str:
 def apply(
     checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS, on_write: OnWrite | None = None
 ) -> ApplyReport:
-    _check_options(opts)  # before "already applied" answers without matching anything
     state = StateDir(checkout.state_dir)
+    report = _apply(checkout, catalog, state, opts, on_write)
+    return report._replace(lock_left=state.lock_left) if state.lock_left else report
+
+
+def _apply(
+    checkout: Checkout, catalog: Catalog, state: StateDir, opts: Options, on_write: OnWrite | None
+) -> ApplyReport:
+    _check_options(opts)  # before "already applied" answers without matching anything
     if opts.dry_run:
         _refuse_if_interrupted(state)
         manifest = state.read_manifest() if state.has_manifest() else None
@@ -1058,7 +1064,7 @@ def rollback(
         outcome = "nothing to roll back" if recovered is None else recovered.outcome
         restored = recovered.restored if recovered else ()
         deleted = recovered.deleted if recovered else ()
-        return RollbackReport(checkout.root, outcome, None, restored, deleted)
+        return RollbackReport(checkout.root, outcome, None, restored, deleted, lock_left=state.lock_left)
     return RollbackReport(
         checkout.root,
         "rolled back",
@@ -1067,6 +1073,7 @@ def rollback(
         tuple(done.deleted),
         tuple(done.kept_edited),
         tuple(done.left_as_released),
+        state.lock_left,
     )
 
 
@@ -1076,4 +1083,4 @@ def recover(checkout: Checkout) -> RecoverReport:
         return RecoverReport(checkout.root, "nothing to recover")
     with _deferred_interrupts(), _locked(state):
         report = _recover(checkout, state)
-    return report or RecoverReport(checkout.root, "nothing to recover")
+    return (report or RecoverReport(checkout.root, "nothing to recover"))._replace(lock_left=state.lock_left)

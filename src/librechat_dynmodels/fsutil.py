@@ -170,10 +170,36 @@ def atomic_write_many(
         _fsync_dir(folder)
 
 
-def remove_file(path: Path) -> None:
+def remove_file(path: Path, sync_folder: bool = True) -> None:
     _step()
     try:
         path.unlink()
     except FileNotFoundError:
         return
-    _fsync_dir(path.parent)
+    if sync_folder:
+        _fsync_dir(path.parent)
+
+
+def rename(source: Path, target: Path) -> None:
+    """``os.rename`` as a write step (a folder put into place, as port's new series is)."""
+    _step()
+    os.rename(source, target)
+
+
+def sync_dir(directory: Path) -> None:
+    """Sync a folder's entries (after :func:`rename`), as a write step."""
+    _fsync_dir(directory)
+
+
+def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write a new file in place and sync it (a draft that is linked into place next, as the lock is): after a
+    power cut the linked name never stands for an empty file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        _step()
+        os.fsync(fd)
+    finally:
+        os.close(fd)

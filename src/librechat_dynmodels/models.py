@@ -139,6 +139,7 @@ class ApplyReport(NamedTuple):
     state_dir: Path | None = None
     diff: str | None = None  # --dry-run: the unified diff it would write
     rolled_back_first: bool = False
+    lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
 
 
 class VerifiedFile(NamedTuple):
@@ -162,6 +163,7 @@ class RollbackReport(NamedTuple):
     deleted: tuple[str, ...] = ()
     kept_edited: tuple[str, ...] = ()
     left_as_released: tuple[str, ...] = ()  # the checkout was upgraded since apply: these are the new release's
+    lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
 
 
 class RecoverReport(NamedTuple):
@@ -170,6 +172,7 @@ class RecoverReport(NamedTuple):
     restored: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
     kept_edited: tuple[str, ...] = ()
+    lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
 
 
 class Finding(NamedTuple):

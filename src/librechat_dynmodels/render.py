@@ -102,7 +102,9 @@ def describe(result: Any, verbose: bool = False, program: str = PROGRAM) -> Outp
     if type(result) not in _BUILDERS:
         _register_maintainer_reports()
     builder = _BUILDERS[type(result)]
-    return builder(result, verbose, program)
+    output = builder(result, verbose, program)
+    lock_left = getattr(result, "lock_left", None)  # a writing command that did its work but left its lock
+    return output._replace(footer=[*output.footer, f"warning: {lock_left}"]) if lock_left else output
 
 
 def _list(r: ListReport, verbose: bool, program: str) -> Output:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import LockedError, StateError, UnsafePathError
-from .fsutil import atomic_write, atomic_write_many, make_dirs, sha256_bytes
+from .errors import FileAccessError, LockedError, StateError, UnsafePathError
+from .fsutil import atomic_write, atomic_write_many, make_dirs, remove_file, sha256_bytes, write_synced
 
 MANIFEST_SCHEMA = 1
 
@@ -142,11 +142,12 @@ def _parse_manifest(raw: bytes, where: str) -> Manifest:
 class StateDir:
     """The tool's folder in a checkout: manifest, backups, journal and lock."""
 
-    __slots__ = ("path", "_lock_held")
+    __slots__ = ("path", "_lock_held", "lock_left")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock_held = False
+        self.lock_left: str | None = None  # why the lock could not be removed after the command, if it could not
 
     @property
     def manifest_path(self) -> Path:
@@ -239,22 +240,29 @@ class StateDir:
         return data if isinstance(data, dict) else {"operation": "unknown", "phase": "write"}
 
     def clear_journal(self) -> None:
-        from .fsutil import remove_file
-
         remove_file(self.journal_path)
 
     # -- lock -----------------------------------------------------------------------------
     def acquire_lock(self) -> None:
         """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
         self.check_contained()
+        try:
+            self._take_lock()
+        except OSError as exc:
+            self.remove_if_empty()  # the folder this call made for the lock
+            raise FileAccessError(
+                f"cannot take the lock: {exc.strerror or exc}; nothing was changed", str(self.lock_path)
+            ) from None
+
+    def _take_lock(self) -> None:
         make_dirs(self.path)
         body = json.dumps(
             {"pid": os.getpid(), "host": _hostname(), "time": time.time(), "start": _process_start(os.getpid())}
         )
         for _ in range(3):
             tmp = self.path / f".lock.{os.getpid()}"
-            tmp.write_text(body, encoding="utf-8")
             try:
+                write_synced(tmp, body.encode("utf-8"))  # synced: after a power cut the lock is never empty
                 os.link(tmp, self.lock_path)
                 self._lock_held = True
                 return
@@ -273,18 +281,27 @@ class StateDir:
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            # Unreadable: stale unless it is brand new (its writer may be mid-write).
+            # Unreadable: stale unless it is brand new (its writer may be mid-write). The age is absolute: a
+            # lock dated in the future (a clock stepped back) is not fresh for as long as the skew lasts.
             try:
-                fresh = time.time() - self.lock_path.stat().st_mtime < 5
+                fresh = abs(time.time() - self.lock_path.stat().st_mtime) < 5
             except OSError:
                 fresh = False
             return {"pid": None, "host": _hostname(), "fresh": True} if fresh else None
         return data if isinstance(data, dict) else None
 
     def release_lock(self) -> None:
+        """Remove the lock. A removal that fails (a full or failing disk) does not undo what the command did:
+        ``lock_left`` says so, and as its process is gone once the command ends, the next run takes it over."""
         if self._lock_held:
-            self.lock_path.unlink(missing_ok=True)
             self._lock_held = False
+            try:
+                remove_file(self.lock_path, sync_folder=False)
+            except OSError as exc:
+                self.lock_left = (
+                    f"the lock {self.lock_path} could not be removed ({exc.strerror or exc}); no run holds it, "
+                    "so the next run takes it over, or remove it by hand"
+                )
 
     def remove_if_empty(self) -> None:
         try:
@@ -367,5 +384,10 @@ def _lock_message(holder: dict[str, Any], lock_path: Path) -> str:
         return (
             f"locked by a run on host {host} (pid {pid}{age}); if no librechat-dynmodels runs there "
             f"any more, remove {lock_path}"
+        )
+    if pid is None:
+        return (
+            f"the lock file {lock_path} is empty or unreadable and was written moments ago: another run may be "
+            f"taking it; try again in a few seconds, or remove {lock_path} if no librechat-dynmodels runs"
         )
     return f"another librechat-dynmodels run (pid {pid}{age}) is working on this checkout; wait for it to finish"
