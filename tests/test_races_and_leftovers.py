@@ -16,13 +16,16 @@ import pytest
 
 from conftest import (
     CONTROLLER,
+    HOOK,
     PATCHED_CONTROLLER,
+    ROUTES,
     build_tree,
+    snapshot,
 )
 from librechat_dynmodels import engine, fsutil
 from librechat_dynmodels.catalog import load_catalog
 from librechat_dynmodels.checkout import find_checkout
-from librechat_dynmodels.errors import LockedError
+from librechat_dynmodels.errors import DriftError, LockedError
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 CONTROLLER_PATH = "api/server/controllers/ModelController.js"
@@ -160,3 +163,50 @@ def test_a_rollback_killed_at_its_first_steps_leaves_nothing_after_the_next_appl
         engine.recover(checkout)
         assert not leftovers(state), f"a rollback killed at step {crash_at}"
         engine.rollback(checkout, catalog)
+
+
+# -- an edit saved while a command writes ------------------------------------------------------------------
+
+
+def edit_while_renaming(monkeypatch: pytest.MonkeyPatch, target: Path, text: str) -> None:
+    """Another program saves ``target`` once every temporary file is synced, just before the renames."""
+    real_sync = fsutil._fsync_file
+
+    def sync(name: str) -> None:
+        real_sync(name)
+        if Path(name).name.startswith(f".{target.name}."):
+            target.write_text(text)
+
+    monkeypatch.setattr(fsutil, "_fsync_file", sync)
+
+
+def test_an_edit_saved_while_apply_writes_is_kept_and_apply_refuses_as_drift(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pristine = snapshot(tree)
+    edited = HOOK + "// saved by an editor while apply ran\n"
+    edit_while_renaming(monkeypatch, tree / HOOK_PATH, edited)
+    with pytest.raises(DriftError, match="changed while apply was writing it") as refused:
+        engine.apply(find_checkout(tree), load_catalog(catalog_dir))
+    assert refused.value.path == HOOK_PATH
+    assert (tree / HOOK_PATH).read_text() == edited
+    assert snapshot(tree) == {**pristine, HOOK_PATH: (edited.encode(), pristine[HOOK_PATH][1])}
+
+
+def test_an_edit_saved_while_rollback_restores_is_kept_and_rollback_refuses_as_drift(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout, catalog = find_checkout(tree), load_catalog(catalog_dir)
+    engine.apply(checkout, catalog)
+    applied = snapshot(tree)
+    edited = PATCHED_CONTROLLER + "// saved by an editor while rollback ran\n"
+    edit_while_renaming(monkeypatch, tree / CONTROLLER_PATH, edited)
+    with pytest.raises(DriftError, match="changed while rollback was writing it.*nothing was rolled back"):
+        engine.rollback(checkout, catalog)
+    monkeypatch.undo()
+    assert (tree / CONTROLLER_PATH).read_text() == edited
+    assert snapshot(tree) == {**applied, CONTROLLER_PATH: (edited.encode(), applied[CONTROLLER_PATH][1])}
+    assert [f.path for f in engine.verify(checkout, catalog).files if f.state != "ok"] == [CONTROLLER_PATH]
+    report = engine.rollback(checkout, catalog, engine.Options(force=True))
+    assert report.kept_edited == (CONTROLLER_PATH + ".dynmodels-edited",)
+    assert (tree / HOOK_PATH).read_text() == HOOK and (tree / ROUTES_PATH).read_text() == ROUTES

@@ -451,39 +451,81 @@ def upgraded_since_apply(checkout: Checkout, manifest: Manifest) -> str | None:
     return None
 
 
+class _ChangedWhileWriting(DriftError):
+    """A target another program saved between the moment it was read and its rename (an editor, a config
+    agent): what this run wrote before it was put back, and the target was left as that program saved it."""
+
+
+def _unchanged(checkout: Checkout, relpath: str, expected: bytes | None, operation: str) -> None:
+    """Refuse the write of ``relpath`` when the file is no longer the ``expected`` bytes (None: absent)."""
+    if _current(checkout, relpath) != expected:
+        raise _ChangedWhileWriting(
+            f"changed while {operation} was writing it (another program saved it); it is kept as that program saved it",
+            relpath,
+        )
+
+
 def _restore(checkout: Checkout, state: StateDir, manifest: Manifest, on_write: OnWrite | None = None) -> _Restored:
     """Put every original back (idempotent: safe to run again after a crash).
 
     In a checkout upgraded since apply, a file that is neither as patched nor as original is the new
-    release's: it stays as it is.
+    release's: it stays as it is. A file saved by another program while this runs is left as it was saved,
+    what this run restored or deleted before is put back as it was, and it raises :class:`_ChangedWhileWriting`.
     """
     done = _Restored([], [], [], [])
     upgraded = upgraded_since_apply(checkout, manifest) is not None
     originals: list[tuple[Path, bytes, int | None]] = []
-    for record in manifest.files:
-        target = checkout.target(record.path)
-        current = _current(checkout, record.path)
-        digest = sha256_bytes(current) if current is not None else None
-        known = {record.patched_sha256, record.original_sha256}
-        if upgraded and current is not None and digest not in known:
-            done.left_as_released.append(record.path)
-            continue
-        if current is not None and digest not in known:
-            done.kept_edited.append(str(_keep_edited(target, current).relative_to(checkout.root)))
-        if record.action == "modify":
-            original = state.read_backup(record)
-            mode = record.original_mode if record.original_mode is not None else 0o644
-            if digest != record.original_sha256 or file_mode(target) != mode:
-                originals.append((target, original, mode))
-                done.restored.append(record.path)
+    seen: dict[Path, tuple[bytes, int] | None] = {}  # each target to write: its bytes and mode before (or absent)
+    undo: list[tuple[Path, bytes, int | None]] = []  # how to put back what this run wrote or deleted
+    undo_created: list[Path] = []
+    try:
+        for record in manifest.files:
+            target = checkout.target(record.path)
+            current = _current(checkout, record.path)
+            digest = sha256_bytes(current) if current is not None else None
+            known = {record.patched_sha256, record.original_sha256}
+            if upgraded and current is not None and digest not in known:
+                done.left_as_released.append(record.path)
                 continue
-        elif current is not None:
+            if current is not None and digest not in known:
+                done.kept_edited.append(str(_keep_edited(target, current).relative_to(checkout.root)))
+            if record.action == "modify":
+                original = state.read_backup(record)
+                mode = record.original_mode if record.original_mode is not None else 0o644
+                if digest != record.original_sha256 or file_mode(target) != mode:
+                    originals.append((target, original, mode))
+                    seen[target] = None if current is None else (current, file_mode(target))
+                    done.restored.append(record.path)
+                    continue
+            elif current is not None:
+                mode_before = file_mode(target)
+                _unchanged(checkout, record.path, current, "rollback")
+                remove_file(target)
+                undo.append((target, current, mode_before))
+                done.deleted.append(record.path)
+            if on_write:
+                on_write(record.path)
+        restored_as = {checkout.target(path): path for path in done.restored}
+
+        def written(target: Path) -> None:
+            before = seen[target]
+            if before is None:
+                undo_created.append(target)
+            else:
+                undo.append((target, *before))
+            if on_write:
+                on_write(restored_as[target])
+
+        def check(target: Path) -> None:
+            before = seen[target]
+            _unchanged(checkout, restored_as[target], before[0] if before else None, "rollback")
+
+        atomic_write_many(originals, written, check)
+    except _ChangedWhileWriting:
+        atomic_write_many(undo)  # what this run restored or deleted goes back as it was
+        for target in undo_created:
             remove_file(target)
-            done.deleted.append(record.path)
-        if on_write:
-            on_write(record.path)
-    restored_as = {checkout.target(path): path for path in done.restored}
-    atomic_write_many(originals, (lambda target: on_write(restored_as[target])) if on_write else None)
+        raise
     for relpath in sorted(manifest.created_dirs, key=len, reverse=True):
         try:
             (checkout.root / relpath).rmdir()
@@ -878,25 +920,37 @@ def _write_apply(
                 f"cannot write the state directory: {exc.strerror}; nothing was changed", str(state.path)
             ) from None
         raise
+    written_as = {checkout.target(plan.path): plan for plan in plans}
+    renamed: set[str] = set()
+
+    def written(target: Path) -> None:
+        renamed.add(written_as[target].path)
+        if on_write:
+            on_write(written_as[target].path)
+
     try:
-        written_as = {checkout.target(plan.path): plan.path for plan in plans}
         for plan in plans:
             if not plan.changes and on_write:
                 on_write(plan.path)
         atomic_write_many(
             ((checkout.target(plan.path), plan.patched, plan.mode) for plan in plans if plan.changes),
-            (lambda target: on_write(written_as[target])) if on_write else None,
+            written,
+            lambda target: _unchanged(checkout, written_as[target].path, written_as[target].original, "apply"),
         )
         state.clear_journal()  # the apply is whole from here on
     except BaseException as exc:
+        # undo what was renamed; a target not renamed yet is as the plan read it, or as another program saved it
+        unwritten = {plan.path for plan in plans if plan.changes} - renamed
         try:
-            _restore(checkout, state, manifest)
+            _restore(checkout, state, manifest._replace(files=tuple(r for r in records if r.path not in unwritten)))
             state.discard()
         except BaseException:
             raise IncompleteError(
                 f"apply failed and could not be undone; state kept, run: {command_hint('recover', checkout.root)}",
                 str(state.path),
             ) from None
+        if isinstance(exc, _ChangedWhileWriting):
+            raise DriftError(f"{exc.message}; every other file was restored, nothing changed", exc.path) from None
         if isinstance(exc, OSError):
             raise _write_failure(checkout, exc) from None
         raise
@@ -1023,6 +1077,9 @@ def _rollback_locked(
         done = _restore(checkout, state, manifest, on_write)
         sweep_temporaries(checkout.root, [record.path for record in manifest.files])
         state.discard()
+    except _ChangedWhileWriting as exc:
+        state.clear_journal()  # every file is back as it was before the rollback: it stays applied
+        raise DriftError(f"{exc.message}; nothing was rolled back", exc.path) from None
     except DynModelsError as exc:
         raise IncompleteError(
             f"rollback could not finish: {exc}; state kept, run rollback again", str(state.path)

@@ -142,12 +142,17 @@ def _fsync_file(name: str) -> None:
 
 
 def atomic_write_many(
-    files: Iterable[tuple[Path, bytes, int | None]], on_written: Callable[[Path], None] | None = None
+    files: Iterable[tuple[Path, bytes, int | None]],
+    on_written: Callable[[Path], None] | None = None,
+    before_rename: Callable[[Path], None] | None = None,
 ) -> None:
     """:func:`atomic_write` for several files in one pass: every temporary file is written, then all are
     synced, then each is renamed into place (``on_written`` hears each), then each folder is synced once.
     The disk batches the syncs; a crash at any point leaves every target whole, old or new, and at most
     temporary files (``.NAME.XXXX.dynmodels-tmp``), which rollback and recovery remove.
+
+    ``before_rename`` hears each target just before its rename and may refuse it by raising (a target that
+    another program saved since it was read); the targets renamed before it stay renamed.
     """
     staged: list[tuple[str, Path]] = []
     renamed = 0
@@ -157,6 +162,8 @@ def atomic_write_many(
         for tmp_name, _ in staged:
             _fsync_file(tmp_name)
         for tmp_name, path in staged:
+            if before_rename:
+                before_rename(path)
             _step()
             os.replace(tmp_name, path)
             renamed += 1
