@@ -7,7 +7,10 @@ import errno
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +23,14 @@ from conftest import (
     PATCHED_CONTROLLER,
     ROUTES,
     build_tree,
+    librechat_files,
     snapshot,
+    write_series,
 )
 from librechat_dynmodels import engine, fsutil
 from librechat_dynmodels.catalog import load_catalog
 from librechat_dynmodels.checkout import find_checkout
-from librechat_dynmodels.errors import DriftError, LockedError
+from librechat_dynmodels.errors import DriftError, DynModelsError, LockedError, StateError
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 CONTROLLER_PATH = "api/server/controllers/ModelController.js"
@@ -210,3 +215,223 @@ def test_an_edit_saved_while_rollback_restores_is_kept_and_rollback_refuses_as_d
     report = engine.rollback(checkout, catalog, engine.Options(force=True))
     assert report.kept_edited == (CONTROLLER_PATH + ".dynmodels-edited",)
     assert (tree / HOOK_PATH).read_text() == HOOK and (tree / ROUTES_PATH).read_text() == ROUTES
+
+
+# -- refresh and port under the lock -----------------------------------------------------------------------
+
+ROLLBACK_FORCE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from librechat_dynmodels import engine, checkout as co
+    from librechat_dynmodels.catalog import load_catalog
+    from librechat_dynmodels.errors import DynModelsError
+    root, catalog = co.find_checkout(Path(sys.argv[1])), load_catalog(Path(sys.argv[2]))
+    try:
+        engine.rollback(root, catalog, engine.Options(force=True))
+    except DynModelsError as error:
+        print(f"refused ({error.code}): {error}")
+        sys.exit(1)
+    """
+)
+
+
+@needs_git
+def test_refresh_holds_the_lock_so_a_rollback_force_meanwhile_is_refused(
+    tmp_path: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from librechat_dynmodels.maintain import refresh
+    from librechat_dynmodels.state import StateDir
+
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    (root / ROUTES_PATH).write_text((root / ROUTES_PATH).read_text() + "// edited\n")
+    meanwhile: list[subprocess.CompletedProcess[str]] = []
+    real_write = StateDir.write_manifest
+
+    def write_manifest(state: StateDir, manifest: object) -> None:  # refresh is about to write the manifest
+        env = dict(os.environ, PYTHONPATH=SRC)
+        args = [sys.executable, "-c", ROLLBACK_FORCE, str(root), str(catalog_dir)]
+        meanwhile.append(subprocess.run(args, capture_output=True, text=True, env=env, timeout=60))
+        real_write(state, manifest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StateDir, "write_manifest", write_manifest)
+    refresh(checkout, load_catalog(catalog_dir))
+    monkeypatch.undo()
+    assert meanwhile[0].returncode == 1 and "refused (locked)" in meanwhile[0].stdout, meanwhile[0].stdout
+    assert engine.verify(checkout, load_catalog(catalog_dir)).ok
+    engine.rollback(checkout, load_catalog(catalog_dir))
+    assert (root / ROUTES_PATH).read_text() == ROUTES and not (root / ".librechat-dynmodels").exists()
+
+
+@needs_git
+def test_a_refresh_while_a_rollback_writes_is_refused_as_locked_not_as_a_deletion(
+    tmp_path: Path, catalog_dir: Path
+) -> None:
+    from librechat_dynmodels.maintain import refresh
+
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    refused: list[DynModelsError] = []
+
+    def on_write(relpath: str) -> None:
+        if relpath == "api/server/services/UserModels/index.js" and not refused:  # deleted by now
+            try:
+                refresh(checkout, load_catalog(catalog_dir))
+            except DynModelsError as error:
+                refused.append(error)
+
+    engine.rollback(checkout, load_catalog(catalog_dir), on_write=on_write)
+    assert isinstance(refused[0], LockedError), refused[0]
+
+
+@needs_git
+def test_refresh_refuses_a_checkout_rolled_back_before_it_took_the_lock(tmp_path: Path, catalog_dir: Path) -> None:
+    from librechat_dynmodels.maintain import refresh
+    from librechat_dynmodels.state import StateDir
+
+    root = committed_tree(tmp_path / "lc", librechat_files())
+    checkout = find_checkout(root)
+    engine.apply(checkout, load_catalog(catalog_dir))
+    real_acquire = StateDir.acquire_lock
+
+    def acquire_lock(state: StateDir) -> None:
+        if state.has_manifest():  # refresh, not the rollback below
+            with pytest.MonkeyPatch.context() as unpatched:
+                unpatched.setattr(StateDir, "acquire_lock", real_acquire)
+                engine.rollback(checkout, load_catalog(catalog_dir))  # finished just before refresh got the lock
+        real_acquire(state)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(StateDir, "acquire_lock", acquire_lock)
+        with pytest.raises(StateError, match="refresh needs a checkout patched by this tool"):
+            refresh(checkout, load_catalog(catalog_dir))
+    assert not (root / ".librechat-dynmodels").exists()
+
+
+def edited_checkout_for_refresh(tmp_path: Path) -> tuple[Path, Path]:
+    """A patched checkout a maintainer edited: a patched file changed, another edited back to its original,
+    and a new file in a component the series has no patch for (a new patch file and series.yaml line)."""
+    catalog_dir = tmp_path / "catalog"
+    write_series(catalog_dir)
+    files = librechat_files()
+    files["packages/data-provider/src/config.ts"] = "export const a = 1;\n"
+    root = committed_tree(tmp_path / "lc", files)
+    engine.apply(find_checkout(root), load_catalog(catalog_dir))
+    (root / CONTROLLER_PATH).write_text(PATCHED_CONTROLLER.replace("(req, config)", "(req, config, true)"))
+    (root / ROUTES_PATH).write_text(ROUTES)
+    (root / "packages/data-provider/src/config.ts").write_text("export const a = 2;\n")
+    return root, catalog_dir
+
+
+@needs_git
+def test_refresh_killed_at_any_write_step_leaves_no_temporaries_and_the_next_refresh_finishes(
+    tmp_path: Path,
+) -> None:
+    from librechat_dynmodels.maintain import refresh
+
+    include = ("packages/data-provider/src/config.ts",)
+    template_root, template_catalog = edited_checkout_for_refresh(tmp_path / "template")
+
+    def copy(name: str) -> tuple[Path, Path]:
+        root = shutil.copytree(template_root, tmp_path / name / "lc", symlinks=True)
+        return root, shutil.copytree(template_catalog, tmp_path / name / "catalog", symlinks=True)
+
+    def run(root: Path, catalog_dir: Path) -> object:
+        return refresh(find_checkout(root), load_catalog(catalog_dir), include)
+
+    root, catalog_dir = copy("reference")
+    total = steps_of(lambda: run(root, catalog_dir))
+    reference = (snapshot(root), snapshot(catalog_dir))
+    assert total >= 16
+    for crash_at in range(1, total + 1):
+        root, catalog_dir = copy(f"killed-{crash_at}")
+        assert killed_at(crash_at, lambda: run(root, catalog_dir)) == 137  # noqa: B023
+        run(root, catalog_dir)
+        assert not leftovers(root, catalog_dir), f"refresh killed at step {crash_at}"
+        assert (snapshot(root), snapshot(catalog_dir)) == reference, f"refresh killed at step {crash_at}"
+    assert engine.verify(find_checkout(root), load_catalog(catalog_dir)).ok
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """v0.8.3 as the series expects it; v0.8.4 with a change beside a hunk (merges) and on a hunk's line."""
+    repo = committed_tree(tmp_path / "mirror-work", librechat_files("v0.8.3"))
+    git(repo, "tag", "v0.8.3")
+    build_tree(
+        repo,
+        {
+            "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
+            CONTROLLER_PATH: CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, true);"),
+            ROUTES_PATH: ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"),
+        },
+    )
+    git(repo, "commit", "-qam", "v0.8.4")
+    git(repo, "tag", "v0.8.4")
+    return repo / ".git"
+
+
+def exported(mirror: Path, tag: str, into: Path) -> Path:
+    import io
+    import tarfile
+
+    data = subprocess.run(["git", "--git-dir", str(mirror), "archive", tag], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="tar")
+    return into
+
+
+@needs_git
+def test_a_port_refused_by_a_locked_checkout_leaves_no_series(tmp_path: Path, mirror: Path) -> None:
+    from librechat_dynmodels.maintain import port
+
+    catalog_dir = tmp_path / "catalog"
+    write_series(catalog_dir, "dynmodels-v0.8.3")
+    root = exported(mirror, "v0.8.4", tmp_path / "v0.8.4")
+    (root / ".librechat-dynmodels").mkdir()
+    (root / ".librechat-dynmodels" / "lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    before = snapshot(catalog_dir)
+    with pytest.raises(LockedError):
+        port(find_checkout(root), load_catalog(catalog_dir), "dynmodels-v0.8.3", mirror)
+    assert snapshot(catalog_dir) == before
+    assert [s.id for s in load_catalog(catalog_dir).series.values()] == ["dynmodels-v0.8.3"]
+
+
+def without_manifest(tree: dict[str, tuple[bytes, int]]) -> dict[str, tuple[bytes, int]]:
+    return {path: data for path, data in tree.items() if not path.endswith("manifest.json")}  # it says when
+
+
+@needs_git
+def test_port_killed_at_any_write_step_leaves_no_series_and_the_next_port_finishes(
+    tmp_path: Path, mirror: Path
+) -> None:
+    from librechat_dynmodels.maintain import port
+
+    template_catalog = tmp_path / "template-catalog"
+    write_series(template_catalog, "dynmodels-v0.8.3")
+
+    def copy(name: str) -> tuple[Path, Path]:
+        catalog_dir = shutil.copytree(template_catalog, tmp_path / name / "catalog")
+        return exported(mirror, "v0.8.4", tmp_path / name / "lc"), catalog_dir
+
+    def run(root: Path, catalog_dir: Path) -> object:
+        return port(find_checkout(root), load_catalog(catalog_dir), "dynmodels-v0.8.3", mirror)
+
+    root, catalog_dir = copy("reference")
+    total = steps_of(lambda: run(root, catalog_dir))
+    reference = (without_manifest(snapshot(root)), snapshot(catalog_dir))
+    assert total >= 40
+    for crash_at in range(1, total + 1):
+        root, catalog_dir = copy(f"killed-{crash_at}")
+        assert killed_at(crash_at, lambda: run(root, catalog_dir)) == 137  # noqa: B023
+        if (catalog_dir / "dynmodels-v0.8.4").exists():  # killed after the series was in place: the port is done
+            with pytest.raises(StateError, match="already has patches applied"):
+                run(root, catalog_dir)
+            engine.recover(find_checkout(root))  # what the next writing command does first
+        else:
+            run(root, catalog_dir)
+        assert not leftovers(root, catalog_dir), f"port killed at step {crash_at}"
+        assert (without_manifest(snapshot(root)), snapshot(catalog_dir)) == reference, f"killed at step {crash_at}"
+    assert engine.verify(find_checkout(root), load_catalog(catalog_dir)).ok

@@ -389,7 +389,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         raise CatalogError("patch catalog folder not found", str(root))
     series = {}
     for child in sorted(root.iterdir()):
-        if child.is_dir() and (child / "series.yaml").exists():
+        # a hidden folder is not a series (a port's draft of one, .ID.port-PID.dynmodels-tmp, until it is whole)
+        if child.is_dir() and not child.name.startswith(".") and (child / "series.yaml").exists():
             loaded = load_series(child)
             series[loaded.id] = loaded
     for loaded in series.values():

@@ -12,10 +12,12 @@ for a human, who then runs `refresh`.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import mirror as mirrors
@@ -28,13 +30,13 @@ from .catalog import (
     series_yaml_text,
     writable_catalog_dir,
 )
-from .checkout import Checkout, git_changed_files, git_head_bytes, safe_target
+from .checkout import Checkout, git_changed_files, git_head_bytes, safe_target, sweep_temporaries
 from .diffs import as_written, render_git_diff
-from .errors import CatalogError, DriftError, DynModelsError, StateError, UsageError
-from .fsutil import atomic_write, file_mode, sha256_bytes
+from .errors import CatalogError, DriftError, DynModelsError, InterruptedOperationError, StateError, UsageError
+from .fsutil import atomic_write, atomic_write_many, file_mode, make_dirs, rename, sha256_bytes
 from .hunks import apply_hunks
 from .models import Result, SeriesChoice
-from .state import FileRecord, StateDir
+from .state import FileRecord, Manifest, StateDir
 from .textdoc import TextDocument
 
 OnStep = Callable[[str], None]  # progress: one short description per step, for the CLI to show
@@ -71,6 +73,7 @@ class RefreshReport(Result):
     series_yaml_changed: bool = False
     dropped_files: tuple[str, ...] = ()  # edited back to their original: no longer part of the series
     shared: tuple[RefreshedShared, ...] = ()  # feature files written back to their single source
+    lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class PortReport(Result):
     hunks_clean: int
     files: tuple[PortedFile, ...]
     needs_human: tuple[str, ...]
+    lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
 
 
 def component_of(relpath: str) -> str:
@@ -119,8 +123,10 @@ def _is_shared(record: FileRecord) -> bool:
     return record.patch.startswith(FEATURE_DIR + "/")
 
 
-def _write_back_shared(checkout: Checkout, catalog: Catalog, record: FileRecord) -> RefreshedShared | None:
-    """An edited feature file goes back to its one source; None when it is as installed."""
+def _shared_edit(
+    checkout: Checkout, catalog: Catalog, record: FileRecord
+) -> tuple[RefreshedShared, Path, bytes] | None:
+    """An edited feature file, to go back to its one source (where, and its bytes); None when it is as installed."""
     current = _read(checkout, record.path)
     if current is None:
         raise UsageError("file was deleted; refresh cannot express a deletion", record.path)
@@ -132,11 +138,10 @@ def _write_back_shared(checkout: Checkout, catalog: Catalog, record: FileRecord)
         source = safe_target(catalog.directory, record.patch, "catalog")
     except DynModelsError as exc:
         raise StateError(f"the manifest names {record.patch!r} as its source: {exc.message}", record.path) from None
-    atomic_write(source, current)
     users = tuple(
         sorted(s.id for s in catalog.series.values() if any(f.origin == record.patch for f in s.shared_files()))
     )
-    return RefreshedShared(record.patch, record.path, users)
+    return RefreshedShared(record.patch, record.path, users), source, current
 
 
 def _included_original(checkout: Checkout, relpath: str, mirror: Path | None) -> bytes | None:
@@ -170,13 +175,38 @@ def _included_original(checkout: Checkout, relpath: str, mirror: Path | None) ->
 def refresh(
     checkout: Checkout, catalog: Catalog, include: tuple[str, ...] = (), mirror: Path | None = None
 ) -> RefreshReport:
+    """Plans and writes under the checkout's lock: no apply, rollback or port changes the checkout or its
+    state between what refresh reads and what it writes."""
+    from . import engine
+
     writable_catalog_dir(catalog, "refresh", checkout.root)
     state = StateDir(checkout.state_dir)
     if not state.has_manifest():
         raise StateError("refresh needs a checkout patched by this tool (no state directory)", str(state.path))
+    with engine._locked(state):
+        report = _refresh_locked(checkout, catalog, state, include, mirror)
+    return replace(report, lock_left=state.lock_left) if state.lock_left else report
+
+
+def _refresh_locked(
+    checkout: Checkout, catalog: Catalog, state: StateDir, include: tuple[str, ...], mirror: Path | None
+) -> RefreshReport:
+    from . import engine
+
+    journal = state.read_journal()
+    if journal is not None:
+        raise InterruptedOperationError(
+            f"an interrupted {journal.get('operation', 'operation')} was found; run 'librechat-dynmodels recover' "
+            "first",
+            str(state.path),
+        )
+    state.sweep_temporaries()  # what a killed refresh left: a manifest or backup half written
+    if not state.has_manifest():  # rolled back before this run took the lock
+        raise StateError("refresh needs a checkout patched by this tool (no state directory)", str(state.path))
     manifest = state.read_manifest()
     state.verify_backups(manifest)
     series = catalog.get(manifest.series)
+    _sweep_catalog_temporaries(catalog, series, manifest.files)
     known = {r.path for r in manifest.files}
 
     changed = git_changed_files(checkout.root)
@@ -196,6 +226,7 @@ def refresh(
             )
     records = list(manifest.files)
     added = []
+    new_backups: list[tuple[FileRecord, bytes]] = []
     for relpath in include:
         if relpath in known:
             continue
@@ -216,20 +247,22 @@ def refresh(
             component=component,
         )
         if original is not None:
-            state.write_backups([(record, original)])
+            new_backups.append((record, original))
         records.append(record)
         added.append(relpath)
 
     new_entries: list[tuple[str, str, str]] = []
     by_patch: dict[str, list[FileRecord]] = {}
     shared: list[RefreshedShared] = []
+    shared_writes: list[tuple[Path, bytes]] = []
     final_records = []
     for record in records:
         if _is_shared(record):
-            written = _write_back_shared(checkout, catalog, record)
-            if written is not None:
-                shared.append(written)
-                record = record._replace(patched_sha256=sha256_bytes(_read(checkout, record.path) or b""))
+            edit = _shared_edit(checkout, catalog, record)
+            if edit is not None:
+                shared.append(edit[0])
+                shared_writes.append((edit[1], edit[2]))
+                record = record._replace(patched_sha256=sha256_bytes(edit[2]))
             final_records.append(record)
             continue
         patch = record.patch
@@ -242,6 +275,7 @@ def refresh(
             record = record._replace(patch=patch)
         by_patch.setdefault(patch, []).append(record)
 
+    included = {record.path: original for record, original in new_backups}  # backed up at the end
     texts: dict[str, str] = {}
     refreshed = []
     dropped = []
@@ -256,7 +290,9 @@ def refresh(
                 raise UsageError("file was deleted; refresh cannot express a deletion", record.path)
             if CONFLICT_MARKER.encode() in current:
                 raise UsageError("file still has conflict markers; resolve them first", record.path)
-            original = state.read_backup(record) if record.action == "modify" else None
+            original = None
+            if record.action == "modify":
+                original = included[record.path] if record.path in included else state.read_backup(record)
             if current == original:
                 dropped.append(record)
                 continue
@@ -273,13 +309,17 @@ def refresh(
         component = members[0].component or next((p.component for p in series.patches if p.file == patch), "")
         refreshed.append(RefreshedPatch(patch, component, tuple(r.path for r in members), _hunk_count(text)))
 
-    for patch, text in texts.items():
-        atomic_write(series.directory / patch, text.encode("utf-8"))
-    if new_entries:
-        _append_entries(series.directory, new_entries)
-    state.write_manifest(manifest._replace(files=tuple(final_records)))
-    for record in dropped:
-        state.remove_backup(record)
+    refreshed_manifest = manifest._replace(files=tuple(final_records))
+    with engine._deferred_interrupts():  # every write at the end, in an order a rerun finishes from
+        state.write_backups(new_backups)
+        for source, data in shared_writes:
+            atomic_write(source, data)
+        for patch, text in texts.items():
+            atomic_write(series.directory / patch, text.encode("utf-8"))
+        if new_entries:
+            _append_entries(series.directory, new_entries)
+        state.write_manifest(refreshed_manifest)
+        _remove_unlisted_backups(state, refreshed_manifest)  # the dropped files', and a killed run's
     return RefreshReport(
         series.id,
         series.directory,
@@ -289,6 +329,24 @@ def refresh(
         tuple(record.path for record in dropped),
         tuple(shared),
     )
+
+
+def _sweep_catalog_temporaries(catalog: Catalog, series: Series, records: tuple[FileRecord, ...]) -> None:
+    """The temporary files (``.NAME.XXXX.dynmodels-tmp``) a killed refresh left in the series folder and
+    beside the feature files it writes back, before ``git add patches/`` takes them in."""
+    for leftover in series.directory.glob(".*.dynmodels-tmp"):
+        if not leftover.is_symlink() and leftover.is_file():
+            leftover.unlink(missing_ok=True)
+    sweep_temporaries(catalog.directory, [r.patch for r in records if _is_shared(r)])
+
+
+def _remove_unlisted_backups(state: StateDir, manifest: Manifest) -> None:
+    listed = {r.path for r in manifest.files if r.action == "modify"}
+    backups = state.path / "backups"
+    for backup in [p for p in backups.rglob("*") if p.is_file() and not p.is_symlink()]:
+        relpath = backup.relative_to(backups).as_posix()
+        if relpath not in listed:
+            backup.unlink(missing_ok=True)
 
 
 def _section_order(series: Series, patch: str) -> dict[str, int]:
@@ -351,6 +409,9 @@ def port(
     out_dir: Path | None = None,
     on_step: OnStep | None = None,
 ) -> PortReport:
+    """Plans and writes under the checkout's lock; the new series is written into a temporary folder that is
+    renamed into the catalog once the checkout is patched, so an interrupted or refused port leaves no series
+    (and the next port finishes or undoes what it left)."""
     from . import engine
 
     # first of all: the id names the folder port writes, so it is checked as strictly as a path
@@ -366,12 +427,30 @@ def port(
                 f"{exc.message}; it comes from the checkout's package.json version: name the series with --id",
                 str(checkout.root / "package.json"),
             ) from None
-    step = on_step or (lambda _: None)
     source = catalog.get(source_id)
     target_dir = out_dir or writable_catalog_dir(catalog, "port", checkout.root)
     state = StateDir(checkout.state_dir)
-    if state.has_manifest():
-        raise StateError("this checkout already has patches applied; roll back first", str(state.path))
+    with engine._locked(state):
+        report = _port_locked(checkout, catalog, state, source, mirror, target_dir, new_id, on_step)
+    return replace(report, lock_left=state.lock_left) if state.lock_left else report
+
+
+def _port_locked(
+    checkout: Checkout,
+    catalog: Catalog,
+    state: StateDir,
+    source: Series,
+    mirror: Path,
+    target_dir: Path,
+    new_id: str,
+    on_step: OnStep | None,
+) -> PortReport:
+    from . import engine
+
+    step = on_step or (lambda _: None)
+    version = checkout.version or "unknown"
+    engine._recover(checkout, state)  # an apply of a killed port is undone
+    drafts_left = _sweep_series_drafts(target_dir)
     step("reading the mirror")
     mirror = mirrors.open_mirror(mirror)
     base_tag = next((t for t in reversed(source.librechat) if mirrors.has_tag(mirror, t)), None)
@@ -382,6 +461,8 @@ def port(
             str(mirror),
         )
     series_dir = target_dir / new_id
+    if state.has_manifest():
+        _undo_unfinished_port(checkout, state, new_id, new_id in drafts_left and not series_dir.exists())
     if series_dir.exists():
         raise UsageError("the new series folder exists already", str(series_dir))
 
@@ -432,12 +513,12 @@ def port(
 
     # The new series: the clean and merged glue now, conflicted files once a human ran refresh; the
     # feature files it installs are the source series' (the one source is never copied).
-    series_dir.mkdir(parents=True)
+    series_files: list[tuple[str, bytes]] = []
     for entry in source.patches:
         members = [p for p in plans if p.patch == entry.file and not _conflicted(ported, p.path)]
         text = "".join(render_git_diff(p.path, p.original, p.patched, p.mode) for p in members)
         if text:
-            atomic_write(series_dir / entry.file, text.encode("utf-8"))
+            series_files.append((entry.file, text.encode("utf-8")))
     data: dict[str, object] = {
         "id": new_id,
         "description": f"Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.",
@@ -447,14 +528,26 @@ def port(
     if source.requires:
         data["requires"] = list(source.requires)
     data["patches"] = [_entry_data(entry) for entry in source.patches]
-    atomic_write(series_dir / "series.yaml", series_yaml_text(data).encode("utf-8"))
+    series_files.append(("series.yaml", series_yaml_text(data).encode("utf-8")))
 
     evaluation = engine._Evaluation([], tuple(sorted({p.component for p in plans})), {p.path: p for p in plans})
     choice = SeriesChoice(new_id, "port", True, sum(f.hunks_clean for f in ported), sum(f.hunks for f in ported))
     step("writing the ported files")
-    with engine._locked(state):
-        engine._preflight(checkout, plans)
-        engine._write_apply(checkout, state, evaluation, choice, engine.Options(), None)
+    engine._preflight(checkout, plans)
+    draft = target_dir / f".{new_id}.port-{os.getpid()}.dynmodels-tmp"
+    with engine._deferred_interrupts():
+        try:
+            make_dirs(draft)
+            atomic_write_many((draft / name, text, 0o644) for name, text in series_files)
+        except BaseException:
+            shutil.rmtree(draft, ignore_errors=True)
+            raise
+        try:
+            engine._write_apply(checkout, state, evaluation, choice, engine.Options(), None)
+        except BaseException:
+            shutil.rmtree(draft, ignore_errors=True)
+            raise
+        _put_series_in_place(checkout, state, draft, series_dir)
     needs = tuple(
         f"{f.path}: {f.conflicts} conflict(s), resolve the markers then run 'librechat-dynmodels refresh'"
         if f.result == "conflict"
@@ -473,6 +566,57 @@ def port(
         files=tuple(ported),
         needs_human=needs,
     )
+
+
+def _sweep_series_drafts(target_dir: Path) -> set[str]:
+    """Remove the temporary series folders (``.ID.port-PID.dynmodels-tmp``) of ports that are gone; their ids."""
+    import re
+
+    from .state import _alive, _hostname
+
+    removed = set()
+    for draft in target_dir.glob(".*.port-*.dynmodels-tmp"):
+        found = re.fullmatch(r"\.(.+)\.port-(\d+)\.dynmodels-tmp", draft.name)
+        if found is None or draft.is_symlink() or not draft.is_dir():
+            continue
+        pid = int(found.group(2))
+        if pid != os.getpid() and _alive({"pid": pid, "host": _hostname()}):
+            continue
+        shutil.rmtree(draft)
+        removed.add(found.group(1))
+    return removed
+
+
+def _undo_unfinished_port(checkout: Checkout, state: StateDir, new_id: str, draft_was_left: bool) -> None:
+    """A checkout with patches applied is refused, unless a port of this very series was killed after it patched
+    the checkout and before its series folder was in place (its draft was left): then that apply is undone, as
+    nothing was edited since, and the port runs again."""
+    from . import engine
+
+    manifest = state.read_manifest()
+    if not (draft_was_left and manifest.series == new_id and not engine._drifted(checkout, manifest)):
+        raise StateError("this checkout already has patches applied; roll back first", str(state.path))
+    engine._rollback_locked(checkout, state, manifest)
+
+
+def _put_series_in_place(checkout: Checkout, state: StateDir, draft: Path, series_dir: Path) -> None:
+    """The last step: the draft becomes the series folder. Should that fail, the checkout is rolled back."""
+    from . import engine
+    from .errors import FileAccessError
+    from .fsutil import sync_dir
+
+    try:
+        make_dirs(series_dir.parent)
+        rename(draft, series_dir)
+    except OSError as exc:
+        shutil.rmtree(draft, ignore_errors=True)
+        engine._rollback_locked(checkout, state, state.read_manifest())
+        raise FileAccessError(
+            f"cannot put the new series in place ({exc.strerror or exc}); the checkout was rolled back, nothing "
+            "changed",
+            str(series_dir),
+        ) from None
+    sync_dir(series_dir.parent)
 
 
 def _entry_data(entry: PatchEntry) -> dict[str, object]:
