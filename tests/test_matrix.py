@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from conftest import CONTROLLER, ROUTES, build_tree, librechat_files
 from librechat_dynmodels.catalog import Catalog
 from librechat_dynmodels.matrix import default_tags, release_key, run_matrix
 
+SRC = str(Path(__file__).resolve().parent.parent / "src")
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 
@@ -139,3 +143,83 @@ def test_matrix_and_port_show_their_steps_on_stderr(mirror: Path, catalog_dir: P
     for step in ("export", "check", "apply", "verify", "re-apply", "rollback"):
         assert f"matrix v0.8.3 (1 of 1): {step}" in result.stderr
     assert "matrix v0.8.3" not in result.stdout
+
+
+# Runs the matrix in a child that signals itself: "held-SIGINT"/"held-SIGTERM" while the first apply writes its
+# files (the signal is held until the apply is whole), "SIGTERM"/"SIGKILL" in the first release's status step.
+MATRIX_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from librechat_dynmodels import engine, fsutil
+    from librechat_dynmodels.catalog import load_catalog
+    from librechat_dynmodels.errors import DynModelsError
+    from librechat_dynmodels.matrix import run_matrix
+    mirror, catalog_dir, how = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's Ctrl-C, wherever the tests run
+    applies, real_apply, real_sync, real_status = [], engine.apply, fsutil._fsync_file, engine.status
+    def apply(*args, **kwargs):
+        applies.append(1)
+        return real_apply(*args, **kwargs)
+    def sync(name):
+        real_sync(name)
+        if how.startswith("held-") and len(applies) == 1 and "ModelController" in name:
+            os.kill(os.getpid(), getattr(signal, how[len("held-"):]))
+    def status(*args, **kwargs):
+        if not how.startswith("held-"):
+            os.kill(os.getpid(), getattr(signal, how))
+        return real_status(*args, **kwargs)
+    engine.apply, engine.status, fsutil._fsync_file = apply, status, sync
+    try:
+        run_matrix(mirror, load_catalog(catalog_dir))
+    except DynModelsError as error:
+        print(f"refused ({error.code}): {error}")
+        sys.exit(error.exit_code)
+    finally:
+        print(f"applies: {len(applies)}")
+    """
+)
+
+
+def matrix_child(mirror: Path, catalog_dir: Path, how: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    tmp.mkdir(exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=SRC, TMPDIR=str(tmp))
+    args = [sys.executable, "-c", MATRIX_CHILD, str(mirror), str(catalog_dir), how]
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_while_the_matrix_applies_stops_it_once_the_apply_is_whole(
+    mirror: Path, catalog_dir: Path, tmp_path: Path, signal_name: str
+) -> None:
+    done = matrix_child(mirror, catalog_dir, f"held-{signal_name}", tmp_path / "tmp")
+    assert done.returncode == 130, done.stdout + done.stderr
+    assert f"refused (interrupted): interrupted by {signal_name} at v0.8.3 (0 of 3 releases done" in done.stdout
+    assert "applies: 1" in done.stdout
+    assert not list((tmp_path / "tmp").iterdir())
+
+
+def test_sigterm_between_steps_stops_the_matrix_and_removes_its_export(
+    mirror: Path, catalog_dir: Path, tmp_path: Path
+) -> None:
+    done = matrix_child(mirror, catalog_dir, "SIGTERM", tmp_path / "tmp")
+    assert done.returncode == 130, done.stdout + done.stderr
+    assert "interrupted by SIGTERM at v0.8.3" in done.stdout and "applies: 0" in done.stdout
+    assert not list((tmp_path / "tmp").iterdir())
+
+
+def test_an_export_a_killed_matrix_left_is_removed_by_the_next_run(
+    mirror: Path, catalog: Catalog, catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    killed = matrix_child(mirror, catalog_dir, "SIGKILL", tmp)
+    assert killed.returncode == -9
+    (left,) = tmp.iterdir()
+    assert (left / "package.json").exists()
+    someone_elses = tmp / "dynmodels-matrix-keep-me"
+    someone_elses.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    assert run_matrix(mirror, catalog, ["v0.8.3"]).ok
+    assert list(tmp.iterdir()) == [someone_elses]

@@ -58,6 +58,7 @@ from .textdoc import TextDocument
 
 MAX_FUZZ = 2
 OnWrite = Callable[[str], None]
+HELD_SIGNALS: list[int] = []  # SIGINT and SIGTERM that arrived while a writing command held them
 
 
 class Options(NamedTuple):
@@ -358,11 +359,12 @@ def _deferred_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-    signals = [signal.SIGINT, signal.SIGTERM]
-    previous = {signum: signal.getsignal(signum) for signum in signals}
-    for signum in signals:
-        signal.signal(signum, lambda number, _frame: received.append(number))
+    # an ignored signal (a background job's SIGINT) stays ignored; the others are held, and kept in
+    # HELD_SIGNALS for a caller that runs several commands (matrix) to stop on once this one is whole
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: handler for signum, handler in previous.items() if handler != signal.SIG_IGN}
+    for signum in previous:
+        signal.signal(signum, lambda number, _frame: HELD_SIGNALS.append(number))
     try:
         yield
     finally:

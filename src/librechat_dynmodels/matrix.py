@@ -8,9 +8,11 @@ series fits is a finding in its row, not a crash.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,7 +21,7 @@ from . import engine
 from . import mirror as mirrors
 from .catalog import Catalog, release_key
 from .checkout import find_checkout
-from .errors import DynModelsError
+from .errors import DynModelsError, InterruptError
 from .models import Result
 
 STEPS = ("status", "check", "apply", "verify", "reapply", "rollback")
@@ -141,6 +143,68 @@ def _labelled(step: Callable[[str], None], label: str, what: str) -> None:
     step(f"{label}: {what}")
 
 
+EXPORT_PREFIX = "dynmodels-matrix-"  # TMPDIR/dynmodels-matrix-PID@HOST-XXXX: one run's exports
+
+
+class _Stopped(KeyboardInterrupt):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _host() -> str:
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+
+
+def _sweep_exports() -> None:
+    """Remove the exports of matrix runs on this host whose process is gone (killed, as a CI timeout's SIGKILL
+    does, with no chance to clean up)."""
+    import os
+    import re
+
+    from .state import _alive, _hostname
+
+    for leftover in Path(tempfile.gettempdir()).glob(f"{EXPORT_PREFIX}*@*-*"):
+        found = re.match(rf"{EXPORT_PREFIX}(\d+)@([A-Za-z0-9._]*)-", leftover.name)
+        if found is None or found.group(2) != _host() or leftover.is_symlink() or not leftover.is_dir():
+            continue
+        try:
+            owned = leftover.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        pid = int(found.group(1))
+        if owned and pid != os.getpid() and not _alive({"pid": pid, "host": _hostname()}):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextmanager
+def _stopping_on_signals() -> Iterator[None]:
+    """Ctrl-C (SIGINT, unless it is ignored, as in a background job) and SIGTERM stop the matrix: at once
+    between steps, and once the step is whole when they arrive while one writes (apply, rollback hold them)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum, handler in previous.items():
+        if handler != signal.SIG_IGN:
+            signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def run_matrix(
     mirror: Path,
     catalog: Catalog,
@@ -148,13 +212,53 @@ def run_matrix(
     on_row: Callable[[MatrixRow], None] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> MatrixReport:
-    """``on_step`` hears ``TAG: STEP`` before each step (progress for the CLI), ``on_row`` each finished row."""
-    step = on_step or (lambda _: None)
+    """``on_step`` hears ``TAG: STEP`` before each step (progress for the CLI), ``on_row`` each finished row.
+
+    Ctrl-C or SIGTERM stop it with :class:`InterruptError` (exit 130); every export is removed on the way
+    out, and one that a SIGKILL left is removed by the next run."""
+    import signal
+
+    rows: list[MatrixRow] = []
+    chosen: list[str] = []
+    try:
+        with _stopping_on_signals():
+            git_dir = _run(mirror, catalog, tags, on_row, on_step, rows, chosen)
+    except _Stopped as stopped:
+        name = signal.Signals(stopped.signum).name
+        if len(rows) < len(chosen):
+            where = f" at {chosen[len(rows)]} ({len(rows)} of {len(chosen)} releases done; its export was removed)"
+        else:
+            where = f" ({len(rows)} of {len(chosen)} releases done)" if chosen else ""
+        raise InterruptError(f"interrupted by {name}{where}") from None
+    return MatrixReport(git_dir, tuple(rows))
+
+
+def _run(
+    mirror: Path,
+    catalog: Catalog,
+    tags: list[str] | None,
+    on_row: Callable[[MatrixRow], None] | None,
+    on_step: Callable[[str], None] | None,
+    rows: list[MatrixRow],
+    chosen: list[str],
+) -> Path:
+    held = len(engine.HELD_SIGNALS)
+
+    def stop_if_held() -> None:
+        if len(engine.HELD_SIGNALS) > held:  # arrived while a step wrote (apply, rollback): it is whole now
+            raise _Stopped(engine.HELD_SIGNALS[held])
+
+    def step(what: str) -> None:
+        stop_if_held()
+        if on_step:
+            on_step(what)
+
+    _sweep_exports()
     mirror = mirrors.open_mirror(mirror)
     in_mirror = mirrors.tags(mirror)
-    chosen = tags or default_tags(mirror, catalog, in_mirror)
+    chosen.extend(tags or default_tags(mirror, catalog, in_mirror))
     known = set(in_mirror)
-    rows = []
+    prefix = f"{EXPORT_PREFIX}{os.getpid()}@{_host()}-"
     for number, tag in enumerate(chosen, start=1):
         if tag not in known:
             row = MatrixRow(
@@ -165,11 +269,12 @@ def run_matrix(
                 on_row(row)
             continue
         label = f"{tag} ({number} of {len(chosen)})"
-        work = Path(tempfile.mkdtemp(prefix=f"dynmodels-matrix-{tag}-"))
+        work = Path(tempfile.mkdtemp(prefix=prefix))
         try:
             step(f"{label}: export")
             mirrors.export(mirror, tag, work)
             row = _row_for(tag, work, catalog, partial(_labelled, step, label))
+            stop_if_held()
         except DynModelsError as exc:
             row = MatrixRow(tag, None, dict.fromkeys(STEPS, "skipped"), finding=str(exc))
         finally:
@@ -177,4 +282,4 @@ def run_matrix(
         rows.append(row)
         if on_row:
             on_row(row)
-    return MatrixReport(mirror, tuple(rows))
+    return mirror
