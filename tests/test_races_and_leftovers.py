@@ -70,6 +70,13 @@ def killed_at(step: int, work: Callable[[], object]) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+@pytest.fixture
+def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsync as a no-op, for the sweeps: a killed process loses nothing the page cache holds (only a power cut
+    would, which they do not simulate), and each write step stays a step; the syncs only cost time."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+
+
 def steps_of(work: Callable[[], object]) -> int:
     before = fsutil.steps_taken()
     work()
@@ -327,6 +334,7 @@ def edited_checkout_for_refresh(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @needs_git
+@pytest.mark.usefixtures("no_fsync")
 def test_refresh_killed_at_any_write_step_leaves_no_temporaries_and_the_next_refresh_finishes(
     tmp_path: Path,
 ) -> None:
@@ -404,6 +412,7 @@ def without_manifest(tree: dict[str, tuple[bytes, int]]) -> dict[str, tuple[byte
 
 
 @needs_git
+@pytest.mark.usefixtures("no_fsync")
 def test_port_killed_at_any_write_step_leaves_no_series_and_the_next_port_finishes(
     tmp_path: Path, mirror: Path
 ) -> None:
