@@ -172,7 +172,7 @@ def _sweep_exports() -> None:
         if found is None or found.group(2) != _host() or leftover.is_symlink() or not leftover.is_dir():
             continue
         try:
-            owned = leftover.stat().st_uid == os.getuid()
+            owned = not hasattr(os, "getuid") or leftover.stat().st_uid == os.getuid()  # Windows: the user's TEMP
         except OSError:
             continue
         pid = int(found.group(1))
