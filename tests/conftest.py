@@ -180,6 +180,59 @@ def write_feature(catalog: Path, files: Mapping[str, str | bytes]) -> Path:
     return build_tree(catalog / "feature", files)
 
 
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def committed_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    build_tree(root, files)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    return root
+
+
+def port_mirror(work: Path) -> Path:
+    """A LibreChat mirror for port: v0.8.3 as the test series expects it, and v0.8.4 with a change two lines
+    above a hunk's edit (merges cleanly) and one to the very line the series builds on (conflicts)."""
+    repo = committed_tree(work, librechat_files("v0.8.3"))
+    git(repo, "tag", "v0.8.3")
+    build_tree(
+        repo,
+        {
+            "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
+            "api/server/controllers/ModelController.js": CONTROLLER.replace(
+                "await loadDefaultModels(req);", "await loadDefaultModels(req, true);"
+            ),
+            "api/server/routes/models.js": ROUTES.replace(
+                "requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"
+            ),
+        },
+    )
+    git(repo, "commit", "-qam", "v0.8.4")
+    git(repo, "tag", "v0.8.4")
+    return repo / ".git"
+
+
+def export(mirror: Path, tag: str, into: Path) -> Path:
+    """``tag`` of the mirror as a tree below ``into`` (``git archive``: no .git)."""
+    import io
+    import subprocess
+    import tarfile
+
+    data = subprocess.run(["git", "--git-dir", str(mirror), "archive", tag], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="tar")
+    return into
+
+
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     return build_tree(tmp_path / "librechat", librechat_files())

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
 
-from conftest import CONTROLLER, PATCHED_ROUTES, ROUTES, build_tree, librechat_files, snapshot, write_series
+from conftest import (
+    CONTROLLER,
+    PATCHED_ROUTES,
+    ROUTES,
+    committed_tree,
+    export,
+    librechat_files,
+    port_mirror,
+    snapshot,
+    write_series,
+)
 from librechat_dynmodels import engine
 from librechat_dynmodels.catalog import load_catalog
 from librechat_dynmodels.checkout import find_checkout
@@ -21,23 +28,6 @@ from librechat_dynmodels.maintain import port, refresh
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 CONTROLLER_PATH = "api/server/controllers/ModelController.js"
 ROUTES_PATH = "api/server/routes/models.js"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def committed_tree(root: Path, files: dict[str, str | bytes]) -> Path:
-    build_tree(root, files)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    return root
 
 
 def test_refresh_regenerates_the_series_from_a_hand_edited_checkout(tmp_path: Path, catalog_dir: Path) -> None:
@@ -126,28 +116,7 @@ def test_refresh_refuses_conflict_markers(tmp_path: Path, catalog_dir: Path) -> 
 
 @pytest.fixture
 def mirror(tmp_path: Path) -> Path:
-    repo = committed_tree(tmp_path / "mirror-work", librechat_files("v0.8.3"))
-    git(repo, "tag", "v0.8.3")
-    build_tree(
-        repo,
-        {
-            "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
-            # a change two lines above a hunk's edit: merges cleanly
-            CONTROLLER_PATH: CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, true);"),
-            # a change to the very line the series builds on: conflicts
-            ROUTES_PATH: ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"),
-        },
-    )
-    git(repo, "commit", "-qam", "v0.8.4")
-    git(repo, "tag", "v0.8.4")
-    return repo / ".git"
-
-
-def export(mirror: Path, tag: str, into: Path) -> Path:
-    data = subprocess.run(["git", "--git-dir", str(mirror), "archive", tag], capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="tar")
-    return into
+    return port_mirror(tmp_path / "mirror-work")
 
 
 def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path: Path, mirror: Path) -> None:

@@ -22,8 +22,10 @@ from conftest import (
     HOOK,
     PATCHED_CONTROLLER,
     ROUTES,
-    build_tree,
+    committed_tree,
+    export,
     librechat_files,
+    port_mirror,
     snapshot,
     write_series,
 )
@@ -37,20 +39,6 @@ CONTROLLER_PATH = "api/server/controllers/ModelController.js"
 ROUTES_PATH = "api/server/routes/models.js"
 HOOK_PATH = "client/src/hooks/Input/useUserKey.ts"
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True, capture_output=True
-    )
-
-
-def committed_tree(root: Path, files: dict[str, str | bytes]) -> Path:
-    build_tree(root, files)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    return root
 
 
 def killed_at(step: int, work: Callable[[], object]) -> int:
@@ -365,30 +353,7 @@ def test_refresh_killed_at_any_write_step_leaves_no_temporaries_and_the_next_ref
 
 @pytest.fixture
 def mirror(tmp_path: Path) -> Path:
-    """v0.8.3 as the series expects it; v0.8.4 with a change beside a hunk (merges) and on a hunk's line."""
-    repo = committed_tree(tmp_path / "mirror-work", librechat_files("v0.8.3"))
-    git(repo, "tag", "v0.8.3")
-    build_tree(
-        repo,
-        {
-            "package.json": '{"name": "LibreChat", "version": "v0.8.4"}',
-            CONTROLLER_PATH: CONTROLLER.replace("await loadDefaultModels(req);", "await loadDefaultModels(req, true);"),
-            ROUTES_PATH: ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"),
-        },
-    )
-    git(repo, "commit", "-qam", "v0.8.4")
-    git(repo, "tag", "v0.8.4")
-    return repo / ".git"
-
-
-def exported(mirror: Path, tag: str, into: Path) -> Path:
-    import io
-    import tarfile
-
-    data = subprocess.run(["git", "--git-dir", str(mirror), "archive", tag], capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="tar")
-    return into
+    return port_mirror(tmp_path / "mirror-work")
 
 
 @needs_git
@@ -397,7 +362,7 @@ def test_a_port_refused_by_a_locked_checkout_leaves_no_series(tmp_path: Path, mi
 
     catalog_dir = tmp_path / "catalog"
     write_series(catalog_dir, "dynmodels-v0.8.3")
-    root = exported(mirror, "v0.8.4", tmp_path / "v0.8.4")
+    root = export(mirror, "v0.8.4", tmp_path / "v0.8.4")
     (root / ".librechat-dynmodels").mkdir()
     (root / ".librechat-dynmodels" / "lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     before = snapshot(catalog_dir)
@@ -423,7 +388,7 @@ def test_port_killed_at_any_write_step_leaves_no_series_and_the_next_port_finish
 
     def copy(name: str) -> tuple[Path, Path]:
         catalog_dir = shutil.copytree(template_catalog, tmp_path / name / "catalog")
-        return exported(mirror, "v0.8.4", tmp_path / name / "lc"), catalog_dir
+        return export(mirror, "v0.8.4", tmp_path / name / "lc"), catalog_dir
 
     def run(root: Path, catalog_dir: Path) -> object:
         return port(find_checkout(root), load_catalog(catalog_dir), "dynmodels-v0.8.3", mirror)
