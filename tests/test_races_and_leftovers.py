@@ -193,6 +193,17 @@ def test_an_edit_saved_while_apply_writes_is_kept_and_apply_refuses_as_drift(
     assert snapshot(tree) == {**pristine, HOOK_PATH: (edited.encode(), pristine[HOOK_PATH][1])}
 
 
+def test_a_file_another_program_creates_where_apply_creates_one_is_not_overwritten(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = tree / "api/server/services/UserModels/index.js"
+    edit_while_renaming(monkeypatch, created, "// written by someone else meanwhile\n")
+    with pytest.raises(DriftError, match="changed while apply was writing it"):
+        engine.apply(find_checkout(tree), load_catalog(catalog_dir))
+    assert created.read_text() == "// written by someone else meanwhile\n"
+    assert (tree / CONTROLLER_PATH).read_text() == CONTROLLER and not (tree / ".librechat-dynmodels").exists()
+
+
 def test_an_edit_saved_while_rollback_restores_is_kept_and_rollback_refuses_as_drift(
     tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

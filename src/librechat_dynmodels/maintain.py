@@ -539,10 +539,6 @@ def _port_locked(
         try:
             make_dirs(draft)
             atomic_write_many((draft / name, text, 0o644) for name, text in series_files)
-        except BaseException:
-            shutil.rmtree(draft, ignore_errors=True)
-            raise
-        try:
             engine._write_apply(checkout, state, evaluation, choice, engine.Options(), None)
         except BaseException:
             shutil.rmtree(draft, ignore_errors=True)
