@@ -121,6 +121,25 @@ def test_the_lock_draft_is_synced_before_it_is_linked_into_place(
     assert events.index(("sync", draft)) < events.index(("link", draft))
 
 
+def test_a_state_folder_removed_by_a_finishing_run_while_the_lock_is_taken_is_made_again(
+    tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from librechat_dynmodels import state as state_module
+
+    real_write = state_module.write_synced
+    removed: list[Path] = []
+
+    def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
+        if not removed:  # a rollback that just released the lock removes the empty folder: rmdir
+            removed.append(path.parent)
+            path.parent.rmdir()
+        real_write(path, data, mode)
+
+    monkeypatch.setattr(state_module, "write_synced", write_synced)
+    assert engine.apply(find_checkout(tree), load_catalog(catalog_dir)).outcome == "applied"
+    assert removed == [tree / ".librechat-dynmodels"]
+
+
 def test_a_lock_that_cannot_be_removed_after_a_whole_apply_is_reported_with_the_apply(
     tree: Path, catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -255,17 +255,19 @@ class StateDir:
             ) from None
 
     def _take_lock(self) -> None:
-        make_dirs(self.path)
         body = json.dumps(
             {"pid": os.getpid(), "host": _hostname(), "time": time.time(), "start": _process_start(os.getpid())}
         )
-        for _ in range(3):
+        for _ in range(5):
             tmp = self.path / f".lock.{os.getpid()}"
             try:
+                make_dirs(self.path)
                 write_synced(tmp, body.encode("utf-8"))  # synced: after a power cut the lock is never empty
                 os.link(tmp, self.lock_path)
                 self._lock_held = True
                 return
+            except FileNotFoundError:
+                continue  # a run that just finished removed the (empty) state folder: make it again
             except FileExistsError:
                 holder = self.lock_holder()
                 if holder is not None and _alive(holder):
