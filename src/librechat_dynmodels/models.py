@@ -116,6 +116,7 @@ class StatusReport(NamedTuple):
     interrupted_operation: str | None = None
     git_worktree: bool = False
     message: str | None = None
+    build: str | None = None  # "out of date" when a dist LibreChat loads is older than the patched sources
 
 
 class CheckReport(NamedTuple):
@@ -139,6 +140,7 @@ class ApplyReport(NamedTuple):
     state_dir: Path | None = None
     diff: str | None = None  # --dry-run: the unified diff it would write
     rolled_back_first: bool = False
+    next_steps: tuple[str, ...] = ()  # what to rebuild and restart so LibreChat runs what was applied
 
 
 class VerifiedFile(NamedTuple):
