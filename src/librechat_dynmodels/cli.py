@@ -26,7 +26,7 @@ from .errors import (
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 expected failure, nothing changed; 2 usage error; 3 internal error "
     "(a log with the traceback is named); 4 rollback or recovery incomplete (state kept, run again); "
-    "5 doctor --probe could not run the fetch; 130 interrupted."
+    "5 doctor --probe could not run the fetch; 6 verify --runtime: applied, not built; 130 interrupted."
 )
 
 COMMANDS = ("list", "status", "check", "apply", "verify", "rollback", "recover", "doctor", "matrix", "refresh", "port")
