@@ -99,11 +99,18 @@ def test_patch_stage_script_passes_shellcheck() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_one_line_run_applies_the_same_way_as_the_patch_stage() -> None:
+def test_one_line_run_states_its_range_leaves_no_state_or_wheel_and_has_an_older_alternative() -> None:
     for readme in (DOCKER_README, README):
         line = fenced_after(readme.read_text(), "docker-one-line-run").strip()
         assert line.startswith("RUN ") and "\n" not in line
-        assert line.endswith(" librechat-dynmodels apply /app"), readme
+        # the state folder (backups) and the wheel's folder go in the same RUN, so neither is in that layer
+        assert line.endswith(" librechat-dynmodels apply /app && rm -rf /app/.librechat-dynmodels /app/dynmodels"), (
+            readme
+        )
+        text = readme.read_text()
+        assert "from v0.7.8" in text and "since v0.7.9" not in text
+        alternative = fenced_after(text, "docker-v075-alternative").strip()
+        assert alternative == "librechat-dynmodels apply . && docker build -t librechat ."
     patch = run_commands(stages(DOCKERFILE.read_text())["patch"])
     assert any(c.startswith("sh /opt/librechat-dynmodels/patch-stage.sh ") and " /app /manifests" in c for c in patch)
 
@@ -270,6 +277,16 @@ def test_published_dockerfile_starts_from_either_registry_and_keeps_only_the_reb
     final = text.rsplit("\nFROM ", 1)[1].splitlines()
     instructions = [line for line in final if line and not line.startswith("#")]
     assert instructions == ["published", "COPY --from=build --chown=node:node /tmp/dynmodels/out/ /app/"]
+
+
+def test_the_published_build_command_names_its_dockerfile_and_build_args() -> None:
+    command = fenced_after(DOCKER_README.read_text(), "published-build-command").strip()
+    assert command.startswith("docker build -f examples/docker/Dockerfile.published ") and command.endswith(" .")
+    assert set(re.findall(r"--build-arg (\w+)=", command)) <= set(
+        re.findall(r"^ARG (\w+)", PUBLISHED.read_text(), re.M)
+    )
+    assert command in PUBLISHED.read_text()
+    assert fenced_after(DOCKER_README.read_text(), "compose-command").strip() == "docker compose up -d --build"
 
 
 def test_the_override_builds_the_published_dockerfile_for_the_api_service() -> None:
