@@ -331,8 +331,11 @@ def _request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[
     if body is not None:
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    host = urllib.parse.urlsplit(url).hostname or ""
+    # a LibreChat on this machine is asked directly, whatever proxy the environment names
+    handlers = [urllib.request.ProxyHandler({})] if host in ("localhost", "127.0.0.1", "::1") else []
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:  # noqa: S310 (the admin's own URL)
+        with urllib.request.build_opener(*handlers).open(request, timeout=_TIMEOUT) as answer:
             return int(answer.status), answer.read(_MAX_ASSET_BYTES)
     except urllib.error.HTTPError as exc:
         return int(exc.code), b""
