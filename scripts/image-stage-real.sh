@@ -78,6 +78,10 @@ patch() {
 
 build() {
   npm_wrapper
+  # its own npm cache: the build stage ends with `npm cache clean --force`, which must not empty this
+  # machine's shared cache (in the image it is the image's own)
+  npm_config_cache=$work/npm-cache
+  export npm_config_cache
   rm -rf "$work/out"
   start=$(date +%s)
   sh "$stage_script" build "$app" "$work/patched" "$work/out" >"$work/build.log" 2>&1

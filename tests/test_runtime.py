@@ -316,3 +316,26 @@ def test_doctor_blocks_while_the_build_is_stale_or_compose_runs_a_published_imag
     code, findings = doctor(tree, catalog_dir)
     # the override builds the image: neither the compose file nor this checkout's dist is what runs
     assert not {"compose_published_image", "build_out_of_date"} & set(findings)
+
+
+def test_a_data_provider_dist_split_into_chunks_is_read_through_its_requires(tmp_path: Path) -> None:
+    """tsdown (v0.8.8-rc1's data provider, v0.8.7 here) puts the code in a shared chunk the entry requires."""
+    sources = ["packages/data-provider/src/index.ts"]
+    tree = build_tree(tmp_path, {sources[0]: "patched\n"})
+    os.utime(tree / sources[0], (OLD, OLD))
+    chunk = "".join(f"exports.{name} = {name};\n" for name in runtime.DATA_PROVIDER_EXPORTS)
+    build_tree(
+        tree,
+        {
+            "packages/data-provider/package.json": json.dumps({"main": "dist/index.js"}),
+            "packages/data-provider/dist/index.js": 'const d = require("./data-service-Ct1.js");\nexports.x = d.x;\n',
+            "packages/data-provider/dist/data-service-Ct1.js": chunk + f'const m = "{runtime.DATA_PROVIDER_MARKER}";\n',
+            "packages/data-provider/dist/react-query/index.js": 'const d = require("../data-service-Ct1.js");\n'
+            "exports.useFetchUserModelsMutation = useFetchUserModelsMutation;\n",
+        },
+    )
+    (data_provider,) = [b for b in runtime.check_builds(tree, sources) if b.component == "data-provider"]
+    assert data_provider.state == "built", data_provider.detail
+    (tree / "packages/data-provider/dist/data-service-Ct1.js").write_text("exports.other = 1;\n")
+    (data_provider,) = [b for b in runtime.check_builds(tree, sources) if b.component == "data-provider"]
+    assert data_provider.state == "not built" and "fetchUserModels" in data_provider.detail

@@ -160,14 +160,38 @@ def _data_provider_main(root: Path) -> str:
     return f"packages/data-provider/{main if isinstance(main, str) else 'dist/index.js'}"
 
 
+_RELATIVE_REQUIRES = re.compile(r"""(?:require\(|from\s*|import\()\s*["'](\.{1,2}/[^"']+)["']""")
+
+
+def _loaded_text(entry: Path, limit: int = 50) -> str:
+    """The entry script and the chunks it loads by relative path (tsdown splits the data provider's dist
+    into ``index.js`` and shared ``data-service-HASH.js`` chunks), as one text."""
+    seen: list[Path] = []
+    queue = [entry]
+    texts = []
+    while queue and len(seen) < limit:
+        path = queue.pop(0).resolve()
+        if path in seen or not path.is_file():
+            continue
+        seen.append(path)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        texts.append(text)
+        queue += [path.parent / ref for ref in _RELATIVE_REQUIRES.findall(text)]
+    return "\n".join(texts)
+
+
 def _check_data_provider(root: Path, sources: list[str], command: str | None) -> ComponentBuild:
     artifact = "packages/data-provider/dist"
     main = _data_provider_main(root)
     if not (root / main).is_file():
         return ComponentBuild("data-provider", artifact, NOT_BUILT, command, f"{main} is missing")
-    missing = _contains(root / main, DATA_PROVIDER_EXPORTS + (DATA_PROVIDER_MARKER,))
+    loaded = _loaded_text(root / main)
+    missing = [n for n in DATA_PROVIDER_EXPORTS + (DATA_PROVIDER_MARKER,) if n not in loaded]
     react_query = sorted((root / artifact / "react-query").glob("*.*js"))
-    if not any(not _contains(p, REACT_QUERY_EXPORTS) for p in react_query):
+    if not any(all(n in _loaded_text(p) for n in REACT_QUERY_EXPORTS) for p in react_query):
         missing += list(REACT_QUERY_EXPORTS)
     if missing:
         return ComponentBuild(
