@@ -249,6 +249,15 @@ def test_url_of_an_unpatched_server_fails_naming_what_it_answered(serve: Any) ->
     assert "answered 404 (401 when the series runs, 404 when it does not)" in data["errors"][0]["message"]
 
 
+def test_url_says_unknown_when_it_stops_reading_before_the_last_script(
+    serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = serve(False)
+    monkeypatch.setattr(runtime, "_MAX_ASSETS", 2)
+    live = runtime.live_check(url)
+    assert (live.bundle, live.assets_read, live.ok) == ("unknown", 2, False)
+
+
 def test_url_needs_http_and_a_host(tmp_path: Path) -> None:
     done = run("verify", "--url", "localhost:3080")
     assert done.exit_code == 2 and "--url needs http://HOST:PORT" in done.output

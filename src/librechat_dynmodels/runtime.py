@@ -343,7 +343,7 @@ def next_steps(root: Path, components: tuple[str, ...] | list[str]) -> tuple[str
 
 # -- a running LibreChat -------------------------------------------------------------------------------------
 
-_MAX_ASSETS = 80
+_MAX_ASSETS = 400  # LibreChat v0.8.7's client/dist has 84 scripts
 _MAX_ASSET_BYTES = 32 * 1024 * 1024
 _TIMEOUT = 10.0
 _SCRIPT_REFS = re.compile(r"""(?:src|href)=["']([^"']+\.m?js)["']""")
@@ -409,7 +409,9 @@ def _served_bundle(base: str) -> tuple[str, int]:
         queue += [
             urllib.parse.urljoin(asset if ref.startswith(".") else base + "/", ref) for ref in _CHUNK_REFS.findall(text)
         ]
-    return ("not patched" if seen else "unknown"), len(seen)
+    # "not patched" only when every script the page reaches was read
+    unread = [a for a in queue if a not in seen and a.startswith(base)]
+    return ("not patched" if seen and not unread else "unknown"), len(seen)
 
 
 # -- verify --runtime / --url -------------------------------------------------------------------------------
