@@ -101,6 +101,10 @@ if "%CODE%"=="0" (
     echo post-install: the files listed above are patched ^(or already were^); originals are kept in .librechat-dynmodels\ 1>&2
     echo post-install: check them later with: "%TOOL%" verify!TARGET! 1>&2
     echo post-install: roll back with:        "%TOOL%" rollback!TARGET! 1>&2
+    echo post-install: next: rebuild what LibreChat loads ^(the client bundle and the data provider are built from the sources^): npm run frontend, in the checkout 1>&2
+    echo post-install: next: restart LibreChat so it loads them ^(npm run backend, or your process manager^) 1>&2
+    echo post-install: next: with docker compose, the checkout is not what runs: copy "%PROJECT_DIR%\examples\docker\docker-compose.override.yml" next to docker-compose.yml, set LIBRECHAT_VERSION in .env and run: docker compose up -d --build 1>&2
+    echo post-install: check what runs with:  "%TOOL%" verify --runtime!TARGET! ^(the built files^), "%TOOL%" verify --url http://HOST:3080 ^(the server^) 1>&2
   )
 ) else (
   echo post-install: librechat-dynmodels apply exited with code %CODE% ^(see the error above; 1 means nothing was changed^) 1>&2

@@ -99,6 +99,10 @@ elif [ "$code" -eq 0 ]; then
   say "the files listed above are patched (or already were); originals are kept in .librechat-dynmodels/"
   say "check them later with: '$tool' verify$target"
   say "roll back with:        '$tool' rollback$target"
+  say "next: rebuild what LibreChat loads (the client bundle and the data provider are built from the sources): npm run frontend, in the checkout"
+  say "next: restart LibreChat so it loads them (npm run backend, or your process manager)"
+  say "next: with docker compose, the checkout is not what runs: copy $project_dir/examples/docker/docker-compose.override.yml next to docker-compose.yml, set LIBRECHAT_VERSION in .env and run: docker compose up -d --build"
+  say "check what runs with:  '$tool' verify --runtime$target (the built files), '$tool' verify --url http://HOST:3080 (the server)"
 else
   say "librechat-dynmodels apply exited with code $code (see the error above; 1 means nothing was changed)"
 fi

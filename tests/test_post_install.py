@@ -54,6 +54,11 @@ def test_script_applies_then_a_second_run_is_harmless(tree: Path, catalog_dir: P
     assert (tree / CONTROLLER_PATH).read_text() == PATCHED_CONTROLLER
     assert CONTROLLER_PATH in first.stdout and "applied: 4 files" in first.stdout  # what changed
     assert f"roll back with:        '{installed_tool}' rollback '{tree}'" in first.stderr
+    # the same next step as apply: rebuild what LibreChat loads, restart, and the compose override
+    assert "next: rebuild what LibreChat loads" in first.stderr
+    assert ": npm run frontend, in the checkout" in first.stderr
+    assert "examples/docker/docker-compose.override.yml" in first.stderr
+    assert f"'{installed_tool}' verify --runtime '{tree}'" in first.stderr
     after_first = snapshot(tree)
     second = run_script(str(tree), "--patches", str(catalog_dir), env=env)
     assert second.returncode == 0 and "already applied: nothing to do" in second.stdout
@@ -164,6 +169,9 @@ def test_bat_takes_the_same_steps() -> None:
         r'-m pip install --quiet --disable-pip-version-check "%PROJECT_DIR%"',
         r'"%TOOL%" apply %\*',  # every argument passed through
         r"rollback",  # how to roll back
+        r"next: rebuild what LibreChat loads .*: npm run frontend, in the checkout",  # as the .sh says
+        r"docker-compose\.override\.yml",
+        r'"%TOOL%" verify --runtime!TARGET!',
         r'set "CODE=%ERRORLEVEL%"',
         r"exit /b %CODE%",  # the tool's exit code
     ]

@@ -26,7 +26,7 @@ from .errors import (
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 expected failure, nothing changed; 2 usage error; 3 internal error "
     "(a log with the traceback is named); 4 rollback or recovery incomplete (state kept, run again); "
-    "5 doctor --probe could not run the fetch; 130 interrupted."
+    "5 doctor --probe could not run the fetch; 6 verify --runtime: applied, not built; 130 interrupted."
 )
 
 COMMANDS = ("list", "status", "check", "apply", "verify", "rollback", "recover", "doctor", "matrix", "refresh", "port")
@@ -489,10 +489,34 @@ def apply(
 
 
 @app.command(cls=_Command)
-def verify(ctx: typer.Context, path: PathArg = None) -> None:
+def verify(
+    ctx: typer.Context,
+    path: PathArg = None,
+    runtime: Annotated[
+        bool,
+        typer.Option(
+            "--runtime",
+            help="Instead: check what LibreChat runs, the built client bundle and dist folders (exit 6 when "
+            "applied but not rebuilt, naming the command).",
+        ),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            metavar="URL",
+            help="Instead (or with --runtime): ask the running LibreChat at URL (http://HOST:3080) whether it "
+            "serves the feature; no login, no key.",
+        ),
+    ] = None,
+) -> None:
     """Exit 0 only when every file the series changed still matches the manifest."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
+        if runtime or url is not None:
+            from .runtime import run_verify_runtime
+
+            return run_verify_runtime(lambda: _context(ctx, path), runtime, url)
         from .engine import verify as run
 
         checkout, catalog = _context(ctx, path)

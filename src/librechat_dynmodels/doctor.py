@@ -565,6 +565,13 @@ def _filters_applied_findings(checkout: Checkout, catalog: Catalog, patches: Pat
     return [Finding(WARNING, "filters_not_applied", message)]
 
 
+def _runtime_findings(checkout: Checkout, catalog: Catalog, patches: PatchCheck | None) -> list[Finding]:
+    """Applied is not running: a stale build, or docker compose running a published image (runtime.py)."""
+    from .runtime import build_findings
+
+    return build_findings(checkout, catalog, patches)
+
+
 def doctor(checkout: Checkout, catalog: Catalog, environ: Mapping[str, str] | None = None) -> DoctorReport:
     """``environ``: the environment the server would start with (this process's by default)."""
     environ = os.environ if environ is None else environ
@@ -588,6 +595,7 @@ def doctor(checkout: Checkout, catalog: Catalog, environ: Mapping[str, str] | No
     findings += found
     if data is not None and patches is not None and applied and _uses_filters(data):
         findings += _filters_applied_findings(checkout, catalog, patches)
+    findings += _runtime_findings(checkout, catalog, patches)
     return DoctorReport(
         root=root,
         librechat_version=checkout.version,

@@ -616,6 +616,7 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
     if journal is not None:
         overall = "unknown"
         message = f"an interrupted {journal.get('operation')} was found; run: {command_hint('recover', checkout.root)}"
+    build = _build_state(checkout, files) if overall == "patched" else None
     uncommitted = git_uncommitted(checkout.root, paths) if checkout.is_git_worktree and paths else None
     if uncommitted is not None:
         files = tuple(FileResult(f.path, f.component, f.action, f.state, f.hunks, f.path in uncommitted) for f in files)
@@ -632,7 +633,16 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
         interrupted_operation=journal.get("operation") if journal else None,
         git_worktree=checkout.is_git_worktree,
         message=message,
+        build=build,
     )
+
+
+def _build_state(checkout: Checkout, files: tuple[FileResult, ...]) -> str | None:
+    """ "out of date" when a dist LibreChat loads is older than the patched sources it is built from."""
+    from .runtime import OUT_OF_DATE, check_builds
+
+    builds = check_builds(checkout.root, [f.path for f in files if f.state == "patched"], markers=False)
+    return OUT_OF_DATE if any(b.state == OUT_OF_DATE for b in builds) else None
 
 
 def _status_from_manifest(
@@ -861,6 +871,7 @@ def _apply(
             evaluation.results(uncommitted),
             state.path,
             rolled_back_first=rolled_back,
+            next_steps=_next_steps(checkout, evaluation.components),
         )
 
 
@@ -869,6 +880,12 @@ def _uncommitted_targets(checkout: Checkout, plans: list[_FilePlan]) -> list[str
     them byte for byte); None when the checkout is not a git work tree or git cannot be asked."""
     modified = [p.path for p in plans if p.original is not None and p.changes]
     return git_uncommitted(checkout.root, modified) if checkout.is_git_worktree and modified else None
+
+
+def _next_steps(checkout: Checkout, components: tuple[str, ...]) -> tuple[str, ...]:
+    from .runtime import next_steps
+
+    return next_steps(checkout.root, components)
 
 
 def _write_apply(

@@ -36,6 +36,7 @@ class ExitCode(IntEnum):
     INTERNAL = 3
     INCOMPLETE = 4  # rollback or recovery incomplete; state kept so a re-run finishes it
     PROBE = 5  # doctor --probe could not run the fetch at all (no node, no node_modules, unknown endpoint, no key)
+    NOT_BUILT = 6  # verify --runtime: applied, but a dist LibreChat loads was not rebuilt from the patched sources
     INTERRUPTED = 130
 
 
@@ -133,6 +134,14 @@ class ProbeError(DynModelsError):
 
     code = "probe"
     exit_code = ExitCode.PROBE
+
+
+class NotBuiltError(DynModelsError):
+    """``verify --runtime``: the series is applied, but a built artifact (``client/dist``, a package's ``dist``)
+    does not carry it yet or is older than the patched sources. The message names the command that rebuilds it."""
+
+    code = "not_built"
+    exit_code = ExitCode.NOT_BUILT
 
 
 class FindingError(DynModelsError):

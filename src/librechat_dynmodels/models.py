@@ -116,6 +116,7 @@ class StatusReport(NamedTuple):
     interrupted_operation: str | None = None
     git_worktree: bool = False
     message: str | None = None
+    build: str | None = None  # "out of date" when a dist LibreChat loads is older than the patched sources
 
 
 class CheckReport(NamedTuple):
@@ -140,6 +141,7 @@ class ApplyReport(NamedTuple):
     diff: str | None = None  # --dry-run: the unified diff it would write
     rolled_back_first: bool = False
     lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
+    next_steps: tuple[str, ...] = ()  # what to rebuild and restart so LibreChat runs what was applied
 
 
 class VerifiedFile(NamedTuple):

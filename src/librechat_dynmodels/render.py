@@ -135,7 +135,7 @@ def _status(r: StatusReport, verbose: bool, program: str) -> Output:
         f"release: {r.librechat_version or 'unknown'}",
         f"native per-user fetching: {native}" + (f" ({r.native_evidence})" if r.native_evidence else ""),
         _series_line(r.series),
-        f"state: {r.state}",
+        f"state: {r.state}" + _build_suffix(r),
     ]
     if r.applied_at:
         lines.append(f"applied: {r.applied_at} (components: {', '.join(r.components)})")
@@ -150,6 +150,11 @@ def _status(r: StatusReport, verbose: bool, program: str) -> Output:
     ]
     footer = [r.message] if r.message else []
     return Output(lines, tables, footer)
+
+
+def _build_suffix(r: StatusReport) -> str:
+    """``state: patched, build out of date``: what LibreChat runs is not yet what was applied."""
+    return f", build {r.build}" if r.build else ""
 
 
 def _check(r: CheckReport, verbose: bool, program: str) -> Output:
@@ -186,6 +191,7 @@ def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
     if r.outcome == "applied":
         footer.append(f"applied: {len(r.files)} files; backups and manifest in {r.state_dir}")
         footer.append(f"undo with: {program} rollback {quote_arg(str(r.root))}")
+        footer += _next_step_lines(r)
     elif r.outcome == "would apply":
         footer.append(f"dry run: would change {len(r.files)} files; nothing was written")
         if r.diff:
@@ -193,6 +199,10 @@ def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
     else:
         footer.append("already applied: nothing to do")
     return Output(lines, tables, footer)
+
+
+def _next_step_lines(r: ApplyReport) -> list[str]:
+    return [f"next: {step}" for step in r.next_steps]
 
 
 def _verify(r: VerifyReport, verbose: bool, program: str) -> Output:
@@ -366,6 +376,44 @@ def _register_maintainer_reports() -> None:
     from .matrix import MatrixReport
 
     _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port})
+    _register_runtime_report()
+
+
+def _register_runtime_report() -> None:
+    from .runtime import RuntimeReport
+
+    _BUILDERS[RuntimeReport] = _runtime
+
+
+def _runtime(r: Any, verbose: bool, program: str) -> Output:
+    """``verify --runtime`` / ``--url``: each built artifact, what the running server answers, the verdict."""
+    lines = [f"checkout: {r.root}", f"series: {r.series or 'none'}"] if r.root else []
+    tables = []
+    if r.builds:
+        rows = [[b.component, b.artifact or "-", b.state, b.detail] for b in r.builds]
+        tables.append(Table("built artifacts", ["component", "artifact", "state", "found"], rows, keep=("state",)))
+    if r.live is not None:
+        lines += _live_lines(r.live)
+    if r.ok:
+        parts = ["every artifact LibreChat loads is built from the patched sources"] if r.builds else []
+        parts += [f"{r.live.url} serves the feature"] if r.live else []
+        footer = ["verified at runtime: " + "; ".join(parts)]
+    elif r.rebuild:
+        footer = [f"applied, not built: run {r.rebuild} in {r.root}, then restart LibreChat"]
+    else:
+        footer = [f"{r.live.url} does not run the series: rebuild the image or the checkout and restart LibreChat"]
+    return Output(lines, tables, footer)
+
+
+def _live_lines(live: Any) -> list[str]:
+    return [
+        f"server: {live.url}",
+        f"route {FEATURE_ROUTE_SHOWN}: {live.route} ({live.detail})",
+        f"client bundle served: {live.bundle} ({live.assets_read} scripts read)",
+    ]
+
+
+FEATURE_ROUTE_SHOWN = "POST /api/models/fetch"
 
 
 def plain_text(output: Output) -> str:

@@ -18,6 +18,9 @@ export type TModelFilters = {
   exclude?: string[];
 };
 
+/** Exported, so every build of the package has it: `verify --runtime` looks for it in dist */
+export const DYNAMIC_MODELS_DATA_PROVIDER_MARKER = 'librechat-dynmodels:data-provider:model-filters';
+
 export type ModelPattern = { test: (model: string) => boolean };
 
 const REGEX_FLAGS = /^[imsu]*$/;

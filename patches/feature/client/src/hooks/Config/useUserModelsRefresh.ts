@@ -1,9 +1,12 @@
-import { useEffect, useRef } from 'react';
+import { useDebugValue, useEffect, useRef } from 'react';
 import { useFetchUserModelsMutation } from 'librechat-data-provider/react-query';
 import useKeepListedModel from './useKeepListedModel';
 
 /** A tab hidden for at least this long refreshes the user's models when it becomes visible */
 export const USER_MODELS_REFRESH_AFTER_HIDDEN_MS = 5 * 60 * 1000;
+
+/** Its React DevTools label; `verify --runtime` finds this literal in the built bundle */
+export const USER_MODELS_CLIENT_MARKER = 'librechat-dynmodels:client:user-models-refresh';
 
 /**
  * Refreshes the user's dynamic model lists (`POST /api/models/fetch`, without `force`):
@@ -14,6 +17,7 @@ export const USER_MODELS_REFRESH_AFTER_HIDDEN_MS = 5 * 60 * 1000;
  * Mount it once, at the app root.
  */
 export default function useUserModelsRefresh(isAuthenticated: boolean) {
+  useDebugValue(USER_MODELS_CLIENT_MARKER);
   useKeepListedModel(isAuthenticated);
   const { mutate } = useFetchUserModelsMutation();
   const mutateRef = useRef(mutate);
