@@ -123,6 +123,15 @@ async function withFetchSlot(userId, task) {
 const epochs = new Map();
 
 /**
+ * Where the release runs with Redis, the same guard across instances: every invalidation sets a
+ * new random generation of the user's endpoint (`dynmodels:gen:${userId}:${endpoint}`), read
+ * before the key and compared before each write, and kept in the index, which is served only
+ * while its generation is the current one (so a write that slips past the check is never served).
+ * It outlives every index written before it (twice the TTL).
+ */
+const generationKey = (indexKey) => `dynmodels:gen:${indexKey}`;
+
+/**
  * @typedef {Object} UserModelsEntry
  * @property {string[] | null} models
  * @property {number} fetchedAt
@@ -420,11 +429,57 @@ function entryFromResult(endpoint, result, previous) {
 
 const indexKeyOf = (userId, name) => `${userId}:${name}`;
 
-async function writeIndex(indexKey, epoch, value) {
-  if ((epochs.get(indexKey) ?? 0) !== epoch) {
+/**
+ * The shared generation of a user's endpoint, or null without Redis (or before its first
+ * invalidation). When Redis fails, null: key changes are then guarded in this process only.
+ * @returns {Promise<string | null>}
+ */
+async function readGeneration(indexKey) {
+  const redis = getRedisClient();
+  if (!redis) {
+    return null;
+  }
+  try {
+    return (await redis.get(generationKey(indexKey))) ?? null;
+  } catch {
+    logger.warn('[dynamicModels] key guard: Redis unavailable, guarded in this process only');
+    return null;
+  }
+}
+
+/**
+ * The guard of a user's endpoint, taken before its key is read.
+ * @returns {Promise<{ epoch: number, generation: string | null }>}
+ */
+async function readGuard(indexKey) {
+  const epoch = epochs.get(indexKey) ?? 0;
+  return { epoch, generation: await readGeneration(indexKey) };
+}
+
+/** No invalidation, in this process or through another instance, since `guard` was taken. */
+async function isCurrent(indexKey, guard) {
+  return (
+    (epochs.get(indexKey) ?? 0) === guard.epoch &&
+    (await readGeneration(indexKey)) === guard.generation
+  );
+}
+
+/** Starts a new generation of a user's endpoint, before its cached lists are dropped. */
+async function bumpGeneration(indexKey) {
+  epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
+  const redis = getRedisClient();
+  const generation = crypto.randomBytes(8).toString('hex');
+  await redis
+    ?.set(generationKey(indexKey), generation, 'PX', 2 * getTTLms())
+    .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable, not shared'));
+}
+
+async function writeIndex(indexKey, guard, value) {
+  if (!(await isCurrent(indexKey, guard))) {
     return;
   }
-  await getCache().set(indexKey, value, getTTLms());
+  const generation = guard.generation ? { gen: guard.generation } : {};
+  await getCache().set(indexKey, { ...value, ...generation }, getTTLms());
 }
 
 /**
@@ -479,13 +534,13 @@ async function awaitFlight(entryKey, previous, signal) {
  * cached for the same key.
  * @returns {Promise<UserModelsEntry>}
  */
-function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch, previous }) {
+function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, guard, previous }) {
   const inFlight = pending.get(entryKey);
   if (inFlight) {
     return inFlight.promise;
   }
   const controller = new AbortController();
-  const current = () => (epochs.get(indexKey) ?? 0) === epoch && !controller.signal.aborted;
+  const current = async () => !controller.signal.aborted && (await isCurrent(indexKey, guard));
   const promise = (async () => {
     const { release, stored } = await awaitFlight(entryKey, previous, controller.signal);
     if (stored) {
@@ -536,7 +591,7 @@ async function fetchWithinFlight(
         }),
   );
   const { entry, ttl } = entryFromResult(endpoint, result, previous);
-  if (!current()) {
+  if (!(await current())) {
     return entry;
   }
   await getCache().set(entryKey, entry, ttl);
@@ -560,29 +615,48 @@ function abortPending(indexKey) {
 }
 
 /**
- * Refreshes a stale entry behind the request that found it: once per entry key at a time (the
- * fetch itself shares the single flight), reading the user's key only when `credentials` are not
- * known. A key that no longer matches the entry is left to the next request. Never throws.
+ * Drops a cached list whose key is no longer the user's, and the index while it names it.
  */
-function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, previous }) {
+async function dropEntry(indexKey, entryKey) {
+  const cache = getCache();
+  await cache.delete(entryKey);
+  const index = await cache.get(indexKey);
+  if (index?.digest && `${indexKey}:${index.digest}` === entryKey) {
+    await cache.delete(indexKey);
+  }
+}
+
+/**
+ * Refreshes a stale entry behind the request that found it: once per entry key at a time (the
+ * fetch itself shares the single flight), reading the user's key only when `credentials` (read
+ * under `guard`) are not known. An entry whose key is no longer the user's (replaced, revoked or
+ * expired, say through another instance) is dropped: the next request reads the new key.
+ * Never throws.
+ */
+function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, previous }) {
   if (refreshing.has(entryKey) || pending.has(entryKey)) {
     return;
   }
   refreshing.add(entryKey);
-  const epoch = epochs.get(indexKey) ?? 0;
+  const known = credentials ? { credentials, guard } : null;
   (async () => {
-    const current = credentials ?? (await readUserCredentials(req.user.id, endpoint));
-    if (current && `${indexKey}:${credentialsDigest(endpoint, current)}` === entryKey) {
-      await fetchAndStore({
-        req,
-        endpoint,
-        credentials: current,
-        entryKey,
-        indexKey,
-        epoch,
-        previous,
-      });
+    const { credentials: current, guard: taken } = known ?? {
+      guard: await readGuard(indexKey),
+      credentials: await readUserCredentials(req.user.id, endpoint),
+    };
+    if (!current || `${indexKey}:${credentialsDigest(endpoint, current)}` !== entryKey) {
+      await dropEntry(indexKey, entryKey);
+      return;
     }
+    await fetchAndStore({
+      req,
+      endpoint,
+      credentials: current,
+      entryKey,
+      indexKey,
+      guard: taken,
+      previous,
+    });
   })()
     .catch(() => logger.warn(`[dynamicModels] ${endpoint.name}: internal_error`))
     .finally(() => refreshing.delete(entryKey));
@@ -611,10 +685,14 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
   const now = Date.now();
 
   if (mode === 'cache') {
-    const index = await cache.get(indexKey);
+    const [index, generation] = await Promise.all([
+      cache.get(indexKey),
+      readGeneration(indexKey),
+    ]);
     if (
       index &&
       index.cfg === endpoint.configDigest &&
+      (index.gen ?? null) === generation &&
       !(index.keyExpiresAt && index.keyExpiresAt <= now)
     ) {
       if (!index.digest) {
@@ -631,15 +709,15 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     }
   }
 
-  const epoch = epochs.get(indexKey) ?? 0;
+  const guard = await readGuard(indexKey);
   const credentials = await readUserCredentials(userId, endpoint);
   if (!credentials) {
-    await writeIndex(indexKey, epoch, { digest: null, cfg: endpoint.configDigest });
+    await writeIndex(indexKey, guard, { digest: null, cfg: endpoint.configDigest });
     return toState(endpoint, null);
   }
 
   const digest = credentialsDigest(endpoint, credentials);
-  await writeIndex(indexKey, epoch, {
+  await writeIndex(indexKey, guard, {
     digest,
     cfg: endpoint.configDigest,
     keyExpiresAt: credentials.keyExpiresAt,
@@ -650,7 +728,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
   if (previous && mode !== 'force') {
     const stale = isStale(previous, now);
     if (mode === 'cache' && stale) {
-      refreshBehind({ req, endpoint, entryKey, indexKey, credentials, previous });
+      refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, previous });
     }
     if (mode === 'cache' || !stale) {
       return toState(endpoint, previous);
@@ -663,7 +741,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     credentials,
     entryKey,
     indexKey,
-    epoch,
+    guard,
     previous,
   });
   return toState(endpoint, entry);
@@ -766,7 +844,7 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
     const cache = getCache();
     for (const endpointName of names) {
       const indexKey = indexKeyOf(userId, endpointName);
-      epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
+      await bumpGeneration(indexKey);
       abortPending(indexKey);
       const index = await cache.get(indexKey);
       await cache.delete(indexKey);

@@ -647,6 +647,23 @@ describe('background refresh', () => {
     expect(recovered.dynamic.LiteLLM).toEqual({ source: 'user', fetchedAt: now });
   });
 
+  it('drops a list whose key changed without an invalidation at its first refresh', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B }); // e.g. the invalidation was lost
+    now += 5 * 60 * 1000 + 1;
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    await settle();
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
+
+    await host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' });
+    now += 5 * 60 * 1000 + 1;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['gpt-4o-mini']);
+  });
+
   it('stores nothing from a refresh whose key was revoked while it ran', async () => {
     const slow = slowAnswer(['model-a3']);
     upstream[KEY_A] = slow.promise;
@@ -776,20 +793,25 @@ describe('invalidateUserModels', () => {
   });
 });
 
-/** A Redis with the semantics of SET key value PX ms NX, PTTL, DEL and the compare-and-delete EVAL */
+/**
+ * A Redis with the semantics of SET key value PX ms [NX], GET, PTTL, DEL and the compare-and-delete
+ * EVAL
+ */
 const fakeRedis = () => {
   const entries = new Map();
   const live = (key) => (entries.get(key)?.until > Date.now() ? entries.get(key) : undefined);
   return {
     entries,
     set: jest.fn(async (key, value, px, ms, nx) => {
-      expect([px, nx]).toEqual(['PX', 'NX']);
-      if (live(key)) {
+      expect(px).toBe('PX');
+      expect([undefined, 'NX']).toContain(nx);
+      if (nx && live(key)) {
         return null;
       }
       entries.set(key, { value, until: Date.now() + ms });
       return 'OK';
     }),
+    get: jest.fn(async (key) => live(key)?.value ?? null),
     pttl: jest.fn(async (key) => (live(key)?.until ?? 0) - Date.now()),
     del: jest.fn(async (key) => entries.delete(key)),
     eval: jest.fn(async (_script, _keys, key, token) =>
@@ -887,6 +909,69 @@ describe('many API instances on one Redis', () => {
     expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
       'gpt-4o-mini',
     ]);
+  });
+
+  /** Holds the next key read (as a slow database) until the returned function is called */
+  const holdKeyRead = () => {
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    const read = getUserKey.getMockImplementation();
+    getUserKey.mockImplementationOnce(async (params) => {
+      const value = await read(params);
+      await held;
+      return value;
+    });
+    return () => release();
+  };
+
+  it.each([
+    ['replaced', () => saveKey('u1', 'LiteLLM', { apiKey: KEY_B }), ['model-b1']],
+    [
+      'revoked',
+      () => host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' }),
+      ['gpt-4o-mini'],
+    ],
+  ])(
+    'never serves the list of a key %s through another instance while one read it',
+    async (_change, changeKey, expected) => {
+      const redis = fakeRedis();
+      const [a, b] = [instance(redis), instance(redis)];
+      saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+      const release = holdKeyRead();
+      const fromA = a.overlayUserModels(reqFor('u1'), sharedConfig);
+      await settle();
+      await changeKey();
+      await b.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+      release();
+      upstream[KEY_A] = ['old-model'];
+      await fromA;
+
+      expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(expected);
+      expect((await a.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(expected);
+    },
+  );
+
+  it('stores nothing for a key replaced through another instance while one fetched with it', async () => {
+    const redis = fakeRedis();
+    const [a, b] = [instance(redis), instance(redis)];
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    let answer;
+    upstream[KEY_A] = new Promise((resolve) => {
+      answer = () => resolve({ status: 200, data: { data: [{ id: 'old-model' }] } });
+    });
+    const fromA = a.overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+    await b.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    answer();
+    await fromA;
+
+    const cache = compat.getUserModelsCache();
+    const store = cache.opts?.store ?? cache.store;
+    expect(JSON.stringify([...store.entries()])).not.toContain('old-model');
+    expect((await a.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
   });
 
   it('keeps a failed fetch for 60 s across instances', async () => {
