@@ -123,15 +123,6 @@ async function withFetchSlot(userId, task) {
 const epochs = new Map();
 
 /**
- * Where the release runs with Redis, the same guard across instances: every invalidation sets a
- * new random generation of the user's endpoint (`dynmodels:gen:${userId}:${endpoint}`), read
- * before the key and compared before each write, and kept in the index, which is served only
- * while its generation is the current one (so a write that slips past the check is never served).
- * It outlives every index written before it (twice the TTL).
- */
-const generationKey = (indexKey) => `dynmodels:gen:${indexKey}`;
-
-/**
  * @typedef {Object} UserModelsEntry
  * @property {string[] | null} models
  * @property {number} fetchedAt
@@ -430,56 +421,28 @@ function entryFromResult(endpoint, result, previous) {
 const indexKeyOf = (userId, name) => `${userId}:${name}`;
 
 /**
- * The shared generation of a user's endpoint, or null without Redis (or before its first
- * invalidation). When Redis fails, null: key changes are then guarded in this process only.
- * @returns {Promise<string | null>}
- */
-async function readGeneration(indexKey) {
-  const redis = getRedisClient();
-  if (!redis) {
-    return null;
-  }
-  try {
-    return (await redis.get(generationKey(indexKey))) ?? null;
-  } catch {
-    logger.warn('[dynamicModels] key guard: Redis unavailable, guarded in this process only');
-    return null;
-  }
-}
-
-/**
- * The guard of a user's endpoint, taken before its key is read.
- * @returns {Promise<{ epoch: number, generation: string | null }>}
+ * The guard of a user's endpoint, taken before its key is read: this process's epoch and, with
+ * Redis, the endpoint's generation there (random, set by each invalidation for twice the TTL;
+ * null before the first, without Redis or when it fails). Each write of an index or list checks
+ * it; the index keeps it and is served only while it is current, so a list fetched with a key
+ * replaced or revoked through another instance is never served.
  */
 async function readGuard(indexKey) {
-  const epoch = epochs.get(indexKey) ?? 0;
-  return { epoch, generation: await readGeneration(indexKey) };
+  const generation = await getRedisClient()
+    ?.get(`dynmodels:gen:${indexKey}`)
+    .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable'));
+  return { epoch: epochs.get(indexKey) ?? 0, generation: generation ?? null };
 }
 
-/** No invalidation, in this process or through another instance, since `guard` was taken. */
-async function isCurrent(indexKey, guard) {
-  return (
-    (epochs.get(indexKey) ?? 0) === guard.epoch &&
-    (await readGeneration(indexKey)) === guard.generation
-  );
-}
-
-/** Starts a new generation of a user's endpoint, before its cached lists are dropped. */
-async function bumpGeneration(indexKey) {
-  epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
-  const redis = getRedisClient();
-  const generation = crypto.randomBytes(8).toString('hex');
-  await redis
-    ?.set(generationKey(indexKey), generation, 'PX', 2 * getTTLms())
-    .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable, not shared'));
-}
+const isCurrent = async (indexKey, { epoch, generation }) => {
+  const now = await readGuard(indexKey);
+  return now.generation === generation && now.epoch === epoch;
+};
 
 async function writeIndex(indexKey, guard, value) {
-  if (!(await isCurrent(indexKey, guard))) {
-    return;
+  if (await isCurrent(indexKey, guard)) {
+    await getCache().set(indexKey, { ...value, gen: guard.generation ?? undefined }, getTTLms());
   }
-  const generation = guard.generation ? { gen: guard.generation } : {};
-  await getCache().set(indexKey, { ...value, ...generation }, getTTLms());
 }
 
 /**
@@ -615,18 +578,6 @@ function abortPending(indexKey) {
 }
 
 /**
- * Drops a cached list whose key is no longer the user's, and the index while it names it.
- */
-async function dropEntry(indexKey, entryKey) {
-  const cache = getCache();
-  await cache.delete(entryKey);
-  const index = await cache.get(indexKey);
-  if (index?.digest && `${indexKey}:${index.digest}` === entryKey) {
-    await cache.delete(indexKey);
-  }
-}
-
-/**
  * Refreshes a stale entry behind the request that found it: once per entry key at a time (the
  * fetch itself shares the single flight), reading the user's key only when `credentials` (read
  * under `guard`) are not known. An entry whose key is no longer the user's (replaced, revoked or
@@ -644,19 +595,15 @@ function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, 
       guard: await readGuard(indexKey),
       credentials: await readUserCredentials(req.user.id, endpoint),
     };
-    if (!current || `${indexKey}:${credentialsDigest(endpoint, current)}` !== entryKey) {
-      await dropEntry(indexKey, entryKey);
-      return;
+    if (current && `${indexKey}:${credentialsDigest(endpoint, current)}` === entryKey) {
+      const params = { req, endpoint, credentials: current, entryKey, indexKey, previous };
+      return fetchAndStore({ ...params, guard: taken });
     }
-    await fetchAndStore({
-      req,
-      endpoint,
-      credentials: current,
-      entryKey,
-      indexKey,
-      guard: taken,
-      previous,
-    });
+    const cache = getCache(); // the user's key changed: drop the list, and the index naming it
+    await cache.delete(entryKey);
+    if (`${indexKey}:${(await cache.get(indexKey))?.digest}` === entryKey) {
+      await cache.delete(indexKey);
+    }
   })()
     .catch(() => logger.warn(`[dynamicModels] ${endpoint.name}: internal_error`))
     .finally(() => refreshing.delete(entryKey));
@@ -685,10 +632,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
   const now = Date.now();
 
   if (mode === 'cache') {
-    const [index, generation] = await Promise.all([
-      cache.get(indexKey),
-      readGeneration(indexKey),
-    ]);
+    const [index, { generation }] = await Promise.all([cache.get(indexKey), readGuard(indexKey)]);
     if (
       index &&
       index.cfg === endpoint.configDigest &&
@@ -844,7 +788,11 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
     const cache = getCache();
     for (const endpointName of names) {
       const indexKey = indexKeyOf(userId, endpointName);
-      await bumpGeneration(indexKey);
+      epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
+      const generation = crypto.randomBytes(8).toString('hex'); // see readGuard
+      await getRedisClient()
+        ?.set(`dynmodels:gen:${indexKey}`, generation, 'PX', 2 * getTTLms())
+        .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable'));
       abortPending(indexKey);
       const index = await cache.get(indexKey);
       await cache.delete(indexKey);

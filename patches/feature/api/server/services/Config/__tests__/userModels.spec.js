@@ -793,10 +793,13 @@ describe('invalidateUserModels', () => {
   });
 });
 
-/**
- * A Redis with the semantics of SET key value PX ms [NX], GET, PTTL, DEL and the compare-and-delete
- * EVAL
- */
+/** Everything the store of the lists holds, as text */
+const storedText = () => {
+  const cache = compat.getUserModelsCache();
+  return JSON.stringify([...(cache.opts?.store ?? cache.store).entries()]);
+};
+
+/** A Redis with the semantics of SET key value PX ms [NX], GET, PTTL, DEL and compare-and-delete */
 const fakeRedis = () => {
   const entries = new Map();
   const live = (key) => (entries.get(key)?.until > Date.now() ? entries.get(key) : undefined);
@@ -911,68 +914,39 @@ describe('many API instances on one Redis', () => {
     ]);
   });
 
-  /** Holds the next key read (as a slow database) until the returned function is called */
-  const holdKeyRead = () => {
-    let release;
-    const held = new Promise((resolve) => {
-      release = resolve;
-    });
-    const read = getUserKey.getMockImplementation();
-    getUserKey.mockImplementationOnce(async (params) => {
-      const value = await read(params);
-      await held;
-      return value;
-    });
-    return () => release();
-  };
+  const revoke = () => host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' });
+  const replace = () => saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
 
   it.each([
-    ['replaced', () => saveKey('u1', 'LiteLLM', { apiKey: KEY_B }), ['model-b1']],
-    [
-      'revoked',
-      () => host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' }),
-      ['gpt-4o-mini'],
-    ],
+    ['replaced', 'reads it', replace, ['model-b1']],
+    ['revoked', 'reads it', revoke, ['gpt-4o-mini']],
+    ['replaced', 'fetches with it', replace, ['model-b1']],
   ])(
-    'never serves the list of a key %s through another instance while one read it',
-    async (_change, changeKey, expected) => {
+    'never serves nor stores the list of a key %s through another instance while one %s',
+    async (_change, step, changeKey, expected) => {
       const redis = fakeRedis();
       const [a, b] = [instance(redis), instance(redis)];
       saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
-      const release = holdKeyRead();
+      let release;
+      const held = new Promise((resolve) => {
+        release = () => resolve({ status: 200, data: { data: [{ id: 'old-model' }] } });
+      });
+      if (step === 'reads it') {
+        const read = getUserKey.getMockImplementation();
+        getUserKey.mockImplementationOnce((params) => read(params).then((v) => held.then(() => v)));
+      }
+      upstream[KEY_A] = held;
       const fromA = a.overlayUserModels(reqFor('u1'), sharedConfig);
       await settle();
       await changeKey();
       await b.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
       release();
-      upstream[KEY_A] = ['old-model'];
       await fromA;
-
+      expect(storedText()).not.toContain('old-model');
       expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(expected);
       expect((await a.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(expected);
     },
   );
-
-  it('stores nothing for a key replaced through another instance while one fetched with it', async () => {
-    const redis = fakeRedis();
-    const [a, b] = [instance(redis), instance(redis)];
-    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
-    let answer;
-    upstream[KEY_A] = new Promise((resolve) => {
-      answer = () => resolve({ status: 200, data: { data: [{ id: 'old-model' }] } });
-    });
-    const fromA = a.overlayUserModels(reqFor('u1'), sharedConfig);
-    await settle();
-    saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
-    await b.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
-    answer();
-    await fromA;
-
-    const cache = compat.getUserModelsCache();
-    const store = cache.opts?.store ?? cache.store;
-    expect(JSON.stringify([...store.entries()])).not.toContain('old-model');
-    expect((await a.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
-  });
 
   it('keeps a failed fetch for 60 s across instances', async () => {
     const redis = fakeRedis();
@@ -1044,9 +1018,7 @@ describe('upstream fetches under load and key changes', () => {
     slow.release(['old-model']);
     await inFlight;
 
-    const cache = compat.getUserModelsCache();
-    const store = cache.opts?.store ?? cache.store;
-    expect(JSON.stringify([...store.entries()])).not.toContain('old-model');
+    expect(storedText()).not.toContain('old-model');
     expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
   });
 
