@@ -13,7 +13,10 @@
  *   GET    /models?user=U          the user's list of the endpoint (getModelsConfig)
  *   POST   /fetch?user=U&force=1   POST /api/models/fetch (status and body)
  *   PUT    /key?user=U&key=K       saves a key and invalidates the user's lists, as routes/keys.js
+ *                                  (`&invalidate=0`: saves it only, as if the invalidation was lost)
  *   DELETE /key?user=U             revokes it, likewise
+ *   POST   /hold-key?user=U&ms=MS  the next read of U's key in this instance takes MS (a slow database)
+ *   GET    /stored?text=T          how many values in Redis contain T (e.g. the ids of a key's list)
  *   POST   /clock?offset=MS        moves this process's clock forward (Date.now)
  */
 'use strict';
@@ -45,10 +48,17 @@ require(require.resolve('module-alias', { paths: [api] }))({ base: api });
 const Redis = require(require.resolve('ioredis', { paths: [api] }));
 const store = new Redis(process.env.REDIS_URI);
 const keyOf = (userId, name) => `dynmodels-test:key:${userId}:${name}`;
+/** userId -> ms the next key read of that user waits after reading (POST /hold-key) */
+const heldReads = new Map();
 
 const keys = {
   getUserKey: async ({ userId, name }) => {
     const value = await store.get(keyOf(userId, name));
+    const hold = heldReads.get(userId);
+    if (hold) {
+      heldReads.delete(userId);
+      await new Promise((resolve) => setTimeout(resolve, hold));
+    }
     if (value == null) {
       throw new Error('No key found');
     }
@@ -143,8 +153,24 @@ async function answer(req, url) {
     } else {
       await store.del(keyOf(user.id, ENDPOINT));
     }
-    await invalidateUserModels({ userId: user.id, name: ENDPOINT });
+    if (url.searchParams.get('invalidate') !== '0') {
+      await invalidateUserModels({ userId: user.id, name: ENDPOINT });
+    }
     return [200, { ok: true }];
+  }
+  if (url.pathname === '/hold-key') {
+    heldReads.set(user.id, parseInt(url.searchParams.get('ms'), 10));
+    return [200, { ok: true }];
+  }
+  if (url.pathname === '/stored') {
+    const text = url.searchParams.get('text');
+    let count = 0;
+    for (const key of await store.keys('*')) {
+      if ((await store.type(key)) === 'string' && (await store.get(key)).includes(text)) {
+        count += 1;
+      }
+    }
+    return [200, { count }];
   }
   if (url.pathname === '/clock') {
     clockOffset += parseInt(url.searchParams.get('offset'), 10);

@@ -14,7 +14,14 @@ installed LibreChat tree (``scripts/redis-instance.js``: the patched controllers
 4. the 60 s negative cache: a refused key is fetched once for both instances within 60 s, and
    again after it (both clocks moved forward);
 5. background refresh: lists past the 5-minute max-age (both clocks moved forward) are served at
-   once by both instances while one upstream fetch refreshes them.
+   once by both instances while one upstream fetch refreshes them;
+6. a key replaced or revoked through B while A's fetch with the old key is in flight (the
+   provider's delay): both serve the new key's list (or the defaults) next, and nothing in Redis
+   holds the old key's list;
+7. the same while A's read of the old key is in flight (the key store held for the provider's
+   delay, as a slow database): A must not write the old key's index and list after B's change;
+8. a key changed without an invalidation reaching the cache: the first background refresh (both
+   clocks moved past the 5-minute max-age) drops the old key's list, and both serve the new one.
 
     python3 scripts/redis-instances.py /path/to/patched/LibreChat [--delay 1.0]
 
@@ -102,6 +109,10 @@ class Instance:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def stored(self, text: str) -> int:
+        """How many values in Redis contain ``text``."""
+        return int(self.call("GET", f"/stored?text={text}")[1]["count"])
 
     def models(self, user: str) -> list[str]:
         status, body = self.call("GET", f"/models?user={user}")
@@ -215,7 +226,57 @@ def run_checks(a: Instance, b: Instance, provider: Provider, both_clocks: Any) -
         f" {sum(x != list_of('sk-alice') for x in stale)}/20 served the previous list at once; "
         f"{made} upstream fetch; both serve the refreshed list after: {refreshed == [list_of('sk-alice')] * 2}",
     )
+
+    # 6 and 7. a key replaced or revoked through B while A fetches with the old one, or reads it
+    def change_while_a_works(user: str, change: str, hold_key: bool) -> tuple[bool, str]:
+        old, new = f"sk-{user}", f"sk-{user}-2"
+        a.call("PUT", f"/key?user={user}&key={old}")
+        if hold_key:
+            a.call("POST", f"/hold-key?user={user}&ms={int(provider.delay * 1000)}")
+        with ThreadPoolExecutor(1) as pool:
+            on_a = pool.submit(a.models, user)
+            time.sleep(provider.delay / 2)
+            if change == "replaced":
+                b.call("PUT", f"/key?user={user}&key={new}")
+            else:
+                b.call("DELETE", f"/key?user={user}")
+            first = on_a.result()
+        expected = list_of(new) if change == "replaced" else ["default-model"]
+        after = [b.models(user), a.models(user)]
+        kept = a.stored(f"{old}-v")
+        ok = after == [expected, expected] and kept == 0
+        figures = f"{change}: A's request answered {first}, then B {after[0]}, A {after[1]}"
+        return ok, f"{figures}, {kept} values in Redis hold the old key's list"
+
+    for label, hold_key, users in (
+        ("key change on B while A's fetch is in flight", False, ("dave", "erin")),
+        ("key change on B while A reads the old key", True, ("fred", "gina")),
+    ):
+        outcomes = [
+            change_while_a_works(users[0], "replaced", hold_key),
+            change_while_a_works(users[1], "revoked", hold_key),
+        ]
+        checks.check(label, all(ok for ok, _ in outcomes), "; ".join(figures for _, figures in outcomes))
+
+    # 8. the background refresh drops a list whose key is no longer the user's
+    a.call("PUT", "/key?user=hugo&key=sk-hugo")
+    listed = a.models("hugo")
+    b.call("PUT", "/key?user=hugo&key=sk-hugo-2&invalidate=0")
+    unchanged = b.models("hugo")
+    both_clocks(6 * 60_000)
+    stale = b.models("hugo")
+    time.sleep(1)
+    after = [a.models("hugo"), b.models("hugo")]
+    checks.check(
+        "background refresh drops a replaced key's list",
+        listed == unchanged == stale == list_of("sk-hugo") and after == [list_of("sk-hugo-2")] * 2,
+        f"key replaced without an invalidation: {unchanged} served within the max-age; 6 minutes later"
+        f" {stale} once, then A {after[0]}, B {after[1]}",
+    )
     return checks.failed
+
+
+CHECKS = 8
 
 
 def main() -> int:
@@ -241,7 +302,19 @@ def main() -> int:
         redis_port = free_port()
         processes.append(
             subprocess.Popen(
-                [args.redis_server, "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", str(work)],
+                [
+                    args.redis_server,
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(redis_port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(work),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -273,7 +346,7 @@ def main() -> int:
                 instance.call("POST", f"/clock?offset={offset_ms}")
 
         failed = run_checks(a, b, provider, both_clocks)
-        print(f"{5 - failed} of 5 checks pass")
+        print(f"{CHECKS - failed} of {CHECKS} checks pass")
         return 1 if failed else 0
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)

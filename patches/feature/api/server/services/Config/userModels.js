@@ -420,11 +420,29 @@ function entryFromResult(endpoint, result, previous) {
 
 const indexKeyOf = (userId, name) => `${userId}:${name}`;
 
-async function writeIndex(indexKey, epoch, value) {
-  if ((epochs.get(indexKey) ?? 0) !== epoch) {
-    return;
+/**
+ * The guard of a user's endpoint, taken before its key is read: this process's epoch and, with
+ * Redis, the endpoint's generation there (random, set by each invalidation for twice the TTL;
+ * null before the first, without Redis or when it fails). Each write of an index or list checks
+ * it; the index keeps it and is served only while it is current, so a list fetched with a key
+ * replaced or revoked through another instance is never served.
+ */
+async function readGuard(indexKey) {
+  const generation = await getRedisClient()
+    ?.get(`dynmodels:gen:${indexKey}`)
+    .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable'));
+  return { epoch: epochs.get(indexKey) ?? 0, generation: generation ?? null };
+}
+
+const isCurrent = async (indexKey, { epoch, generation }) => {
+  const now = await readGuard(indexKey);
+  return now.generation === generation && now.epoch === epoch;
+};
+
+async function writeIndex(indexKey, guard, value) {
+  if (await isCurrent(indexKey, guard)) {
+    await getCache().set(indexKey, { ...value, gen: guard.generation ?? undefined }, getTTLms());
   }
-  await getCache().set(indexKey, value, getTTLms());
 }
 
 /**
@@ -479,13 +497,13 @@ async function awaitFlight(entryKey, previous, signal) {
  * cached for the same key.
  * @returns {Promise<UserModelsEntry>}
  */
-function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, epoch, previous }) {
+function fetchAndStore({ req, endpoint, credentials, entryKey, indexKey, guard, previous }) {
   const inFlight = pending.get(entryKey);
   if (inFlight) {
     return inFlight.promise;
   }
   const controller = new AbortController();
-  const current = () => (epochs.get(indexKey) ?? 0) === epoch && !controller.signal.aborted;
+  const current = async () => !controller.signal.aborted && (await isCurrent(indexKey, guard));
   const promise = (async () => {
     const { release, stored } = await awaitFlight(entryKey, previous, controller.signal);
     if (stored) {
@@ -536,7 +554,7 @@ async function fetchWithinFlight(
         }),
   );
   const { entry, ttl } = entryFromResult(endpoint, result, previous);
-  if (!current()) {
+  if (!(await current())) {
     return entry;
   }
   await getCache().set(entryKey, entry, ttl);
@@ -561,27 +579,30 @@ function abortPending(indexKey) {
 
 /**
  * Refreshes a stale entry behind the request that found it: once per entry key at a time (the
- * fetch itself shares the single flight), reading the user's key only when `credentials` are not
- * known. A key that no longer matches the entry is left to the next request. Never throws.
+ * fetch itself shares the single flight), reading the user's key only when `credentials` (read
+ * under `guard`) are not known. An entry whose key is no longer the user's (replaced, revoked or
+ * expired, say through another instance) is dropped: the next request reads the new key.
+ * Never throws.
  */
-function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, previous }) {
+function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, previous }) {
   if (refreshing.has(entryKey) || pending.has(entryKey)) {
     return;
   }
   refreshing.add(entryKey);
-  const epoch = epochs.get(indexKey) ?? 0;
+  const known = credentials ? { credentials, guard } : null;
   (async () => {
-    const current = credentials ?? (await readUserCredentials(req.user.id, endpoint));
+    const { credentials: current, guard: taken } = known ?? {
+      guard: await readGuard(indexKey),
+      credentials: await readUserCredentials(req.user.id, endpoint),
+    };
     if (current && `${indexKey}:${credentialsDigest(endpoint, current)}` === entryKey) {
-      await fetchAndStore({
-        req,
-        endpoint,
-        credentials: current,
-        entryKey,
-        indexKey,
-        epoch,
-        previous,
-      });
+      const params = { req, endpoint, credentials: current, entryKey, indexKey, previous };
+      return fetchAndStore({ ...params, guard: taken });
+    }
+    const cache = getCache(); // the user's key changed: drop the list, and the index naming it
+    await cache.delete(entryKey);
+    if (`${indexKey}:${(await cache.get(indexKey))?.digest}` === entryKey) {
+      await cache.delete(indexKey);
     }
   })()
     .catch(() => logger.warn(`[dynamicModels] ${endpoint.name}: internal_error`))
@@ -611,10 +632,11 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
   const now = Date.now();
 
   if (mode === 'cache') {
-    const index = await cache.get(indexKey);
+    const [index, { generation }] = await Promise.all([cache.get(indexKey), readGuard(indexKey)]);
     if (
       index &&
       index.cfg === endpoint.configDigest &&
+      (index.gen ?? null) === generation &&
       !(index.keyExpiresAt && index.keyExpiresAt <= now)
     ) {
       if (!index.digest) {
@@ -631,15 +653,15 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     }
   }
 
-  const epoch = epochs.get(indexKey) ?? 0;
+  const guard = await readGuard(indexKey);
   const credentials = await readUserCredentials(userId, endpoint);
   if (!credentials) {
-    await writeIndex(indexKey, epoch, { digest: null, cfg: endpoint.configDigest });
+    await writeIndex(indexKey, guard, { digest: null, cfg: endpoint.configDigest });
     return toState(endpoint, null);
   }
 
   const digest = credentialsDigest(endpoint, credentials);
-  await writeIndex(indexKey, epoch, {
+  await writeIndex(indexKey, guard, {
     digest,
     cfg: endpoint.configDigest,
     keyExpiresAt: credentials.keyExpiresAt,
@@ -650,7 +672,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
   if (previous && mode !== 'force') {
     const stale = isStale(previous, now);
     if (mode === 'cache' && stale) {
-      refreshBehind({ req, endpoint, entryKey, indexKey, credentials, previous });
+      refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, previous });
     }
     if (mode === 'cache' || !stale) {
       return toState(endpoint, previous);
@@ -663,7 +685,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     credentials,
     entryKey,
     indexKey,
-    epoch,
+    guard,
     previous,
   });
   return toState(endpoint, entry);
@@ -767,6 +789,10 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
     for (const endpointName of names) {
       const indexKey = indexKeyOf(userId, endpointName);
       epochs.set(indexKey, (epochs.get(indexKey) ?? 0) + 1);
+      const generation = crypto.randomBytes(8).toString('hex'); // see readGuard
+      await getRedisClient()
+        ?.set(`dynmodels:gen:${indexKey}`, generation, 'PX', 2 * getTTLms())
+        .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable'));
       abortPending(indexKey);
       const index = await cache.get(indexKey);
       await cache.delete(indexKey);

@@ -647,6 +647,23 @@ describe('background refresh', () => {
     expect(recovered.dynamic.LiteLLM).toEqual({ source: 'user', fetchedAt: now });
   });
 
+  it('drops a list whose key changed without an invalidation at its first refresh', async () => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_B }); // e.g. the invalidation was lost
+    now += 5 * 60 * 1000 + 1;
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'model-a1',
+      'model-a2',
+    ]);
+    await settle();
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
+
+    await host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' });
+    now += 5 * 60 * 1000 + 1;
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await settle();
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['gpt-4o-mini']);
+  });
+
   it('stores nothing from a refresh whose key was revoked while it ran', async () => {
     const slow = slowAnswer(['model-a3']);
     upstream[KEY_A] = slow.promise;
@@ -776,20 +793,28 @@ describe('invalidateUserModels', () => {
   });
 });
 
-/** A Redis with the semantics of SET key value PX ms NX, PTTL, DEL and the compare-and-delete EVAL */
+/** Everything the store of the lists holds, as text */
+const storedText = () => {
+  const cache = compat.getUserModelsCache();
+  return JSON.stringify([...(cache.opts?.store ?? cache.store).entries()]);
+};
+
+/** A Redis with the semantics of SET key value PX ms [NX], GET, PTTL, DEL and compare-and-delete */
 const fakeRedis = () => {
   const entries = new Map();
   const live = (key) => (entries.get(key)?.until > Date.now() ? entries.get(key) : undefined);
   return {
     entries,
     set: jest.fn(async (key, value, px, ms, nx) => {
-      expect([px, nx]).toEqual(['PX', 'NX']);
-      if (live(key)) {
+      expect(px).toBe('PX');
+      expect([undefined, 'NX']).toContain(nx);
+      if (nx && live(key)) {
         return null;
       }
       entries.set(key, { value, until: Date.now() + ms });
       return 'OK';
     }),
+    get: jest.fn(async (key) => live(key)?.value ?? null),
     pttl: jest.fn(async (key) => (live(key)?.until ?? 0) - Date.now()),
     del: jest.fn(async (key) => entries.delete(key)),
     eval: jest.fn(async (_script, _keys, key, token) =>
@@ -889,6 +914,40 @@ describe('many API instances on one Redis', () => {
     ]);
   });
 
+  const revoke = () => host.userKeys.deleteUserKey({ userId: 'u1', name: 'LiteLLM' });
+  const replace = () => saveKey('u1', 'LiteLLM', { apiKey: KEY_B });
+
+  it.each([
+    ['replaced', 'reads it', replace, ['model-b1']],
+    ['revoked', 'reads it', revoke, ['gpt-4o-mini']],
+    ['replaced', 'fetches with it', replace, ['model-b1']],
+  ])(
+    'never serves nor stores the list of a key %s through another instance while one %s',
+    async (_change, step, changeKey, expected) => {
+      const redis = fakeRedis();
+      const [a, b] = [instance(redis), instance(redis)];
+      saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+      let release;
+      const held = new Promise((resolve) => {
+        release = () => resolve({ status: 200, data: { data: [{ id: 'old-model' }] } });
+      });
+      if (step === 'reads it') {
+        const read = getUserKey.getMockImplementation();
+        getUserKey.mockImplementationOnce((params) => read(params).then((v) => held.then(() => v)));
+      }
+      upstream[KEY_A] = held;
+      const fromA = a.overlayUserModels(reqFor('u1'), sharedConfig);
+      await settle();
+      await changeKey();
+      await b.invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+      release();
+      await fromA;
+      expect(storedText()).not.toContain('old-model');
+      expect((await b.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(expected);
+      expect((await a.overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(expected);
+    },
+  );
+
   it('keeps a failed fetch for 60 s across instances', async () => {
     const redis = fakeRedis();
     const [a, b] = [instance(redis), instance(redis)];
@@ -959,9 +1018,7 @@ describe('upstream fetches under load and key changes', () => {
     slow.release(['old-model']);
     await inFlight;
 
-    const cache = compat.getUserModelsCache();
-    const store = cache.opts?.store ?? cache.store;
-    expect(JSON.stringify([...store.entries()])).not.toContain('old-model');
+    expect(storedText()).not.toContain('old-model');
     expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual(['model-b1']);
   });
 
