@@ -7,7 +7,8 @@
  * - the logger the feature logs through (`~/config` in v0.7.x, `@librechat/data-schemas` after),
  *   recording every call;
  * - the caches (`getLogStores` as in-memory Keyv stores; `logViolation` recorded);
- * - with `{ loaders: true }`, the models loaders of `~/server/services/Config`.
+ * - with `{ loaders: true }`, the models loaders of `~/server/services/Config`, and its
+ *   `getEndpointsConfig` as the release's own (its `userProvide`, from the mocked app config).
  * Call it before requiring any module under test (`jest.doMock` is not hoisted).
  */
 const fs = require('fs');
@@ -146,7 +147,11 @@ function mockUserModelsHost(jest, { loaders = false } = {}) {
   const modelLoaders = {
     loadDefaultModels: mockFn(async () => ({})),
     loadConfigModels: mockFn(async () => ({})),
-    getEndpointsConfig: mockFn(async () => ({})),
+    getEndpointsConfig: mockFn(async (req) =>
+      fs.existsSync(path.join(API_ROOT, 'server/services/Config/getEndpointsConfig.js'))
+        ? jest.requireActual('~/server/services/Config/getEndpointsConfig').getEndpointsConfig(req)
+        : jest.requireActual('~/server/services/Config/loadConfigEndpoints')(req),
+    ),
   };
   if (loaders) {
     jest.doMock('~/server/services/Config', () => modelLoaders);

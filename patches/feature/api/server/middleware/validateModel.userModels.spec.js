@@ -1,4 +1,4 @@
-const { mockUserModelsHost, endpoints, appConfigWith } = require('~/test/userModelsHost');
+const { mockUserModelsHost, layout, endpoints, appConfigWith } = require('~/test/userModelsHost');
 
 const host = mockUserModelsHost(jest, { loaders: true });
 const { modelLoaders, logViolation, saveKey } = host;
@@ -25,17 +25,30 @@ const recordingResponse = () => {
   return res;
 };
 
-const run = async (userId, model, endpoint = 'LiteLLM') => {
-  const req = {
-    user: { id: userId, role: 'USER' },
-    body: { endpoint, model },
-    app: { locals: {} },
-  };
+const requestOf = (userId, body) => ({
+  user: { id: userId, role: 'USER' },
+  body,
+  app: { locals: {} },
+});
+
+const run = async (userId, model, endpoint = 'LiteLLM', middleware = validateModel) => {
   const res = recordingResponse();
   const next = jest.fn();
-  await validateModel(req, res, next);
+  await middleware(requestOf(userId, { endpoint, model }), res, next);
   return { next, res };
 };
+
+const expectViolation = (userId) =>
+  expect(logViolation).toHaveBeenCalledWith(
+    expect.objectContaining({ user: expect.objectContaining({ id: userId }) }),
+    expect.anything(),
+    ViolationTypes.ILLEGAL_MODEL_REQUEST,
+    { type: ViolationTypes.ILLEGAL_MODEL_REQUEST },
+    expect.anything(),
+  );
+
+/** An endpoint whose admin key fetches one list for everyone */
+const shared = { name: 'Shared', apiKey: 'sk-admin', baseURL: 'https://shared.example.com/v1' };
 
 beforeEach(async () => {
   _resetUserModelsState();
@@ -55,6 +68,11 @@ afterEach(() => {
 });
 
 describe('validateModel with per-user models', () => {
+  it('runs on the release’s own endpoints config, where the user provides the key', async () => {
+    const config = await modelLoaders.getEndpointsConfig(requestOf('bob', {}));
+    expect(config.LiteLLM).toMatchObject({ type: 'custom', userProvide: true });
+  });
+
   it('accepts a model from the user’s own fetched list', async () => {
     const { next, res } = await run('alice', 'alice-private-model');
     expect(next).toHaveBeenCalledTimes(1);
@@ -65,14 +83,27 @@ describe('validateModel with per-user models', () => {
     await run('alice', 'alice-private-model');
     const { next, res } = await run('bob', 'alice-private-model');
     expect(next).not.toHaveBeenCalled();
-    expect(logViolation).toHaveBeenCalledWith(
-      expect.objectContaining({ user: expect.objectContaining({ id: 'bob' }) }),
-      expect.anything(),
-      ViolationTypes.ILLEGAL_MODEL_REQUEST,
-      { type: ViolationTypes.ILLEGAL_MODEL_REQUEST },
-      expect.anything(),
-    );
+    expectViolation('bob');
     expect(res.answered()).toContain('Illegal model request');
+  });
+
+  it('refuses an id that no list has, with or without a key (ILLEGAL_MODEL_REQUEST)', async () => {
+    expect((await run('alice', 'no-such-model')).next).not.toHaveBeenCalled();
+    expectViolation('alice');
+    expect((await run('bob', 'no-such-model')).res.answered()).toContain('Illegal model request');
+  });
+
+  it('keeps LibreChat’s rule for a user-provided endpoint that does not fetch', async () => {
+    host.setAppConfig(appConfigWith(endpoints.liteLLM, endpoints.static));
+    modelLoaders.loadConfigModels.mockResolvedValue({
+      LiteLLM: ['gpt-4o-mini'],
+      Static: ['static-1'],
+    });
+    /** From v0.8.5 LibreChat lets any id through there; before, only the endpoint's list */
+    const { next } = await run('bob', 'static-any', 'Static');
+    expect(next).toHaveBeenCalledTimes(layout.native ? 1 : 0);
+    expect((await run('bob', 'static-1', 'Static')).next).toHaveBeenCalledTimes(1);
+    expect((await run('bob', 'other-model')).next).not.toHaveBeenCalled();
   });
 
   it('accepts the configured defaults for a user without a key', async () => {
@@ -82,7 +113,6 @@ describe('validateModel with per-user models', () => {
 
   it('refuses a model that models.exclude drops from the user’s list or the shared list', async () => {
     const filters = { exclude: ['alice-*', 'admin-embedding'] };
-    const shared = { name: 'Shared', apiKey: 'sk-admin', baseURL: 'https://shared.example.com/v1' };
     host.setAppConfig(
       appConfigWith(
         { ...endpoints.liteLLM, models: { ...endpoints.liteLLM.models, ...filters } },
@@ -108,5 +138,59 @@ describe('validateModel with per-user models', () => {
     const { next, res } = await run('alice', 'alice-private-model');
     expect(next).not.toHaveBeenCalled();
     expect(res.answered()).toContain('Illegal model request');
+  });
+});
+
+describe('validateModel without the filter module (data provider not rebuilt)', () => {
+  const filters = { exclude: ['admin-embedding'] };
+  let isolated;
+  beforeEach(() => {
+    jest.isolateModules(() => {
+      jest.doMock('librechat-data-provider', () => {
+        const { filterModelList: _unbuilt, ...dataProvider } =
+          jest.requireActual('librechat-data-provider');
+        return dataProvider;
+      });
+      isolated = {
+        validateModel: require('./validateModel'),
+        httpClient: require('~/server/services/Config/userModelsFetch').httpClient,
+      };
+    });
+    jest.dontMock('librechat-data-provider');
+    jest.spyOn(isolated.httpClient, 'get').mockResolvedValue({
+      status: 200,
+      data: { data: [{ id: 'alice-private-model' }, { id: 'gpt-4o-mini' }] },
+    });
+    host.setAppConfig(
+      appConfigWith(
+        { ...endpoints.liteLLM, models: { ...endpoints.liteLLM.models, ...filters } },
+        { ...shared, models: { default: ['admin-chat'], fetch: true, ...filters } },
+        { ...endpoints.liteLLM, name: 'Plain' },
+      ),
+    );
+    modelLoaders.loadConfigModels.mockResolvedValue({
+      LiteLLM: ['gpt-4o-mini'],
+      Shared: ['admin-chat', 'admin-extra'],
+      Plain: ['gpt-4o-mini'],
+    });
+    saveKey('alice', 'Plain', { apiKey: 'sk-alice-SECRET' });
+  });
+
+  it('serves the defaults of endpoints with filters, refuses fetched ids, logs the fix once', async () => {
+    const runIsolated = (userId, model, endpoint = 'LiteLLM') =>
+      run(userId, model, endpoint, isolated.validateModel);
+    expect((await runIsolated('alice', 'gpt-4o-mini')).next).toHaveBeenCalledTimes(1);
+    const { next, res } = await runIsolated('alice', 'alice-private-model');
+    expect(next).not.toHaveBeenCalled();
+    expectViolation('alice');
+    expect(res.answered()).toContain('Illegal model request');
+    expect((await runIsolated('bob', 'admin-extra', 'Shared')).next).not.toHaveBeenCalled();
+    expect((await runIsolated('bob', 'admin-chat', 'Shared')).next).toHaveBeenCalledTimes(1);
+    const built = host.logs.filter((line) =>
+      line.join(' ').includes('npm run build:data-provider'),
+    );
+    expect(built).toHaveLength(1);
+    /** An endpoint without filters keeps the user’s list */
+    expect((await runIsolated('alice', 'alice-private-model', 'Plain')).next).toHaveBeenCalled();
   });
 });

@@ -202,26 +202,34 @@ function readModelFilters(models) {
 let warnedUnfiltered = false;
 
 /**
- * The ids of a fetched list that the endpoint's filters allow. The filters come from the patched
- * data provider; without it (only the backend applied, or not rebuilt) lists stay unfiltered.
+ * Whether filters cannot be applied: the data provider lacks the filter module (only the backend
+ * applied, or not rebuilt). Then nothing fetched is served (fail closed); logs the fix once.
+ * @param {ModelFilters | undefined} filters
+ */
+function filtersUnavailable(filters) {
+  if (!filters || typeof filterModelList === 'function') {
+    return false;
+  }
+  if (!warnedUnfiltered) {
+    warnedUnfiltered = true;
+    logger.error(
+      '[dynamicModels] models.include/exclude need the patched data provider: run `npm run build:data-provider` in the LibreChat checkout and restart; until then endpoints with filters serve models.default only',
+    );
+  }
+  return true;
+}
+
+/**
+ * The ids of a fetched list that the endpoint's filters allow (none without the filter module).
  * @param {string[]} models
  * @param {ModelFilters | undefined} filters
  * @returns {string[]}
  */
 function applyModelFilters(models, filters) {
-  if (!filters) {
-    return models;
+  if (filtersUnavailable(filters)) {
+    return [];
   }
-  if (typeof filterModelList !== 'function') {
-    if (!warnedUnfiltered) {
-      warnedUnfiltered = true;
-      logger.warn(
-        '[dynamicModels] models.include/exclude need the patched data provider (npm run build:data-provider); lists are not filtered',
-      );
-    }
-    return models;
-  }
-  return filterModelList(models, filters);
+  return filters ? filterModelList(models, filters) : models;
 }
 
 /**
@@ -313,6 +321,27 @@ const getDynamicEndpoints = (appConfig) => getCustomEndpoints(appConfig).dynamic
  */
 async function getCustomEndpointsForRequest(req) {
   return getCustomEndpoints(await loadAppConfig({ user: req.user, appConfig: req.config }));
+}
+
+/**
+ * Whether `validateModel` lets a request's model through unchecked, as LibreChat does from
+ * v0.8.5 when the endpoint's users provide the key: never for a dynamic endpoint, whose models
+ * are the user's own filtered list in `getModelsConfig`, nor when the app config cannot be read.
+ * @param {ServerRequest} req
+ * @param {Partial<TConfig> | undefined} endpointConfig - `getEndpointsConfig(req)[endpoint]`
+ * @param {string} endpoint
+ * @returns {Promise<boolean>}
+ */
+async function skipsModelValidation(req, endpointConfig, endpoint) {
+  if (!endpointConfig?.userProvide) {
+    return false;
+  }
+  try {
+    const { dynamic } = await getCustomEndpointsForRequest(req);
+    return !dynamic.some(({ name }) => name === endpoint);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -696,6 +725,9 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
  * @returns {Promise<UserModelsState>}
  */
 async function safeResolve(req, endpoint, mode) {
+  if (filtersUnavailable(endpoint.filters)) {
+    return { ...toState(endpoint, null), error: 'filters_unavailable' };
+  }
   try {
     return await resolveEndpointModels(req, endpoint, mode);
   } catch {
@@ -890,6 +922,7 @@ module.exports = {
   getCustomEndpoints,
   getDynamicEndpoints,
   getCustomEndpointsForRequest,
+  skipsModelValidation,
   resolveEndpointModels,
   overlayUserModels,
   overlayUserModelsWithState,

@@ -7,7 +7,9 @@ export type TDynamicModelsError =
   | 'timeout'
   | 'bad_response'
   | 'blocked_url'
-  | 'canceled';
+  | 'canceled'
+  | 'filtered_out'
+  | 'filters_unavailable';
 
 /** Where the model list of a dynamic custom endpoint comes from, for the requesting user */
 export type TDynamicModelsSource = {
