@@ -25,14 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from checklib import Shots, chromium, close_chromium
 
 DEFAULTS = ["gpt-4o-mini"]
 USER_MODELS = ["alice-model-1", "alice-model-2"]
@@ -183,38 +183,17 @@ def make_handler(api: StandInAPI) -> type[BaseHTTPRequestHandler]:
 class Check:
     """One browser session against the stand-in; each step records what it saw."""
 
-    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium: str, chromedriver: str) -> None:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        self.base, self.api, self.shots = base, api, shots
-        self.profile = tempfile.mkdtemp(prefix="dynmodels-chromium-")
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1280,900",
-            f"--user-data-dir={self.profile}",
-        ):
-            options.add_argument(flag)
-        self.driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium_path: str, chromedriver: str) -> None:
+        self.base, self.api = base, api
+        self.shots = Shots(shots)
+        self.driver = chromium(chromium_path, chromedriver)
         self.results: list[tuple[str, bool, str]] = []
-        self.shots_taken = 0
 
     def close(self) -> None:
-        self.driver.quit()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        close_chromium(self.driver)
 
     def shot(self, name: str) -> None:
-        self.shots_taken += 1
-        self.driver.save_screenshot(str(self.shots / f"{self.shots_taken:02d}-{name}.png"))
+        self.shots.take(self.driver, name)
 
     def record(self, step: str, ok: bool, detail: str) -> None:
         self.results.append((step, ok, detail))

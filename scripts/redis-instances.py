@@ -28,8 +28,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,15 +39,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from checklib import NotReady, Processes, free_port
+
 HERE = Path(__file__).resolve().parent
 BAD_KEY = "sk-refused"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Provider:
@@ -108,20 +101,6 @@ class Instance:
         if status != 200:
             raise RuntimeError(f"{self.name}: /models answered {status}: {body}")
         return list(body["models"])
-
-
-def wait_ready(instance: Instance, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{instance.name} exited: {log.read_text()[-2000:]}")
-        try:
-            if instance.call("GET", "/ready")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{instance.name} not ready after 120 s: {log.read_text()[-2000:]}")
 
 
 class Checks:
@@ -236,15 +215,12 @@ def main() -> int:
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="dynmodels-redis-"))
-    processes: list[subprocess.Popen[bytes]] = []
+    processes = Processes(work)
     try:
         redis_port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [args.redis_server, "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", str(work)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        processes.start(
+            "redis-server",
+            [args.redis_server, "--port", str(redis_port), "--save", "", "--appendonly", "no", "--dir", str(work)],
         )
         provider = Provider(args.delay)
         env = {**os.environ, "USE_REDIS": "true", "REDIS_URI": f"redis://127.0.0.1:{redis_port}"}
@@ -254,16 +230,10 @@ def main() -> int:
         env.setdefault("CREDS_IV", secrets.token_hex(16))
         instances = []
         for name in ("A", "B"):
-            port, log = free_port(), work / f"instance-{name}.log"
-            process = subprocess.Popen(
-                ["node", str(HERE / "redis-instance.js"), str(tree), str(port), provider.url],
-                env=env,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            processes.append(process)
+            port = free_port()
+            processes.start(f"instance-{name}", ["node", str(HERE / "redis-instance.js"), str(tree), str(port), provider.url], env=env)
             instance = Instance(name, port)
-            wait_ready(instance, process, log)
+            processes.wait_ready(f"instance-{name}", lambda: instance.call("GET", "/ready")[0] == 200, 120)
             instances.append(instance)
         a, b = instances
         print(f"redis-server :{redis_port}, provider {provider.url} ({args.delay:.1f} s), instances A and B ready")
@@ -275,17 +245,11 @@ def main() -> int:
         failed = run_checks(a, b, provider, both_clocks)
         print(f"{5 - failed} of 5 checks pass")
         return 1 if failed else 0
-    except RuntimeError as error:
+    except (RuntimeError, NotReady) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,0 +1,170 @@
+"""Pieces the opt-in check scripts share (browser-check.py, redis-instances.py, live-check.py).
+
+- ``free_port()``: a free TCP port on 127.0.0.1;
+- ``Processes``: starts each child in its own process group, waits for it to answer, and stops
+  each by its PID (its group: ``npm run backend`` forks node) at the end, also on failure or Ctrl-C;
+- ``chromium()``: Debian's headless chromium through selenium, in a throw-away profile;
+- ``Shots``: numbered screenshots in one folder.
+
+Standard library only at import time (selenium is imported when a browser is started), so the
+default tests can load it anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class NotReady(RuntimeError):
+    """A started process exited or did not answer in time."""
+
+
+def http_status(url: str, timeout: float = 5) -> int | None:
+    """The status of a GET (any status counts as an answer); None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (OSError, ValueError):
+        return None
+
+
+class Processes:
+    """Children started by this script, stopped by their PID (process group) in reverse order."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            list(argv),
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own group, led by its PID: stop() reaches its children too
+        )
+        log.close()
+        self.started.append((name, process))
+        return process
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_ready(self, name: str, ready: Callable[[], bool], timeout: float) -> None:
+        process = dict(self.started)[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise NotReady(f"{name} exited with {process.returncode}: {self.log(name)[-1500:]}")
+            try:
+                if ready():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise NotReady(f"{name} did not answer within {timeout:.0f} s: {self.log(name)[-1500:]}")
+
+    def stop(self, grace: float = 10) -> list[str]:
+        """Stops every child (SIGTERM to its group, SIGKILL after ``grace`` s); answers what was stopped."""
+        stopped = []
+        for name, process in reversed(self.started):
+            if process.poll() is None:
+                _signal_group(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process.pid, signal.SIGKILL)
+                    process.wait(timeout=grace)
+            _signal_group(process.pid, signal.SIGKILL)  # a child left behind by a leader that exited
+            stopped.append(f"{name} (pid {process.pid})")
+        self.started.clear()
+        return stopped
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def chromium(chromium_path: str = "/usr/bin/chromium", chromedriver: str = "/usr/bin/chromedriver", network_log: bool = False) -> Any:
+    """A headless Chromium driven through selenium; ``driver.quit()`` then ``shutil.rmtree(driver.profile)``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="dynmodels-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium_path
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    if network_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.profile = profile
+    return driver
+
+
+def close_chromium(driver: Any) -> None:
+    try:
+        driver.quit()
+    finally:
+        shutil.rmtree(getattr(driver, "profile", ""), ignore_errors=True)
+
+
+class Shots:
+    """Numbered screenshots: ``01-defaults.png``, ``02-menu.png``, ..."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.taken = 0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def take(self, driver: Any, name: str) -> Path:
+        self.taken += 1
+        slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()).strip("-")[:60]
+        path = self.folder / f"{self.taken:02d}-{slug}.png"
+        driver.save_screenshot(str(path))
+        return path
