@@ -26,6 +26,25 @@ from pathlib import Path
 from typing import Any
 
 
+# The page's visibility and clock under the check's control: ``window.__hideFor(ms)`` hides the tab,
+# moves Date.now forward by ms and shows it again (nothing waits).
+HIDE_TAB_JS = """
+window.__visibility = 'visible';
+window.__clockOffset = 0;
+const realNow = Date.now.bind(Date);
+Date.now = () => realNow() + window.__clockOffset;
+Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => window.__visibility });
+Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__visibility === 'hidden' });
+window.__hideFor = (ms) => {
+  window.__visibility = 'hidden';
+  document.dispatchEvent(new Event('visibilitychange'));
+  window.__clockOffset += ms;
+  window.__visibility = 'visible';
+  document.dispatchEvent(new Event('visibilitychange'));
+};
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,3 +187,123 @@ class Shots:
         path = self.folder / f"{self.taken:02d}-{slug}.png"
         driver.save_screenshot(str(path))
         return path
+
+
+class ModelMenu:
+    """LibreChat's model menu and key dialog for one endpoint, as a user reaches them (v0.8 UI)."""
+
+    def __init__(self, driver: Any, endpoint: str) -> None:
+        self.driver, self.endpoint = driver, endpoint
+
+    def wait(self, condition: Callable[[], Any], timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return True
+            except Exception:  # the page is still rendering
+                pass
+            time.sleep(0.2)
+        return False
+
+    def button_text(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return str(self.driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Select a model"]').text)
+
+    def describe(self) -> str:
+        try:
+            return f"model button shows {self.button_text()!r}"
+        except Exception as exc:  # the button is not there
+            return f"no model button ({type(exc).__name__})"
+
+    def click_js(self, css: str) -> None:
+        import json
+
+        self.driver.execute_script(f"document.querySelector({json.dumps(css)})?.click()")
+
+    def button_with_text(self, text: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        buttons = self.driver.find_elements(By.XPATH, f'//button[normalize-space()="{text}"]')
+        return [b for b in buttons if b.is_displayed()][-1]
+
+    def escape(self, times: int = 1) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        chain = ActionChains(self.driver)
+        for _ in range(times):
+            chain.send_keys(Keys.ESCAPE)
+        chain.perform()
+
+    def open(self) -> None:
+        """Opens the model menu (closing whatever menu or dialog is open first)."""
+        from selenium.webdriver.common.by import By
+
+        menu = f"#endpoint-{self.endpoint}-menu"
+        for _ in range(3):
+            if self.driver.find_elements(By.CSS_SELECTOR, menu):
+                return
+            self.escape()
+            self.click_js('button[aria-label="Select a model"]')
+            if self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, menu), 5):
+                return
+        raise RuntimeError("the model menu does not open")
+
+    def open_key_dialog(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.open()
+        self.click_js(f"#endpoint-{self.endpoint}-settings")
+        self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, "input#apiKey"))
+
+    def items(self, model: str) -> list[Any]:
+        from selenium.webdriver.common.by import By
+
+        xpath = (
+            '//*[(@role="option" or @role="menuitem" or @role="menuitemradio")'
+            f' and contains(normalize-space(.), "{model}")]'
+        )
+        found = self.driver.find_elements(By.XPATH, xpath)
+        return [item for item in found if item.get_attribute("id") != f"endpoint-{self.endpoint}-menu"]
+
+    def show_models(self, model: str) -> None:
+        """Opens the menu on the endpoint's submenu (hover, then a click when ``model`` does not show)."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+
+        self.open()
+        endpoint = self.driver.find_element(By.CSS_SELECTOR, f"#endpoint-{self.endpoint}-menu")
+        ActionChains(self.driver).move_to_element(endpoint).perform()
+        if not self.wait(lambda: self.items(model), 3):
+            self.click_js(f"#endpoint-{self.endpoint}-menu")
+
+    def lists(self, models: list[str], others: list[str], shoot: Callable[[], Any] | None = None) -> bool:
+        """Whether the endpoint's submenu lists these models and none of ``others``; a failed look is False."""
+        from selenium.webdriver.common.by import By
+
+        try:
+            self.show_models(models[0])
+            listed = self.wait(lambda: all(self.items(model) for model in models), 10)
+            absent = not any(self.items(model) for model in others if model not in models)
+            if shoot:
+                shoot()
+            self.escape(2)
+            self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, f"#endpoint-{self.endpoint}-menu"), 3)
+            return listed and absent
+        except Exception as exc:  # the menu did not render as expected: a failed step, not a crash
+            print(f"     menu: {type(exc).__name__}: {exc}", flush=True)
+            return False
+
+    def pick(self, model: str) -> bool:
+        """Selects a model of the endpoint through the menu."""
+        try:
+            self.show_models(model)
+            if not self.wait(lambda: self.items(model), 10):
+                return False
+            self.items(model)[-1].click()
+            return self.wait(lambda: model in self.button_text(), 10)
+        except Exception as exc:
+            print(f"     pick: {type(exc).__name__}: {exc}", flush=True)
+            return False
