@@ -70,6 +70,7 @@ DEFAULT_VENV = Path(os.environ.get("DYNMODELS_LIVE_VENV", Path.home() / ".cache/
 ENDPOINT, OWN_URL = "LiteLLM", "OwnURL"
 DEFAULTS = {ENDPOINT: ["live-default-model"], OWN_URL: ["own-default-model"]}
 ALICE_MODELS, ALICE_NEXT, BOB_MODELS = ["alpha-one", "alpha-two"], ["alpha-three"], ["beta-one", "beta-two"]
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 OPENROUTER_MODELS = ["openrouter/or-model-a", "openrouter/or-model-b"]
 
 
@@ -125,7 +126,14 @@ def litellm_config(models_by_key: dict[str, list[str]]) -> dict[str, Any]:
         "model_list": [
             {
                 "model_name": model,
-                "litellm_params": {"model": f"openai/{model}", "api_key": "unused", "mock_response": mock_answer(model)},
+                "litellm_params": {
+                    "model": f"openai/{model}",
+                    "api_key": "unused",
+                    "mock_response": mock_answer(model),
+                    # an answer that takes as long as a real one: v0.8.7's resumable stream loses an answer
+                    # that is complete before the page subscribes to it
+                    "mock_delay": 1.5,
+                },
             }
             for model in models
         ],
@@ -392,6 +400,7 @@ class LiveCheck:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("content-type", "application/json")
+        request.add_header("user-agent", BROWSER_UA)  # LibreChat's uaParser answers "Illegal request" otherwise
         if token:
             request.add_header("authorization", f"Bearer {token}")
         try:
@@ -543,13 +552,14 @@ class LiveCheck:
             "model": ALICE_MODELS[0],
             "key": "never",
         }
+        chats = self.processes.log("litellm").count("POST /v1/chat/completions")
         status, answer = self.api("POST", f"/api/agents/chat/{ENDPOINT}", body, token, timeout=30)
-        refused = 400 <= status < 500
-        litellm = self.processes.log("litellm")
-        reached = f'"{ALICE_MODELS[0]}"' in litellm or ALICE_MODELS[0] in litellm
+        time.sleep(5)  # a chat the server accepted reaches the gateway within this
+        forwarded = self.processes.log("litellm").count("POST /v1/chat/completions") - chats
+        refused = 400 <= status < 500 and not forwarded
         return refused, (
-            f"POST /api/agents/chat/{ENDPOINT} model={ALICE_MODELS[0]} as bob -> {status} {answer[:160]!r}"
-            f"{'; the gateway saw a request for it' if reached else ''}"
+            f"POST /api/agents/chat/{ENDPOINT} model={ALICE_MODELS[0]} as bob -> {status} {answer[:160]!r};"
+            f" chat requests the server sent on to the gateway: {forwarded}"
         )
 
     def _wrong_key(self, user: User) -> tuple[bool, str]:

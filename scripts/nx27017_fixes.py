@@ -28,6 +28,8 @@ import sys
 from typing import Any
 
 FIXED_METHODS = (
+    "find",
+    "find_one",
     "count_documents",
     "delete_one",
     "delete_many",
@@ -67,17 +69,39 @@ def objectid_equalities(query: dict[str, Any]) -> dict[str, Any]:
     return {field: value for field, value in query.items() if not field.startswith("$") and field != "_id" and _is_objectid(value)}
 
 
+def split_objectid_equalities(query: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({field: ObjectId ...}, the rest)``: the part only the Python tier matches, and what SQL may run."""
+    equal = {}
+    rest = {}
+    for field, value in query.items():
+        plain = not field.startswith("$") and field != "_id"
+        if plain and _is_objectid(value):
+            equal[field] = value
+        elif plain and isinstance(value, dict) and list(value) == ["$eq"] and _is_objectid(value["$eq"]):
+            equal[field] = value["$eq"]
+        else:
+            rest[field] = value
+    return equal, rest
+
+
 def _resolved(collection: Any, query: dict[str, Any], session: Any) -> dict[str, Any]:
-    ids = [doc["_id"] for doc in _find(collection, query, session)]
-    return {"_id": {"$in": ids}}
+    """The filter with its ObjectId equalities replaced by the ``_id`` values they match."""
+    equal, rest = split_objectid_equalities(query)
+    if not equal:  # only inside $and/$or or as $ne: resolve the whole filter in Python
+        equal, rest = query, {}
+    ids = {"_id": {"$in": [doc["_id"] for doc in _find(collection, equal, session)]}}
+    if not rest:
+        return ids
+    return {"$and": [rest, ids]} if "_id" in rest else {**rest, **ids}
 
 
 def _find(collection: Any, query: dict[str, Any], session: Any) -> list[dict[str, Any]]:
+    find = _ORIGINAL.get("find", type(collection).find)
     kwargs = {"session": session} if session is not None else {}
     try:
-        return list(collection.find(query, {"_id": 1}, **kwargs))
+        return list(find(collection, query, {"_id": 1}, **kwargs))
     except TypeError:  # a find without session
-        return list(collection.find(query, {"_id": 1}))
+        return list(find(collection, query, {"_id": 1}))
 
 
 def _restore_objectids(collection: Any, inserted_id: Any, equalities: dict[str, Any]) -> None:
@@ -90,32 +114,43 @@ _ORIGINAL: dict[str, Any] = {}
 
 def _wrap(name: str, original: Any) -> Any:
     @functools.wraps(original)
-    def method(self: Any, filter: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - neosqlite's name
-        if not needs_resolving(filter):
-            return original(self, filter, *args, **kwargs)
-        session = kwargs.get("session")
-        resolved = _resolved(self, filter, session)
-        upsert = kwargs.get("upsert", False)
-        if name in UPSERTING and upsert and not resolved["_id"]["$in"]:
-            # nothing matches: the original inserts (from the original filter), then fix 2
-            result = original(self, filter, *args, **kwargs)
-            inserted = getattr(result, "upserted_id", None)
-            if name.startswith("find_one_and"):
-                inserted = result.get("_id") if isinstance(result, dict) else None
-                if inserted is None:  # returned the document before (None): find what was inserted
-                    equal_strings = {field: str(value) for field, value in objectid_equalities(filter).items()}
-                    rest = {k: v for k, v in filter.items() if k not in equal_strings and not k.startswith("$")}
-                    found = self.find_one({**rest, **equal_strings})
-                    inserted = found["_id"] if found else None
-            _restore_objectids(self, inserted, objectid_equalities(filter))
-            if name.startswith("find_one_and") and isinstance(result, dict):
-                result.update(objectid_equalities(filter))
-            return result
-        if name in UPSERTING:
-            kwargs["upsert"] = False
-        return original(self, resolved, *args, **kwargs)
+    def method(self: Any, filter: Any = None, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - neosqlite's name
+        try:
+            if not needs_resolving(filter):
+                return original(self, filter, *args, **kwargs)
+            return _fixed(name, original, self, filter, *args, **kwargs)
+        except Exception as exc:  # neosqlite's own error, named in the server log (never the values)
+            print(f"nx27017_fixes: {name} on {list(filter)} failed: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr, flush=True)
+            raise
 
     return method
+
+
+def _fixed(name: str, original: Any, self: Any, filter: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    resolved = _resolved(self, filter, kwargs.get("session"))
+    if name in UPSERTING and kwargs.get("upsert"):
+        if _ORIGINAL["find_one"](self, resolved) is None:
+            return _upsert(name, original, self, filter, *args, **kwargs)
+        kwargs["upsert"] = False
+    return original(self, resolved, *args, **kwargs)
+
+
+def _upsert(name: str, original: Any, self: Any, filter: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """Nothing matches: the original inserts (from the original filter), then the ObjectIds go back (fix 2)."""
+    equalities = objectid_equalities(filter)
+    result = original(self, filter, *args, **kwargs)
+    inserted = getattr(result, "upserted_id", None)
+    if name.startswith("find_one_and"):
+        inserted = result.get("_id") if isinstance(result, dict) else None
+        if inserted is None:  # it returned the document before (None): find what was inserted
+            as_strings = {field: str(value) for field, value in equalities.items()}
+            rest = {k: v for k, v in filter.items() if k not in as_strings and not k.startswith("$")}
+            found = _ORIGINAL["find_one"](self, {**rest, **as_strings})
+            inserted = found["_id"] if found else None
+        elif isinstance(result, dict):
+            result.update(equalities)
+    _restore_objectids(self, inserted, equalities)
+    return result
 
 
 def _wrap_aggregate(original: Any) -> Any:

@@ -8,6 +8,7 @@ failing before its fix).
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -138,3 +139,16 @@ def test_find_one_and_delete_removes_the_match(coll: Any) -> None:
 def test_aggregate_matches_an_objectid_id(coll: Any) -> None:
     inserted = coll.insert_one({"name": "A"}).inserted_id
     assert [doc["name"] for doc in coll.aggregate([{"$match": {"_id": inserted}}])] == ["A"]
+
+
+def test_find_one_matches_an_objectid_together_with_a_date_range(coll: Any) -> None:
+    """LibreChat's refresh: Session.findOne({user, refreshTokenHash, expiration: {$gt: now}})."""
+    user = ObjectId()
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    coll.insert_many(
+        [{"user": user, "hash": "h", "expiration": soon}, {"user": ObjectId(), "hash": "h", "expiration": soon}]
+    )
+    now = datetime.datetime.now(datetime.timezone.utc)
+    found = coll.find_one({"user": user, "hash": "h", "expiration": {"$gt": now}})
+    assert found is not None and found["user"] == user
+    assert coll.count_documents({"user": user, "expiration": {"$gt": now}}) == 1
