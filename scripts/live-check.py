@@ -409,6 +409,24 @@ class LiveCheck:
         except urllib.error.HTTPError as error:
             return error.code, error.read(4000).decode(errors="replace")
 
+    def events(self, path: str, token: str, timeout: float = 15) -> str:
+        """The first events of a server-sent stream (up to its error or final event, or ``timeout``)."""
+        request = urllib.request.Request(self.base + path)
+        request.add_header("authorization", f"Bearer {token}")
+        request.add_header("user-agent", BROWSER_UA)
+        lines: list[str] = []
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                for raw in response:
+                    lines.append(raw.decode(errors="replace"))
+                    if "error" in lines[-1] or '"final"' in lines[-1] or len(lines) > 50:
+                        break
+        except urllib.error.HTTPError as error:
+            lines.append(f"HTTP {error.code}: {error.read(500).decode(errors='replace')}")
+        except OSError as error:  # the stream stayed open with nothing more
+            lines.append(f"({type(error).__name__})")
+        return "".join(lines)
+
     def token(self, user: User) -> str:
         status, body = self.api("POST", "/api/auth/login", {"email": user.email, "password": user.password})
         if status != 200:
@@ -554,12 +572,17 @@ class LiveCheck:
         }
         chats = self.processes.log("litellm").count("POST /v1/chat/completions")
         status, answer = self.api("POST", f"/api/agents/chat/{ENDPOINT}", body, token, timeout=30)
+        stream = ""
+        if status == 200 and '"streamId"' in answer:  # resumable streams (v0.8.x): the outcome is on the stream
+            stream_id = json.loads(answer)["streamId"]
+            stream = self.events(f"/api/agents/chat/stream/{stream_id}", token)
         time.sleep(5)  # a chat the server accepted reaches the gateway within this
         forwarded = self.processes.log("litellm").count("POST /v1/chat/completions") - chats
-        refused = 400 <= status < 500 and not forwarded
+        illegal = "illegal_model_request" in stream or "Illegal model" in answer + stream
+        refused = (400 <= status < 500 or illegal) and not forwarded
         return refused, (
-            f"POST /api/agents/chat/{ENDPOINT} model={ALICE_MODELS[0]} as bob -> {status} {answer[:160]!r};"
-            f" chat requests the server sent on to the gateway: {forwarded}"
+            f"POST /api/agents/chat/{ENDPOINT} model={ALICE_MODELS[0]} as bob -> {status} {answer[:120]!r}"
+            f"{'; stream: ' + repr(stream[:200]) if stream else ''}; chat requests the server sent on to the gateway: {forwarded}"
         )
 
     def _wrong_key(self, user: User) -> tuple[bool, str]:

@@ -18,7 +18,11 @@ in tests/test_nx27017_fixes.py against a real server:
    document): the inserted document gets the filter's ObjectId values back;
 3. nx-27017 converts the wire's ObjectIds to neosqlite's in every filter but an ``aggregate``
    pipeline, so ``countDocuments`` (the drivers send it as ``$match`` + ``$group``) counted 0 for
-   any ObjectId, ``_id`` included: the pipeline is converted too.
+   any ObjectId, ``_id`` included: the pipeline is converted too;
+4. a compound index naming ``_id`` (v0.8.7's conversations: ``{user, chatProjectId, updatedAt, _id}``)
+   becomes ``json_extract(data, '_id')``, an invalid JSON path, so every insert and update of that
+   collection failed ("JSON path error near '_id'": no conversation was ever saved): ``_id`` is
+   left out of such a key (a unique one is not created: with ``_id`` in it, it constrained nothing).
 """
 
 from __future__ import annotations
@@ -120,7 +124,8 @@ def _wrap(name: str, original: Any) -> Any:
                 return original(self, filter, *args, **kwargs)
             return _fixed(name, original, self, filter, *args, **kwargs)
         except Exception as exc:  # neosqlite's own error, named in the server log (never the values)
-            print(f"nx27017_fixes: {name} on {list(filter)} failed: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr, flush=True)
+            shape = {op: list(fields) for op, fields in args[0].items() if isinstance(fields, dict)} if args and isinstance(args[0], dict) else ""
+            print(f"nx27017_fixes: {name} on {list(filter or {})} {shape} failed: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr, flush=True)
             raise
 
     return method
@@ -164,6 +169,26 @@ def _wrap_aggregate(original: Any) -> Any:
     return aggregate
 
 
+def compound_key_without_id(key: Any) -> Any:
+    """A compound index key with ``_id`` dropped (neosqlite writes ``json_extract(data, '_id')`` for it,
+    an invalid JSON path that then fails every insert and update of the collection); others unchanged."""
+    if not isinstance(key, list) or len(key) < 2:
+        return key
+    kept = [part for part in key if (part[0] if isinstance(part, tuple | list) else part) != "_id"]
+    return kept if len(kept) != len(key) else key
+
+
+def _wrap_create_index(original: Any) -> Any:
+    @functools.wraps(original)
+    def create_index(self: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
+        fixed = compound_key_without_id(key)
+        if fixed is not key and kwargs.get("unique"):  # unique with _id is no constraint: none at all
+            return kwargs.get("name") or "_".join(str(part[0] if isinstance(part, tuple | list) else part) for part in key)
+        return original(self, fixed, *args, **kwargs)
+
+    return create_index
+
+
 def _neo_objectids(pipeline: Any) -> Any:
     try:
         from nx_27017.utils import convert_bson_to_neo_objectids
@@ -186,10 +211,12 @@ def apply() -> list[str]:
         setattr(Collection, name, _wrap(name, _ORIGINAL[name]))
     _ORIGINAL["aggregate"] = Collection.aggregate
     Collection.aggregate = _wrap_aggregate(Collection.aggregate)
+    Collection.create_index = _wrap_create_index(Collection.create_index)
     Collection._dynmodels_fixed = True
     applied.append("ObjectId equalities resolved to _id for " + ", ".join((*FIXED_METHODS, "aggregate $match")))
     applied.append("upserts keep the filter's ObjectId values")
     applied.append("aggregate pipelines get neosqlite ObjectIds (nx-27017 converts every filter but these)")
+    applied.append("compound indexes without their _id part (its JSON path broke every write)")
     return applied
 
 

@@ -152,3 +152,11 @@ def test_find_one_matches_an_objectid_together_with_a_date_range(coll: Any) -> N
     found = coll.find_one({"user": user, "hash": "h", "expiration": {"$gt": now}})
     assert found is not None and found["user"] == user
     assert coll.count_documents({"user": user, "expiration": {"$gt": now}}) == 1
+
+
+def test_a_compound_index_with_id_leaves_the_collection_writable(keys: Any) -> None:
+    """v0.8.7's Conversation schema: index {user, chatProjectId, updatedAt, _id}."""
+    convos = keys.database.convos
+    convos.create_index([("user", 1), ("updatedAt", -1), ("_id", 1)])
+    convos.find_one_and_update({"conversationId": "c", "user": "u"}, {"$set": {"title": "t"}}, upsert=True)
+    assert convos.find_one({"conversationId": "c"})["title"] == "t"
