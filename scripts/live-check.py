@@ -419,7 +419,8 @@ class LiveCheck:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 for raw in response:
                     lines.append(raw.decode(errors="replace"))
-                    if "error" in lines[-1] or '"final"' in lines[-1] or len(lines) > 50:
+                    data = lines[-1].startswith("data:")
+                    if (data and ("error" in "".join(lines[-2:]) or '"final"' in lines[-1])) or len(lines) > 50:
                         break
         except urllib.error.HTTPError as error:
             lines.append(f"HTTP {error.code}: {error.read(500).decode(errors='replace')}")
