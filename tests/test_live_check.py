@@ -150,3 +150,30 @@ def test_wait_ready_names_a_process_that_exited(tmp_path: Path) -> None:
 
 def test_find_secrets_names_each_key_found() -> None:
     assert live.find_secrets("a sk-1 b", ["sk-1", "sk-2"]) == ["sk-1"]
+
+
+def test_events_reads_a_stream_up_to_its_error_data_line() -> None:
+    """v0.8.x answers a refused chat with 200 'started' and the refusal on the resumable stream."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Stream(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b'event: error\ndata: {"error":"illegal_model_request"}\n\n')
+            self.wfile.flush()
+            time.sleep(3)  # the stream stays open
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    check = object.__new__(live.LiveCheck)
+    check.base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert "illegal_model_request" in check.events("/api/agents/chat/stream/x", "token", timeout=10)
+    finally:
+        server.shutdown()
