@@ -579,7 +579,7 @@ class LiveCheck:
             stream = self.events(f"/api/agents/chat/stream/{stream_id}", token)
         time.sleep(5)  # a chat the server accepted reaches the gateway within this
         forwarded = self.processes.log("litellm").count("POST /v1/chat/completions") - chats
-        illegal = "illegal_model_request" in stream or "Illegal model" in answer + stream
+        illegal = any(word in answer + stream for word in ("illegal_model_request", "Illegal model"))
         refused = (400 <= status < 500 or illegal) and not forwarded
         return refused, (
             f"POST /api/agents/chat/{ENDPOINT} model={ALICE_MODELS[0]} as bob -> {status} {answer[:120]!r}"
