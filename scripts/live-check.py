@@ -731,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         old_log.unlink()
     keys = Keys.fresh()
     check: LiveCheck | None = None
+    repairs: list[str] = []
     try:
         if args.build or not (args.tree / "client/dist/index.html").exists():
             print("building the client: npm run frontend (about 6 minutes or more)", flush=True)
@@ -738,6 +739,10 @@ def main(argv: list[str] | None = None) -> int:
             if built.returncode:
                 print(f"error: npm run frontend failed: see {args.work / 'frontend.log'}", file=sys.stderr)
                 return 1
+
+        repairs = repair_agents(args.tree, args.work / "repairs.log")
+        for repair in repairs:
+            print(f"repaired: {repair}", flush=True)
 
         # 1. the database
         nx_port = free_port()
@@ -790,6 +795,7 @@ def main(argv: list[str] | None = None) -> int:
         "pins": list(PINS),
         "seconds": round(time.monotonic() - started),
         "install_substitutions": _substitutions(args.tree),
+        "agents_repairs": repairs,
         "steps": [step.__dict__ for step in steps],
         "passed": passed,
         "total": len(steps),
@@ -799,6 +805,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"summary: {target}; screenshots: {shots.folder}")
     print(f"{passed}/{len(steps)} live steps pass")
     return 0 if steps and passed == len(steps) else 1
+
+
+def repair_agents(tree: Path, log: Path) -> list[str]:
+    """verify-librechat.py's mends of a registry @librechat/agents build the release cannot load."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verify_librechat", HERE / "verify-librechat.py")
+    if spec is None or spec.loader is None:
+        return []
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["verify_librechat"] = module
+    spec.loader.exec_module(module)
+    return list(module.repair_agents(tree, log))
 
 
 def _port_open(port: int) -> bool:
