@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from checklib import HIDE_TAB_JS, ModelMenu, Shots, chromium, close_chromium
+from checklib import HIDE_TAB_JS, ModelMenu, Shots, chromium, close_chromium, missing_browser
 
 DEFAULTS = ["gpt-4o-mini"]
 USER_MODELS = ["alice-model-1", "alice-model-2"]
@@ -281,10 +281,10 @@ def main() -> int:
     if not (dist / "index.html").is_file():
         print(f"no built client at {dist}: run 'npm run frontend' in the patched tree first", file=sys.stderr)
         return 2
-    for tool in (args.chromium, args.chromedriver):
-        if not Path(tool).exists():
-            print(f"{tool} is missing: apt-get install chromium chromium-driver", file=sys.stderr)
-            return 2
+    missing = missing_browser(args.chromium, args.chromedriver)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     try:
         import selenium  # noqa: F401
     except ImportError:

@@ -52,6 +52,33 @@ def free_port() -> int:
         return port
 
 
+def missing_browser(chromium_path: str, chromedriver: str) -> str | None:
+    """The line to print when Debian's chromium or its driver is not installed, else None."""
+    for tool in (chromium_path, chromedriver):
+        if not Path(tool).exists():
+            return f"{tool} is missing: apt-get install chromium chromium-driver"
+    return None
+
+
+def serve_json(handler: Any, status: int, body: bytes) -> None:
+    """Answers a ``BaseHTTPRequestHandler`` request with a JSON body."""
+    handler.send_response(status)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def serve_in_thread(handler: Any) -> Any:
+    """A ThreadingHTTPServer on a free 127.0.0.1 port, serving in a daemon thread."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class NotReady(RuntimeError):
     """A started process exited or did not answer in time."""
 

@@ -39,14 +39,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +61,9 @@ from checklib import (  # noqa: E402
     close_chromium,
     free_port,
     http_status,
+    missing_browser,
+    serve_in_thread,
+    serve_json,
 )
 
 # litellm 1.107.0 was published compromised: never that one
@@ -251,18 +253,12 @@ class OpenRouterShaped:
                             for model in OPENROUTER_MODELS
                         ]
                     }
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                serve_json(self, status, json.dumps(body).encode())
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         self.url = f"http://{self.host}/api/v1"
 
@@ -709,10 +705,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.tree / "node_modules").is_dir():
         print(f"error: {args.tree}: dependencies not installed (npm ci)", file=sys.stderr)
         return 2
-    for tool in (args.chromium, args.chromedriver):
-        if not Path(tool).exists():
-            print(f"error: {tool} is missing: apt-get install chromium chromium-driver", file=sys.stderr)
-            return 2
+    missing = missing_browser(args.chromium, args.chromedriver)
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     python = ensure_venv(args.venv)
     if Path(sys.prefix).resolve() != args.venv.resolve():
         os.execv(str(python), [str(python), str(Path(__file__).resolve()), *(sys.argv[1:] if argv is None else argv)])

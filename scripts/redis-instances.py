@@ -35,11 +35,11 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from checklib import NotReady, Processes, free_port
+from checklib import NotReady, Processes, free_port, serve_in_thread, serve_json
 
 HERE = Path(__file__).resolve().parent
 BAD_KEY = "sk-refused"
@@ -66,17 +66,12 @@ class Provider:
                 else:
                     ids = [f"{key}-v{provider.version}-{n}" for n in (1, 2)]
                     body, status = json.dumps({"data": [{"id": i} for i in ids]}).encode(), 200
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                serve_json(self, status, body)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def count(self, key: str) -> int:
