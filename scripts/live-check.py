@@ -610,8 +610,9 @@ class LiveCheck:
         from selenium.webdriver.common.by import By
 
         user.driver.find_element(By.CSS_SELECTOR, '[data-testid="nav-user"]').click()
-        user.menu.wait(lambda: user.driver.find_element(By.XPATH, '//*[@role="menuitem" and contains(., "Log out")]'), 10)
-        user.driver.find_element(By.XPATH, '//*[@role="menuitem" and contains(., "Log out")]').click()
+        log_out = '//*[(@role="menuitem" or @role="option") and contains(., "Log out")]'  # v0.8 menu, v0.7 select
+        user.menu.wait(lambda: user.driver.find_element(By.XPATH, log_out), 10)
+        user.driver.find_element(By.XPATH, log_out).click()
         out = user.menu.wait(lambda: "/login" in user.driver.current_url, 20)
         ok, detail = self.login(user)
         user.net.order.clear()
