@@ -25,14 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from checklib import HIDE_TAB_JS, ModelMenu, Shots, chromium, close_chromium, missing_browser
 
 DEFAULTS = ["gpt-4o-mini"]
 USER_MODELS = ["alice-model-1", "alice-model-2"]
@@ -183,38 +183,18 @@ def make_handler(api: StandInAPI) -> type[BaseHTTPRequestHandler]:
 class Check:
     """One browser session against the stand-in; each step records what it saw."""
 
-    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium: str, chromedriver: str) -> None:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        self.base, self.api, self.shots = base, api, shots
-        self.profile = tempfile.mkdtemp(prefix="dynmodels-chromium-")
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1280,900",
-            f"--user-data-dir={self.profile}",
-        ):
-            options.add_argument(flag)
-        self.driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium_path: str, chromedriver: str) -> None:
+        self.base, self.api = base, api
+        self.shots = Shots(shots)
+        self.driver = chromium(chromium_path, chromedriver)
+        self.menu = ModelMenu(self.driver, "LiteLLM")
         self.results: list[tuple[str, bool, str]] = []
-        self.shots_taken = 0
 
     def close(self) -> None:
-        self.driver.quit()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        close_chromium(self.driver)
 
     def shot(self, name: str) -> None:
-        self.shots_taken += 1
-        self.driver.save_screenshot(str(self.shots / f"{self.shots_taken:02d}-{name}.png"))
+        self.shots.take(self.driver, name)
 
     def record(self, step: str, ok: bool, detail: str) -> None:
         self.results.append((step, ok, detail))
@@ -222,81 +202,20 @@ class Check:
         print(f"{'ok  ' if ok else 'FAIL'} {step}: {detail}", flush=True)
 
     def wait(self, condition: Any, timeout: float = 20) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if condition():
-                    return True
-            except Exception:  # the page is still rendering
-                pass
-            time.sleep(0.2)
-        return False
+        return self.menu.wait(condition, timeout)
 
     def model_button_text(self) -> str:
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Select a model"]').text
-
-    def click_js(self, css: str) -> None:
-        self.driver.execute_script(f"document.querySelector({json.dumps(css)})?.click()")
+        return self.menu.button_text()
 
     def button_with_text(self, text: str) -> Any:
-        from selenium.webdriver.common.by import By
-
-        buttons = self.driver.find_elements(By.XPATH, f'//button[normalize-space()="{text}"]')
-        return [b for b in buttons if b.is_displayed()][-1]
-
-    def open_model_menu(self) -> None:
-        """Opens the model menu (closing whatever menu or dialog is open first)."""
-        from selenium.webdriver.common.action_chains import ActionChains
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.common.keys import Keys
-
-        for _ in range(3):
-            if self.driver.find_elements(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu"):
-                return
-            ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()
-            self.click_js('button[aria-label="Select a model"]')
-            if self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu"), 5):
-                return
-        raise RuntimeError("the model menu does not open")
+        return self.menu.button_with_text(text)
 
     def open_key_dialog(self) -> None:
-        from selenium.webdriver.common.by import By
-
-        self.open_model_menu()
-        self.click_js("#endpoint-LiteLLM-settings")
-        self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, "input#apiKey"))
+        self.menu.open_key_dialog()
 
     def menu_lists(self, models: list[str]) -> bool:
         """Opens the model menu on LiteLLM and answers whether it lists these models and no other."""
-        try:
-            return self._menu_lists(models)
-        except Exception as exc:  # the menu did not render as expected: a failed step, not a crash
-            print(f"     menu: {type(exc).__name__}", flush=True)
-            return False
-
-    def _menu_lists(self, models: list[str]) -> bool:
-        from selenium.webdriver.common.action_chains import ActionChains
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.common.keys import Keys
-
-        def items(model: str) -> list[Any]:
-            xpath = f'//*[(@role="option" or @role="menuitem" or @role="menuitemradio") and contains(normalize-space(.), "{model}")]'
-            return [item for item in self.driver.find_elements(By.XPATH, xpath) if item.get_attribute("id") != "endpoint-LiteLLM-menu"]
-
-        self.open_model_menu()
-        endpoint = self.driver.find_element(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu")
-        ActionChains(self.driver).move_to_element(endpoint).perform()
-        if not self.wait(lambda: items(models[0]), 3):
-            self.click_js("#endpoint-LiteLLM-menu")
-        listed = self.wait(lambda: all(items(model) for model in models), 10)
-        others = [model for model in DEFAULTS + USER_MODELS if model not in models]
-        absent = not any(items(model) for model in others)
-        self.shot("menu")
-        ActionChains(self.driver).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).perform()
-        self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, "#endpoint-LiteLLM-menu"), 3)
-        return listed and absent
+        return self.menu.lists(models, DEFAULTS + USER_MODELS, lambda: self.shot("menu"))
 
     def fetches(self) -> int:
         return self.api.count("POST", "/api/models/fetch")
@@ -338,23 +257,7 @@ class Check:
         self.settle()
         self.record("reload: one refresh", self.fetches() - before == 1, f"{self.fetches() - before} POST /api/models/fetch")
 
-        self.driver.execute_script(
-            """
-            window.__visibility = 'visible';
-            window.__clockOffset = 0;
-            const realNow = Date.now.bind(Date);
-            Date.now = () => realNow() + window.__clockOffset;
-            Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => window.__visibility });
-            Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__visibility === 'hidden' });
-            window.__hideFor = (ms) => {
-              window.__visibility = 'hidden';
-              document.dispatchEvent(new Event('visibilitychange'));
-              window.__clockOffset += ms;
-              window.__visibility = 'visible';
-              document.dispatchEvent(new Event('visibilitychange'));
-            };
-            """
-        )
+        self.driver.execute_script(HIDE_TAB_JS)
         for label, minutes, expected in (("hidden 5 min: one refresh", 5, 1), ("hidden 4 min: none", 4, 0)):
             before = self.fetches()
             self.driver.execute_script(f"window.__hideFor({minutes * 60 * 1000})")
@@ -364,10 +267,7 @@ class Check:
         return all(ok for _, ok, _ in self.results)
 
     def _button(self) -> str:
-        try:
-            return f"model button shows {self.model_button_text()!r}"
-        except Exception as exc:  # the button is not there
-            return f"no model button ({type(exc).__name__})"
+        return self.menu.describe()
 
 
 def main() -> int:
@@ -381,10 +281,10 @@ def main() -> int:
     if not (dist / "index.html").is_file():
         print(f"no built client at {dist}: run 'npm run frontend' in the patched tree first", file=sys.stderr)
         return 2
-    for tool in (args.chromium, args.chromedriver):
-        if not Path(tool).exists():
-            print(f"{tool} is missing: apt-get install chromium chromium-driver", file=sys.stderr)
-            return 2
+    missing = missing_browser(args.chromium, args.chromedriver)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     try:
         import selenium  # noqa: F401
     except ImportError:

@@ -35,8 +35,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,19 +42,14 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from checklib import NotReady, Processes, free_port, serve_in_thread, serve_json
+
 HERE = Path(__file__).resolve().parent
 BAD_KEY = "sk-refused"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Provider:
@@ -80,17 +73,12 @@ class Provider:
                 else:
                     ids = [f"{key}-v{provider.version}-{n}" for n in (1, 2)]
                     body, status = json.dumps({"data": [{"id": i} for i in ids]}).encode(), 200
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                serve_json(self, status, body)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def count(self, key: str) -> int:
@@ -119,20 +107,6 @@ class Instance:
         if status != 200:
             raise RuntimeError(f"{self.name}: /models answered {status}: {body}")
         return list(body["models"])
-
-
-def wait_ready(instance: Instance, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{instance.name} exited: {log.read_text()[-2000:]}")
-        try:
-            if instance.call("GET", "/ready")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{instance.name} not ready after 120 s: {log.read_text()[-2000:]}")
 
 
 class Checks:
@@ -297,27 +271,24 @@ def main() -> int:
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="dynmodels-redis-"))
-    processes: list[subprocess.Popen[bytes]] = []
+    processes = Processes(work)
     try:
         redis_port = free_port()
-        processes.append(
-            subprocess.Popen(
-                [
-                    args.redis_server,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    str(redis_port),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(work),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        processes.start(
+            "redis-server",
+            [
+                args.redis_server,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(work),
+            ],
         )
         provider = Provider(args.delay)
         env = {**os.environ, "USE_REDIS": "true", "REDIS_URI": f"redis://127.0.0.1:{redis_port}"}
@@ -327,16 +298,10 @@ def main() -> int:
         env.setdefault("CREDS_IV", secrets.token_hex(16))
         instances = []
         for name in ("A", "B"):
-            port, log = free_port(), work / f"instance-{name}.log"
-            process = subprocess.Popen(
-                ["node", str(HERE / "redis-instance.js"), str(tree), str(port), provider.url],
-                env=env,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            processes.append(process)
+            port = free_port()
+            processes.start(f"instance-{name}", ["node", str(HERE / "redis-instance.js"), str(tree), str(port), provider.url], env=env)
             instance = Instance(name, port)
-            wait_ready(instance, process, log)
+            processes.wait_ready(f"instance-{name}", lambda: instance.call("GET", "/ready")[0] == 200, 120)
             instances.append(instance)
         a, b = instances
         print(f"redis-server :{redis_port}, provider {provider.url} ({args.delay:.1f} s), instances A and B ready")
@@ -348,17 +313,11 @@ def main() -> int:
         failed = run_checks(a, b, provider, both_clocks)
         print(f"{CHECKS - failed} of {CHECKS} checks pass")
         return 1 if failed else 0
-    except RuntimeError as error:
+    except (RuntimeError, NotReady) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        processes.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
