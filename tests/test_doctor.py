@@ -609,3 +609,14 @@ def test_on_a_terminal_each_blocker_is_printed_once(
     monkeypatch.setattr(cli_module, "_is_terminal", lambda stream: stream is sys.stdout)  # stderr to a log
     logged = cli(*args)
     assert "error: librechat.yaml: endpoint 'Empty': models.default is empty" in logged.stderr
+
+
+def test_a_config_that_is_not_utf8_is_named_by_its_byte_and_line_not_by_python_s_codec(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    root = make(tmp_path, yaml_text=None)
+    (root / "librechat.yaml").write_bytes(b'version: 1.2.1\nendpoints:\n  custom:\n    - name: "caf\xe9"\n')
+    report = run_doctor(root, catalog)
+    [unreadable] = [f for f in report.findings if f.code == "config_unreadable"]
+    assert unreadable.message == "not UTF-8 text (byte 0xe9 on line 4); save it as UTF-8"
+    assert "codec" not in unreadable.message

@@ -132,7 +132,11 @@ def load_config(root: Path, location: str, source: str) -> tuple[dict[str, Any] 
         return None, [
             Finding(BLOCKER, "config_missing", f"not found{where}; LibreChat needs it for custom endpoints", path=shown)
         ]
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); save it as UTF-8"
+        return None, [Finding(BLOCKER, "config_unreadable", message, path=shown)]
+    except OSError as exc:
         return None, [Finding(BLOCKER, "config_unreadable", f"cannot read: {exc}", path=shown)]
 
     import yaml
