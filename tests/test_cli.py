@@ -518,9 +518,10 @@ def test_without_colour_a_terminal_gets_plain_text_with_no_bold_or_italic(
 
     monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)  # a person at a terminal
     common = ("--patches", str(catalog_dir), "check", str(tree))
-    colour = run(*common, env={"FORCE_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "120"})
+    terminal = {"FORCE_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "120", "CI": ""}  # not a CI run's log
+    colour = run(*common, env=terminal)
     assert colour.exit_code == 0 and "\x1b[1m" in colour.stdout  # the terminal does get styles
-    plain = run(*off, *common, env={"FORCE_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "120", "NO_COLOR": "1"})
+    plain = run(*off, *common, env={**terminal, "NO_COLOR": "1"})
     assert plain.exit_code == 0 and "\x1b[" not in plain.stdout and "┏" in plain.stdout, plain.stdout
 
 
