@@ -21,6 +21,7 @@ from .checkout import Checkout, detect_native_support
 from .errors import DynModelsError, command_hint
 from .model_filters import FILTER_KEYS, FilterSet, FilterVerdict, check_patterns, filter_set, structure_problems
 from .models import DoctorReport, EndpointCheck, Finding, PatchCheck
+from .runtime import build_findings
 
 USER_PROVIDED = "user_provided"
 BLOCKER = "blocker"
@@ -472,8 +473,16 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         findings.append(
             Finding(BLOCKER, "patches_not_applied", f"{why}; run 'librechat-dynmodels check' to see each hunk")
         )
+    patched = tuple(f.path for f in status.files if f.state == "patched")
     check = PatchCheck(
-        status.native_support, status.native_evidence, status.state, series, applied, verified, status.components
+        status.native_support,
+        status.native_evidence,
+        status.state,
+        series,
+        applied,
+        verified,
+        status.components,
+        patched,
     )
     return check, findings
 
@@ -569,13 +578,6 @@ def _filters_applied_findings(checkout: Checkout, catalog: Catalog, patches: Pat
     return [Finding(WARNING, "filters_not_applied", message)]
 
 
-def _runtime_findings(checkout: Checkout, catalog: Catalog, patches: PatchCheck | None) -> list[Finding]:
-    """Applied is not running: a stale build, or docker compose running a published image (runtime.py)."""
-    from .runtime import build_findings
-
-    return build_findings(checkout, catalog, patches)
-
-
 def doctor(checkout: Checkout, catalog: Catalog, environ: Mapping[str, str] | None = None) -> DoctorReport:
     """``environ``: the environment the server would start with (this process's by default)."""
     environ = os.environ if environ is None else environ
@@ -599,7 +601,7 @@ def doctor(checkout: Checkout, catalog: Catalog, environ: Mapping[str, str] | No
     findings += found
     if data is not None and patches is not None and applied and _uses_filters(data):
         findings += _filters_applied_findings(checkout, catalog, patches)
-    findings += _runtime_findings(checkout, catalog, patches)
+    findings += build_findings(checkout.root, patches)  # applied is not running (runtime.py)
     return DoctorReport(
         root=root,
         librechat_version=checkout.version,

@@ -206,6 +206,7 @@ class PatchCheck(NamedTuple):
     applied: bool  # applied by this tool (a manifest exists)
     verified: bool | None  # every patched file still matches the manifest; None: not checked
     components: tuple[str, ...] = ()
+    patched_files: tuple[str, ...] = ()  # the files `status` found patched (what the builds are judged against)
 
 
 class DoctorReport(NamedTuple):

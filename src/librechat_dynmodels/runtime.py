@@ -448,7 +448,7 @@ def run_verify_runtime(context: Any, built: bool, url: str | None) -> tuple[Runt
 # -- doctor ---------------------------------------------------------------------------------------------------
 
 
-def build_findings(checkout: Checkout, catalog: Any, patches: Any) -> list[Any]:
+def build_findings(root: Path, patches: Any) -> list[Any]:
     """``doctor``: a blocker while a dist LibreChat loads is older than the patched sources, and while
     docker-compose.yml runs a published image for ``api`` that nothing builds (a warning only when this
     checkout's own build is current, as when LibreChat runs from it with npm)."""
@@ -456,12 +456,10 @@ def build_findings(checkout: Checkout, catalog: Any, patches: Any) -> list[Any]:
 
     if patches is None or patches.state == "native":
         return []
-    root = checkout.root
     compose = check_compose(root)
     builds: tuple[ComponentBuild, ...] = ()
     if patches.state == "patched":
-        _, patched = patched_files(checkout, catalog)
-        builds = check_builds(root, patched, markers=False)
+        builds = check_builds(root, list(patches.patched_files), markers=False)
     findings = []
     stale = [b for b in builds if b.state == OUT_OF_DATE]
     if stale and not compose.builds:  # with an image build, the image is rebuilt, not this checkout's dist
