@@ -1,5 +1,10 @@
 const crypto = require('crypto');
-const { EModelEndpoint, extractEnvVariable, filterModelList } = require('librechat-data-provider');
+const {
+  EModelEndpoint,
+  ViolationTypes,
+  extractEnvVariable,
+  filterModelList,
+} = require('librechat-data-provider');
 const {
   logger,
   isUserProvided,
@@ -342,6 +347,41 @@ async function skipsModelValidation(req, endpointConfig, endpoint) {
   } catch {
     return false;
   }
+}
+
+/**
+ * The agents path of releases that check no agent's model (v0.7): the model an agent sends to a
+ * dynamic or filtered custom endpoint must be in the requesting user's own list
+ * (`getModelsConfig`), as `validateModel` requires on the custom endpoint routes. Logs the same
+ * violation and throws LibreChat's ILLEGAL_MODEL_REQUEST error (the chat's answer); other
+ * endpoints keep LibreChat's behaviour. Fails closed when the app config cannot be read.
+ * @param {ServerRequest} req
+ * @param {ServerResponse} res
+ * @param {{ endpoint?: string, model?: string, model_parameters?: { model?: string } }} agent -
+ *   the initialized agent: `endpoint` names its endpoint, `model_parameters.model` is sent.
+ */
+async function refuseUnlistedAgentModel(req, res, agent) {
+  const endpoint = agent?.endpoint;
+  const model = agent?.model_parameters?.model ?? agent?.model;
+  let checked = true;
+  try {
+    const { dynamic, filtered } = await getCustomEndpointsForRequest(req);
+    checked = [...dynamic, ...filtered].some(({ name }) => name === endpoint);
+  } catch {
+    /* checked */
+  }
+  if (!checked) {
+    return;
+  }
+  const { getModelsConfig } = require('~/server/controllers/ModelController');
+  const listed = (await getModelsConfig(req))?.[endpoint];
+  if (Array.isArray(listed) && listed.includes(model)) {
+    return;
+  }
+  const type = ViolationTypes.ILLEGAL_MODEL_REQUEST;
+  const { ILLEGAL_MODEL_REQ_SCORE: score = 5 } = process.env;
+  await require('~/cache').logViolation(req, res, type, { type }, score);
+  throw new Error(`{ "type": "${type}", "info": "${endpoint}|${model}" }`);
 }
 
 /**
@@ -923,6 +963,7 @@ module.exports = {
   getDynamicEndpoints,
   getCustomEndpointsForRequest,
   skipsModelValidation,
+  refuseUnlistedAgentModel,
   resolveEndpointModels,
   overlayUserModels,
   overlayUserModelsWithState,
