@@ -6,6 +6,7 @@ its client moved: the version string cannot tell the two apart, the hunks can.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -85,24 +86,18 @@ SHIPPED = load_catalog(default_catalog_dir())
 
 
 def tree_from_glue(root: Path, series: Series, version: str) -> Path:
-    """A tree that holds exactly what ``series``' glue hunks expect of LibreChat's files (each hunk's context
-    and removed lines at its line, numbered filler lines between) and nothing of LibreChat itself."""
-    files: dict[str, str | bytes] = {"package.json": f'{{"name": "LibreChat", "version": "{version}"}}'}
-    for entry in series.patches:
-        for file_patch in series.file_patches(entry):
-            if file_patch.is_new:
-                continue
-            lines: list[str] = []
-            for hunk in file_patch.hunks:
-                while len(lines) < hunk.old_start - 1:
-                    lines.append(f"// filler {len(lines) + 1} of {file_patch.path}")
-                lines += hunk.old_lines
-            files[file_patch.path] = "\n".join(lines) + "\n"
-    for directory in ("api", "client", "packages/data-provider"):
-        files.setdefault(f"{directory}/.keep", "")
+    """A tree that holds exactly what ``series``' glue hunks expect of LibreChat's files and nothing of LibreChat
+    itself (the benchmark's synthetic tree), saying ``version``, with the native loader's markers when it is for
+    a native release."""
+    spec = importlib.util.spec_from_file_location("bench", Path(__file__).parent.parent / "scripts" / "bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.synthetic_tree(series, root, files=0)
+    files = {"package.json": f'{{"name": "LibreChat", "version": "{version}"}}'}
     if series.native:
         marker_file, markers = _NATIVE_MARKERS[0]
-        assert marker_file not in files
+        assert not (root / marker_file).exists()
         files[marker_file] = "\n".join(markers) + "\n"
     return build_tree(root, files)
 
