@@ -111,7 +111,7 @@ def test_a_failing_hunk_writes_nothing_at_all(checkout: Checkout, catalog: Catal
     before = snapshot(checkout.root)
     with pytest.raises(
         NoSeriesError,
-        match=r"closest: dynmodels-test, 4 of 5 hunks match; first: .*useUserKey.ts "
+        match=r"the client component of dynmodels-test does not fit \(first: .*useUserKey.ts "
         r"hunk 1 of 0002-client.patch fails at line 5: expected .*nothing was written",
     ):
         engine.apply(checkout, catalog)

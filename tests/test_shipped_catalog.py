@@ -35,10 +35,11 @@ def test_no_feature_file_is_stored_twice() -> None:
     assert [paths for paths in digests.values() if len(paths) > 1] == []
 
 
-def test_the_catalog_stays_under_eleven_thousand_lines() -> None:
+def test_the_catalog_stays_under_twelve_thousand_lines() -> None:
+    """The feature once, glue per series: a series costs about 470 lines of glue, a copy of the feature 6,000."""
     files = [p for p in CATALOG.directory.rglob("*") if p.is_file() and p.name != "README.md"]
     lines = sum(p.read_bytes().count(b"\n") for p in files)
-    assert lines < 11_000
+    assert lines < 12_000
 
 
 def test_every_series_validates_and_keeps_the_model_filters_in_the_config_schema() -> None:

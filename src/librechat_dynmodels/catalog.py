@@ -14,6 +14,7 @@ guarantee a created file has (manifest, checksums, drift detection, rollback).
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,6 +57,21 @@ def default_catalog_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise CatalogError("the patch catalog is missing from this installation", str(here / "patches"))
+
+
+def applicable_components(components: Iterable[str], failing: Iterable[str]) -> tuple[str, ...]:
+    """Of the ``components`` a series was evaluated with, those that still do their job when the ``failing`` ones
+    cannot be applied: each fits, and so does every component it needs (of those in ``components``). The backend
+    alone still gives every user their own list; the data provider without the backend calls a route that is not
+    there, so it is left out with it, and the client with it. Empty: nothing useful applies. The one rule behind
+    every partial-apply hint (the refusals of check and apply, status, doctor)."""
+    wanted, broken = set(components), set(failing)
+    kept: list[str] = []
+    for name in COMPONENTS:  # a component's needs come before it
+        needs = [need for need in with_needed_components([name]) - {name} if need in wanted]
+        if name in wanted and name not in broken and all(need in kept for need in needs):
+            kept.append(name)
+    return tuple(kept)
 
 
 def with_needed_components(wanted: list[str]) -> set[str]:

@@ -321,7 +321,7 @@ def _report(settings: Settings, command: str, code: int, result: Any, errors: li
         # the same terminal; it still goes to stderr when that is read on its own (a log, a pipe) or with -q.
         if not (shown and _is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
             for error in errors:
-                typer.echo(_with_program(f"error: {error}", program), err=True)
+                typer.echo(_with_program(render.error_line(error), program), err=True)
     except BrokenPipeError:
         _discard_stdout()
 

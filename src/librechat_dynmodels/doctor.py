@@ -418,9 +418,17 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         return None, [Finding(BLOCKER, "patches_unknown", f"cannot read the patch state: {exc}")]
     series = status.series.id if status.series else None
     applied = status.applied_at is not None
+    # what doctor may tell an admin to run: an apply that succeeds on this checkout, or none
+    apply_command = (
+        command_hint("apply", checkout.root)
+        if status.series and status.state == "pristine"
+        else (status.hint.command if status.hint else None)
+    )
     if status.native_support and not applied and not status.interrupted_operation:
         # the release fetches per-user models itself; the extras series are optional there
-        check = PatchCheck(True, status.native_evidence, "native", series, False, None, status.components)
+        check = PatchCheck(
+            True, status.native_evidence, "native", series, False, None, status.components, (), apply_command
+        )
         return check, []
     findings: list[Finding] = []
     verified: bool | None = None
@@ -443,16 +451,25 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         elif series in catalog.series:
             left_out = [c for c in catalog.series[series].components if c not in status.components]
             if left_out:
-                from shlex import quote
-
-                flags = " ".join(f"--component {c}" for c in left_out)
+                fits = _addable(checkout, catalog)
+                addable = [c for c in left_out if c in fits]
+                misfits = [c for c in left_out if c not in fits]
+                flags = [w for c in addable for w in ("--component", c)]
+                add = f"add {'them' if not misfits else ', '.join(addable)} with: " if addable else ""
                 findings.append(
                     Finding(
                         WARNING,
                         "components_left_out",
                         f"applied without {', '.join(left_out)}: the browser does not refresh model lists on its "
-                        "own (a plain 'apply' keeps the components applied); add them with: "
-                        f"librechat-dynmodels apply {flags} {quote(str(checkout.root))}",
+                        "own (a plain 'apply' keeps the components applied); "
+                        + (f"{add}{command_hint('apply', *flags, checkout.root)}" if addable else "")
+                        + ("; " if addable and misfits else "")
+                        + (
+                            f"{', '.join(misfits)} of {series} {'does' if len(misfits) == 1 else 'do'} not fit this "
+                            "checkout"
+                            if misfits
+                            else ""
+                        ),
                     )
                 )
     elif status.state == "patched":
@@ -470,9 +487,8 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         )
     else:
         why = status.message or f"the checkout is {status.state}"
-        findings.append(
-            Finding(BLOCKER, "patches_not_applied", f"{why}; run 'librechat-dynmodels check' to see each hunk")
-        )
+        then = str(status.hint) if status.hint else "run 'librechat-dynmodels check' to see each hunk"
+        findings.append(Finding(BLOCKER, "patches_not_applied", f"{why}; {then}"))
     patched = tuple(f.path for f in status.files if f.state == "patched")
     check = PatchCheck(
         status.native_support,
@@ -483,13 +499,32 @@ def check_patches(checkout: Checkout, catalog: Catalog) -> tuple[PatchCheck | No
         verified,
         status.components,
         patched,
+        apply_command if not applied else None,
     )
     return check, findings
 
 
+def _addable(checkout: Checkout, catalog: Catalog) -> tuple[str, ...]:
+    """The components of the applied series that ``apply --component`` can add here; none when the state cannot
+    tell (the patch findings say why)."""
+    from . import engine
+
+    try:
+        return engine.addable_components(checkout, catalog)
+    except DynModelsError:
+        return ()
+
+
 def _native_findings(
-    root: Path, env: Mapping[str, str], endpoints: tuple[EndpointCheck, ...], allowlist_setting: bool, applied: bool
+    root: Path,
+    env: Mapping[str, str],
+    endpoints: tuple[EndpointCheck, ...],
+    allowlist_setting: bool,
+    applied: bool,
+    apply_command: str | None = None,
 ) -> list[Finding]:
+    """``apply_command``: the apply that succeeds on this checkout (PatchCheck.apply_command), or None."""
+    extras = f"'{apply_command}'" if apply_command else "none of this catalog's fits this checkout"
     findings: list[Finding] = []
     if env.get("DYNAMIC_MODELS_ALLOWED_HOSTS", "").strip():
         if allowlist_setting and applied:
@@ -522,7 +557,7 @@ def _native_findings(
                     "allowed_hosts_ignored",
                     "DYNAMIC_MODELS_ALLOWED_HOSTS is set in .env, but this release fetches per-user models "
                     "natively and never reads it (it has no endpoints.allowedAddresses either); the extras "
-                    "series ('librechat-dynmodels apply') reads it as its list of trusted hosts",
+                    f"series ({extras}) reads it as its list of trusted hosts",
                     path=".env",
                 )
             )
@@ -535,8 +570,8 @@ def _native_findings(
                 WARNING,
                 "user_url_unchecked",
                 f"{', '.join(user_urls)}: this release's own loader fetches a user's base URL without checking "
-                f"the address and sends the endpoint's configured headers there{also_key}; 'librechat-dynmodels "
-                "apply' adds the check (private and loopback hosts refused) and keeps those back",
+                f"the address and sends the endpoint's configured headers there{also_key}; the extras series "
+                f"({extras}) adds the check (private and loopback hosts refused) and keeps those back",
             )
         )
     return findings
@@ -568,12 +603,15 @@ def _filters_applied_findings(checkout: Checkout, catalog: Catalog, patches: Pat
     series = catalog.series.get(patches.series or "")
     if series is None or "data-provider" not in series.components or "data-provider" in patches.components:
         return []
-    from shlex import quote
-
+    add = (
+        f"add it with: {command_hint('apply', '--component', 'data-provider', checkout.root)}, then run "
+        "'npm run build:data-provider'"
+        if "data-provider" in _addable(checkout, catalog)
+        else f"the data-provider component of {series.id} does not fit this checkout"
+    )
     message = (
         "models.include/exclude are set, but the data-provider component is not applied: LibreChat neither checks "
-        "nor applies them, so every list stays unfiltered; add it with: librechat-dynmodels apply --component "
-        f"data-provider {quote(str(checkout.root))}, then run 'npm run build:data-provider'"
+        f"nor applies them, so every list stays unfiltered; {add}"
     )
     return [Finding(WARNING, "filters_not_applied", message)]
 
@@ -597,7 +635,8 @@ def doctor(checkout: Checkout, catalog: Catalog, environ: Mapping[str, str] | No
     patches, found = check_patches(checkout, catalog)
     applied = patches is not None and patches.applied
     if native:
-        findings += _native_findings(root, env, endpoints, allowlist_setting, applied)
+        apply_command = patches.apply_command if patches is not None else None
+        findings += _native_findings(root, env, endpoints, allowlist_setting, applied, apply_command)
     findings += found
     if data is not None and patches is not None and applied and _uses_filters(data):
         findings += _filters_applied_findings(checkout, catalog, patches)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import __version__
-from .catalog import Catalog, Series, with_needed_components
+from .catalog import Catalog, Series, applicable_components, with_needed_components
 from .checkout import (
     GIT_EXCLUDE,
     STATE_DIR_NAME,
@@ -29,6 +29,7 @@ from .errors import (
     DriftError,
     DynModelsError,
     FileAccessError,
+    Hint,
     IncompleteError,
     InterruptedOperationError,
     NoSeriesError,
@@ -301,15 +302,42 @@ def _choose(
         reason = "--series" if opts.series_id else "state directory"
         return _choice(chain, evaluation, reason, checkout.version), evaluation
 
-    candidates = [s for s in catalog.series.values() if s.native == native.present]
-    if not candidates:
-        kind = "native" if native.present else "pre-native"
-        raise NoSeriesError(f"the catalog has no series for {kind} releases ({checkout.version or 'unknown release'})")
     version = checkout.version
+    ranked = _ranked(checkout, catalog, opts, reader, native.present)
 
     def rank(r: tuple[Series, list[Series], _Evaluation]) -> tuple[bool, int, str]:
         return (version in r[0].librechat, r[2].exact_hunks, r[0].id)
 
+    fitting = [r for r in ranked if r[2].ok]
+    if not fitting:
+        series, chain, evaluation = max(ranked, key=lambda r: (r[2].hunks_ok / max(len(r[2].all_hunks), 1), r[0].id))
+        if closest_ok:
+            return _choice(chain, evaluation, "closest", checkout.version), evaluation
+        partial = _best_partial(ranked, reader, opts.fuzz, version)
+        if partial is not None:
+            raise NoSeriesError(
+                f"no series fits this checkout: {partial.describe()}; nothing was written",
+                hint=_partial_hint(checkout, catalog, opts, reader, partial),
+            )
+        failed = evaluation.first_failure()
+        assert failed is not None
+        raise NoSeriesError(
+            f"no series fits this checkout (closest: {series.id}, {evaluation.hunks_ok} of "
+            f"{len(evaluation.all_hunks)} hunks match; first: {failed.path} {failed.summary()}); nothing was written"
+        )
+    series, chain, evaluation = max(fitting, key=rank)
+    return _choice(chain, evaluation, "content", version), evaluation
+
+
+def _ranked(
+    checkout: Checkout, catalog: Catalog, opts: Options, reader: _Reader, native: bool
+) -> list[tuple[Series, list[Series], _Evaluation]]:
+    """Each candidate series (of the checkout's kind, native or not) with how it meets the checkout."""
+    candidates = [s for s in catalog.series.values() if s.native == native]
+    if not candidates:
+        kind = "native" if native else "pre-native"
+        raise NoSeriesError(f"the catalog has no series for {kind} releases ({checkout.version or 'unknown release'})")
+    version = checkout.version
     # A fitting series that names the release outranks every other, so those are tried first and the
     # rest only when none of them fits (the answer is the same; the work is less).
     ranked = []
@@ -320,19 +348,114 @@ def _choose(
             ranked.append((series, chain, evaluation))
         if targets and any(r[2].ok for r in ranked):
             break
-    fitting = [r for r in ranked if r[2].ok]
-    if not fitting:
-        series, chain, evaluation = max(ranked, key=lambda r: (r[2].hunks_ok / max(len(r[2].all_hunks), 1), r[0].id))
-        if closest_ok:
-            return _choice(chain, evaluation, "closest", checkout.version), evaluation
-        failed = evaluation.first_failure()
-        assert failed is not None
-        raise NoSeriesError(
-            f"no series fits this checkout (closest: {series.id}, {evaluation.hunks_ok} of "
-            f"{len(evaluation.all_hunks)} hunks match; first: {failed.path} {failed.summary()}); nothing was written"
+    return ranked
+
+
+class _Partial(NamedTuple):
+    """A series that does not apply whole, and the components of it that do (see applicable_components)."""
+
+    chain: list[Series]
+    components: tuple[str, ...]  # what applies alone, with what it needs
+    failing: tuple[str, ...]  # the components with a hunk that fails
+    first: HunkResult  # the first hunk that fails
+
+    def describe(self) -> str:
+        """``the client component of S does not fit (first: PATH hunk ...); its backend and data-provider fit``"""
+        return f"{self.failing_part()} (first: {self.first.path} {self.first.summary()}); {self.fits()}"
+
+    def failing_part(self) -> str:
+        one = len(self.failing) == 1
+        return (
+            f"the {_and(self.failing)} component{'' if one else 's'} of {self.chain[-1].id} "
+            f"do{'es' if one else ''} not fit"
         )
-    series, chain, evaluation = max(fitting, key=rank)
-    return _choice(chain, evaluation, "content", version), evaluation
+
+    def fits(self) -> str:
+        return f"its {_and(self.components)} fit{'s' if len(self.components) == 1 else ''}"
+
+
+def _and(names: tuple[str, ...]) -> str:
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _partial(chain: list[Series], evaluation: _Evaluation, reader: _Reader, fuzz: int) -> _Partial | None:
+    """The components of ``chain`` that apply on their own where the whole evaluation fails; None when none
+    that is useful does (planned again with those alone, so a hint never names a set that would fail)."""
+    first = evaluation.first_failure()
+    if first is None:
+        return None
+    owner = {}
+    for series in chain:
+        for entry in series.patches:
+            owner[entry.file] = entry.component
+            owner.update((shared.origin, entry.component) for shared in entry.installs)
+    failing = tuple(
+        c for c in evaluation.components if any(owner.get(h.patch) == c for h in evaluation.all_hunks if not h.ok)
+    )
+    usable = applicable_components(evaluation.components, failing)
+    if not usable or not _evaluate(chain, usable, reader, fuzz).ok:
+        return None
+    return _Partial(chain, usable, failing, first)
+
+
+def _best_partial(
+    ranked: list[tuple[Series, list[Series], _Evaluation]], reader: _Reader, fuzz: int, version: str | None
+) -> _Partial | None:
+    """The series of which the most components apply (then one naming the release, then the most hunks)."""
+    found = []
+    for series, chain, evaluation in ranked:
+        partial = _partial(chain, evaluation, reader, fuzz)
+        if partial is not None:
+            ratio = evaluation.hunks_ok / max(len(evaluation.all_hunks), 1)
+            found.append(((len(partial.components), version in series.librechat, ratio, series.id), partial))
+    return max(found, key=lambda f: f[0])[1] if found else None
+
+
+def _partial_hint(checkout: Checkout, catalog: Catalog, opts: Options, reader: _Reader, partial: _Partial) -> Hint:
+    """``apply --component ...`` for what fits, with ``--series`` when choosing by content would take another."""
+    series_id = partial.chain[-1].id
+    named = opts.series_id is not None
+    if not named:
+        chosen, _ = _choose(checkout, catalog, opts._replace(components=partial.components), reader)
+        named = chosen.id != series_id
+    words = ["apply", *(["--series", series_id] if named else [])]
+    for component in partial.components:
+        words += ["--component", component]
+    words += ["--fuzz", str(opts.fuzz)] * bool(opts.fuzz)
+    return Hint(f"to apply {_and(partial.components)} alone", command_hint(*words, checkout.root))
+
+
+def addable_components(checkout: Checkout, catalog: Catalog) -> tuple[str, ...]:
+    """On a checkout with a series applied: the components of it that ``apply --component`` can apply, planned
+    against the originals as that apply plans them (every component when the whole series fits)."""
+    state = StateDir(checkout.state_dir)
+    manifest = state.read_manifest()
+    chain = catalog.chain(manifest.series)
+    originals = {r.path: state.read_backup(r) if r.action == "modify" else None for r in manifest.files}
+    reader = _Reader(checkout, originals)
+    evaluation = _evaluate(chain, _components(chain, ()), reader, manifest.fuzz)
+    if evaluation.ok:
+        return evaluation.components
+    partial = _partial(chain, evaluation, reader, manifest.fuzz)
+    return partial.components if partial else ()
+
+
+def partial_fit(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS) -> Hint | None:
+    """On a checkout no series fits whole (and none is applied): the command that applies what does fit, if a
+    useful part does; None otherwise. For check's report and doctor."""
+    reader = _Reader(checkout)
+    if opts.series_id:
+        chain = catalog.chain(opts.series_id)
+        evaluation = _evaluate(chain, _components(chain, opts.components), reader, opts.fuzz)
+        if evaluation.ok:
+            return None
+        partial = _partial(chain, evaluation, reader, opts.fuzz)
+    else:
+        ranked = _ranked(checkout, catalog, opts, reader, detect_native_support(checkout.root).present)
+        if any(r[2].ok for r in ranked):
+            return None
+        partial = _best_partial(ranked, reader, opts.fuzz, checkout.version)
+    return _partial_hint(checkout, catalog, opts, reader, partial) if partial else None
 
 
 def _choice(chain: list[Series], evaluation: _Evaluation, reason: str, version: str | None) -> SeriesChoice:
@@ -595,6 +718,7 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
     manifest = state.read_manifest() if state.has_manifest() else None
     reader = _Reader(checkout)
     message = None
+    hint: Hint | None = None
     choice: SeriesChoice | None = None
     files: tuple[FileResult, ...] = ()
     overall = "unknown"
@@ -606,6 +730,7 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
         files = evaluation.results()
     except NoSeriesError as exc:
         message = exc.message.removesuffix("; nothing was written")  # status never writes
+        hint = exc.hint
     if manifest is not None:
         files, overall = _status_from_manifest(checkout, manifest, {f.path: f for f in files})
         paths = [r.path for r in manifest.files]
@@ -634,6 +759,7 @@ def status(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS
         git_worktree=checkout.is_git_worktree,
         message=message,
         build=build,
+        hint=hint if manifest is None and journal is None else None,
     )
 
 
@@ -692,10 +818,14 @@ def check(checkout: Checkout, catalog: Catalog, opts: Options = DEFAULT_OPTIONS)
         state=evaluation.state,
         fuzz=opts.fuzz,
         files=evaluation.results(),
+        hint=partial_fit(checkout, catalog, opts) if not evaluation.ok and manifest is None else None,
     )
 
 
-def _failure_error(checkout: Checkout, opts: Options, evaluation: _Evaluation) -> PatchFailedError:
+def _failure_error(
+    checkout: Checkout, opts: Options, evaluation: _Evaluation, fresh: tuple[Catalog, _Reader] | None = None
+) -> PatchFailedError:
+    """``fresh``: the checkout has no patches applied, so the error may name the components that apply alone."""
     failed = evaluation.first_failure()
     assert failed is not None
     count = sum(1 for h in evaluation.all_hunks if not h.ok)
@@ -703,8 +833,12 @@ def _failure_error(checkout: Checkout, opts: Options, evaluation: _Evaluation) -
     more = f" ({count - 1} more hunks fail)" if count > 1 else ""
     words = ["check", "--verbose"] + (["--series", opts.series_id] if opts.series_id else [])
     words += ["--fuzz", str(opts.fuzz)] * bool(opts.fuzz)
+    partial = _partial(evaluation.chain, evaluation, fresh[1], opts.fuzz) if fresh else None
+    fits = f"; {partial.failing_part()}, {partial.fits()}" if partial else ""
     return PatchFailedError(
-        f"{where}{more}; nothing was written; to see every hunk: {command_hint(*words, checkout.root)}", failed.path
+        f"{where}{more}{fits}; nothing was written; to see every hunk: {command_hint(*words, checkout.root)}",
+        failed.path,
+        hint=_partial_hint(checkout, fresh[0], opts, fresh[1], partial) if fresh and partial else None,
     )
 
 
@@ -777,9 +911,10 @@ def _apply(
     if opts.dry_run:
         _refuse_if_interrupted(state)
         manifest = state.read_manifest() if state.has_manifest() else None
-        choice, evaluation = _choose(checkout, catalog, opts, _Reader(checkout), manifest)
+        reader = _Reader(checkout)
+        choice, evaluation = _choose(checkout, catalog, opts, reader, manifest)
         if not evaluation.ok:
-            raise _failure_error(checkout, opts, evaluation)
+            raise _failure_error(checkout, opts, evaluation, None if manifest else (catalog, reader))
         plans = [p for p in evaluation.files.values() if p.changes]
         outcome = "already applied" if not plans else "would apply"
         return ApplyReport(
@@ -841,11 +976,10 @@ def _apply(
                 raise _failure_error(checkout, opts, planned)
             _rollback_locked(checkout, state, manifest)
             rolled_back = True
-        choice, evaluation = _choose(
-            checkout, catalog, Options(opts.series_id, opts.fuzz, requested), _Reader(checkout)
-        )
+        reader = _Reader(checkout)
+        choice, evaluation = _choose(checkout, catalog, Options(opts.series_id, opts.fuzz, requested), reader)
         if not evaluation.ok:
-            raise _failure_error(checkout, opts, evaluation)
+            raise _failure_error(checkout, opts, evaluation, None if rolled_back else (catalog, reader))
         if evaluation.state == "patched":
             return ApplyReport(
                 checkout.root, checkout.version, choice, "already applied", evaluation.components, evaluation.results()

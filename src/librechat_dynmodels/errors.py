@@ -7,6 +7,7 @@ exit code; anything else is a bug and becomes exit 3 with a log file.
 import os
 from enum import IntEnum
 from pathlib import Path
+from typing import NamedTuple
 
 # How a hint names this tool; the CLI puts the program that ran (and its --patches) in its place.
 PROGRAM = "librechat-dynmodels"
@@ -40,16 +41,29 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+class Hint(NamedTuple):
+    """A command that does what can be done instead (``apply --component backend PATH``), and what it does; an error
+    or a result carries it, the CLI shows it after the error's line as ``; DOES: COMMAND``."""
+
+    does: str  # "to apply backend and data-provider alone"
+    command: str  # command_hint(...)
+
+    def __str__(self) -> str:
+        return f"{self.does}: {self.command}"
+
+
 class DynModelsError(Exception):
     """Root of every expected failure. ``code`` is a stable machine-readable name."""
 
     code = "error"
     exit_code = ExitCode.FAILED
+    hint: Hint | None = None
 
-    def __init__(self, message: str, path: str | None = None) -> None:
+    def __init__(self, message: str, path: str | None = None, hint: Hint | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
+        self.hint = hint
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message

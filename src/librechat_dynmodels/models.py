@@ -4,6 +4,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .errors import Hint
+
 # The result types are NamedTuples: immutable like frozen dataclasses, and several times cheaper
 # to define, which matters for a command whose whole run is ~100 ms of start-up.
 
@@ -117,6 +119,7 @@ class StatusReport(NamedTuple):
     git_worktree: bool = False
     message: str | None = None
     build: str | None = None  # "out of date" when a dist LibreChat loads is older than the patched sources
+    hint: Hint | None = None  # no series fits whole: the command that applies the components that do
 
 
 class CheckReport(NamedTuple):
@@ -128,6 +131,7 @@ class CheckReport(NamedTuple):
     state: str
     fuzz: int
     files: tuple[FileResult, ...]
+    hint: Hint | None = None  # the series does not apply: the command that applies the components that do
 
 
 class ApplyReport(NamedTuple):
@@ -207,6 +211,7 @@ class PatchCheck(NamedTuple):
     verified: bool | None  # every patched file still matches the manifest; None: not checked
     components: tuple[str, ...] = ()
     patched_files: tuple[str, ...] = ()  # the files `status` found patched (what the builds are judged against)
+    apply_command: str | None = None  # nothing applied: the apply that succeeds here (whole, or what fits); None: none
 
 
 class DoctorReport(NamedTuple):

@@ -32,9 +32,21 @@ def envelope(command: str | None, exit_code: int, result: Any, errors: list[DynM
         "status": status,
         "exit_code": exit_code,
         "data": to_jsonable(result) if result is not None else None,
-        "errors": [{"code": e.code, "message": e.message, "path": e.path} for e in errors],
+        "errors": [_error_data(e) for e in errors],
     }
     return json.dumps(body, indent=2, sort_keys=False)
+
+
+def _error_data(error: DynModelsError) -> dict[str, Any]:
+    data: dict[str, Any] = {"code": error.code, "message": error.message, "path": error.path}
+    if error.hint is not None:
+        data["hint"] = error.hint._asdict()
+    return data
+
+
+def error_line(error: DynModelsError) -> str:
+    """``error: MESSAGE`` and, when the error carries one, ``; DOES: COMMAND``: one line."""
+    return f"error: {error}" + (f"; {error.hint}" if error.hint is not None else "")
 
 
 class Table(NamedTuple):
@@ -149,6 +161,7 @@ def _status(r: StatusReport, verbose: bool, program: str) -> Output:
         )
     ]
     footer = [r.message] if r.message else []
+    footer += [f"{r.hint.does[0].upper()}{r.hint.does[1:]}: {r.hint.command}"] if r.hint else []
     return Output(lines, tables, footer)
 
 
@@ -164,7 +177,8 @@ def _check(r: CheckReport, verbose: bool, program: str) -> Output:
         if r.state == "patched"
         else ("the whole series would apply" if r.ok else "the series does not apply")
     )
-    return Output(lines, [_hunk_table(r.files)], [*_installs_line(r.files), verdict])
+    hint = [f"{r.hint.does[0].upper()}{r.hint.does[1:]}: {r.hint.command}"] if r.hint else []
+    return Output(lines, [_hunk_table(r.files)], [*_installs_line(r.files), verdict, *hint])
 
 
 def _apply(r: ApplyReport, verbose: bool, program: str) -> Output:
