@@ -137,7 +137,8 @@ def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path:
     assert report.hunks_clean == 3
     assert "<<<<<<< checkout" in (root / ROUTES_PATH).read_text()
     assert report.needs_human == (
-        f"{ROUTES_PATH}: 1 conflict(s), resolve the markers then run 'librechat-dynmodels refresh'",
+        f"{ROUTES_PATH}: 1 conflict(s) at line 6; source hunk 1 (@@ -4,5 +4,6 @@), resolve the markers then "
+        "run 'librechat-dynmodels refresh'",
     )
     assert "overlayUserModels" in (root / CONTROLLER_PATH).read_text()
     assert "loadDefaultModels(req, true)" in (root / CONTROLLER_PATH).read_text()
@@ -294,7 +295,7 @@ def test_port_names_a_missing_mirror_and_a_mirror_without_the_release(tmp_path: 
     (tmp_path / "plain").mkdir()
     with pytest.raises(UsageError, match=r"not a git repository \(.*\); give --git a bare clone"):
         port(checkout, load_catalog(catalog_dir), "dynmodels-v0.8.3", tmp_path / "plain")
-    with pytest.raises(UsageError, match=r"none of dynmodels-v0.7.0's releases \(v0.7.0\) is a tag in the mirror"):
+    with pytest.raises(UsageError, match=r"none of dynmodels-v0.7.0's releases \(v0.7.0\) is in the mirror"):
         port(checkout, load_catalog(catalog_dir), "dynmodels-v0.7.0", mirror)
     # a clone's work tree is read through its .git folder
     steps: list[str] = []

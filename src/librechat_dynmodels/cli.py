@@ -631,11 +631,15 @@ def _probe_failure(result: Any) -> str:
 def matrix(
     ctx: typer.Context,
     tags: Annotated[
-        list[str] | None, typer.Argument(help="Release tags (default: the catalog's, plus newer ones).")
+        list[str] | None,
+        typer.Argument(
+            help="Tags, branches (main: its head as the mirror has it now) or commits (default: the catalog's "
+            "releases, plus newer tags)."
+        ),
     ] = None,
     git_dir: Annotated[Path, typer.Option("--git", help="A LibreChat git mirror with the release tags.")] = Path("."),
 ) -> None:
-    """Export every release tag and run status, check, apply, verify, re-apply and rollback on each."""
+    """Export every release (or branch head) and run status, check, apply, verify, re-apply and rollback on each."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
         from .catalog import load_catalog
@@ -690,7 +694,20 @@ def port(
         "."
     ),
     new_id: Annotated[
-        str | None, typer.Option("--id", help="Id of the new series (default dynmodels-VERSION).")
+        str | None,
+        typer.Option(
+            "--id",
+            help="Id of the new series (default: dynmodels-native-RELEASE from a native series, else "
+            "dynmodels-RELEASE).",
+        ),
+    ] = None,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            help="What the new series claims (default: the checkout's version; main for a port onto that branch). "
+            "Refused when the mirror has it and the new series does not apply to it.",
+        ),
     ] = None,
 ) -> None:
     """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked. Writes
@@ -703,7 +720,7 @@ def port(
             raise UsageError("port needs --from SERIES")
         checkout, catalog = _context(ctx, path)
         with _progress(ctx, "port") as on_step:
-            report = run(checkout, catalog, source, git_dir, new_id, on_step=on_step)
+            report = run(checkout, catalog, source, git_dir, new_id, on_step=on_step, release=release)
         return report, 0, []
 
     _finish(ctx, "port", work)

@@ -313,16 +313,17 @@ def _matrix(r: Any, verbose: bool, program: str) -> Output:
         ]
         for row in r.rows
     ]
-    footer = [f"{row.tag}: {row.finding}" for row in r.rows if row.finding]
+    footer = [note for row in r.rows if (note := row.note)]
+    footer += [f"{row.tag}: {row.finding}" for row in r.rows if row.finding]
     footer += [f"{row.tag} {k}: {v}" for row in r.rows for k, v in row.steps.items() if v.startswith("failed")]
     return Output(
         [f"mirror: {r.mirror}"],
         [
             Table(
                 "releases",
-                ["tag", "series", "result", *steps, "exact/offset/fuzz"],
+                ["ref", "series", "result", *steps, "exact/offset/fuzz"],
                 rows,
-                keep=("tag", "series"),
+                keep=("ref", "series"),
                 optional=("exact/offset/fuzz", *steps),
             )
         ],
@@ -351,8 +352,10 @@ def _refresh(r: Any, verbose: bool, program: str) -> Output:
 
 def _port(r: Any, verbose: bool, program: str) -> Output:
     rows = [[f.path, f.patch, f.result, f"{f.hunks_clean}/{f.hunks}"] for f in r.files]
-    lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}"]
+    claims = f", claiming {r.release}" if r.release and r.release != r.librechat_version else ""
+    lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}{claims}"]
     footer = [f"{r.hunks_clean} of {r.hunks_total} hunks ported cleanly; new series in {r.series_dir}"]
+    footer += list(r.notes)
     footer += [f"needs a human: {item}" for item in r.needs_human]
     table = Table("files", ["file", "patch", "result", "clean hunks"], rows, keep=("file", "patch"))
     return Output(lines, [table], footer)
