@@ -390,7 +390,84 @@ def _read(checkout: Checkout, relpath: str) -> bytes | None:
 
 
 def _merge3(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
-    """Three-way merge with git's merge-file: (result, number of conflicts)."""
+    """Three-way merge with git's merge-file: (result, number of conflicts). A conflict of lines is merged
+    again word by word (a release that rewrote the line the series renames a call on): when that is clean, its
+    result replaces the conflict; else the conflict stays marked."""
+    merged, conflicts = _merge_file(current, base, ours, diff3=True)
+    if not conflicts:
+        return merged, 0
+    lines = merged.splitlines(keepends=True)
+    out: list[bytes] = []
+    left = 0
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith(b"<<<<<<< checkout"):
+            out.append(lines[i])
+            i += 1
+            continue
+        parts: dict[bytes, list[bytes]] = {b"checkout": [], b"base": [], b"series": []}
+        block = [lines[i]]
+        part = b"checkout"
+        i += 1
+        while i < len(lines) and not lines[i].startswith(b">>>>>>> series"):
+            block.append(lines[i])
+            if lines[i].startswith(b"||||||| base release"):
+                part = b"base"
+            elif lines[i].rstrip(b"\r\n") == b"=======":
+                part = b"series"
+            else:
+                parts[part].append(lines[i])
+            i += 1
+        block.append(lines[i] if i < len(lines) else b"")
+        i += 1
+        words, word_conflicts = _merge_words(*(b"".join(parts[k]) for k in (b"checkout", b"base", b"series")))
+        if word_conflicts:
+            left += 1
+            out.append(block[0])
+            out.extend(parts[b"checkout"])
+            out.append(b"=======\n")
+            out.extend(parts[b"series"])
+            out.append(block[-1])
+        else:
+            out.append(words)
+    return b"".join(out), left
+
+
+def _merge_words(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
+    """The three-way merge of one conflict, word by word (a word, a run of spaces or one sign each):
+    (result, 0), or (b"", 1) when both sides change the same words or insert at the same place."""
+    import re
+    from difflib import SequenceMatcher
+
+    token = re.compile(rb"\w+|\s+|.", re.S)
+    words = [token.findall(data) for data in (current, base, ours)]
+
+    def changes(side: list[bytes]) -> list[tuple[int, int, list[bytes]]]:
+        matcher = SequenceMatcher(None, words[1], side, autojunk=False)
+        return [(i1, i2, side[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+    theirs, mine = changes(words[0]), changes(words[2])
+    for a1, a2, a_new in theirs:
+        for b1, b2, b_new in mine:
+            if (a1, a2, a_new) == (b1, b2, b_new):
+                continue
+            overlap = a1 < b2 and b1 < a2
+            same_point = a1 == a2 == b1 == b2
+            inside = (a1 == a2 and b1 < a1 < b2) or (b1 == b2 and a1 < b1 < a2)
+            if overlap or same_point or inside:
+                return b"", 1
+    merged = sorted(set((i1, i2, tuple(new)) for i1, i2, new in theirs + mine), key=lambda c: (c[0], c[1]))
+    out: list[bytes] = []
+    at = 0
+    for i1, i2, new in merged:
+        out.extend(words[1][at:i1])
+        out.extend(new)
+        at = max(at, i2)
+    out.extend(words[1][at:])
+    return b"".join(out), 0
+
+
+def _merge_file(current: bytes, base: bytes, ours: bytes, diff3: bool = False) -> tuple[bytes, int]:
     with tempfile.TemporaryDirectory(prefix="dynmodels-port-") as tmp:
         paths = []
         for name, data in (("current", current), ("base", base), ("series", ours)):
@@ -398,7 +475,8 @@ def _merge3(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
             path.write_bytes(data)
             paths.append(str(path))
         done = subprocess.run(
-            ["git", "merge-file", "-p", "-L", "checkout", "-L", "base release", "-L", "series", *paths],
+            ["git", "merge-file", "-p", *(["--diff3"] if diff3 else []), "-L", "checkout", "-L", "base release"]
+            + ["-L", "series", *paths],
             capture_output=True,
         )
     if done.returncode < 0 or done.returncode > 127:

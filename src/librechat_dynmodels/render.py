@@ -331,6 +331,27 @@ def _matrix(r: Any, verbose: bool, program: str) -> Output:
     )
 
 
+def _upgrade(r: Any, verbose: bool, program: str) -> Output:
+    rows = [
+        [row.ref, row.kind, row.outcome, row.series or "-", row.source or "-", row.matrix.result if row.matrix else "-"]
+        for row in r.rows
+    ]
+    footer = [note for row in r.rows if (note := row.note)]
+    for row in r.rows:
+        for n in row.needs:
+            where = (n.path + (f":{n.line}" if n.line else "") + ": ") if n.path else ""
+            footer.append(f"needs a human: {row.ref}: {where}{n.what}")
+    footer += [f"claim that does not apply: {c.release} by {c.series}: {c.problem}" for c in r.claims]
+    footer.append(
+        f"wrote {', '.join(r.written)} in {r.catalog}" if r.written else f"nothing new written in {r.catalog}"
+    )
+    footer.append(f"{r.summary} ({r.seconds:.0f} s)")
+    table = Table(
+        "refs", ["ref", "kind", "outcome", "series", "ported from", "life cycle"], rows, keep=("ref", "series")
+    )
+    return Output([f"mirror: {r.mirror}"], [table], footer)
+
+
 def _short(step: str) -> str:
     return "failed" if step.startswith("failed") else step
 
@@ -377,8 +398,9 @@ _BUILDERS: dict[type, Callable[[Any, bool, str], Output]] = {
 def _register_maintainer_reports() -> None:
     from .maintain import PortReport, RefreshReport
     from .matrix import MatrixReport
+    from .upgrade import UpgradeReport
 
-    _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port})
+    _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port, UpgradeReport: _upgrade})
     _register_runtime_report()
 
 
