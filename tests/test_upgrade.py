@@ -227,3 +227,73 @@ def test_port_merges_word_by_word_where_the_release_rewrote_the_line_the_series_
     assert (root / CONTROLLER_PATH).read_text() == rewritten.replace(
         "loadDefaultModels(req),", "loadSharedModels(req),"
     )
+
+
+def _workflow_job(name: str) -> dict[str, object]:
+    import yaml
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "ci" / "librechat-dynmodels-check.yml"
+    job = yaml.safe_load(path.read_text())["jobs"][name]
+    assert isinstance(job, dict)
+    return job
+
+
+def test_the_ci_upgrade_job_opens_its_pull_request_in_this_repository_only() -> None:
+    job = _workflow_job("upgrade")
+    steps = {step.get("name"): step.get("run", "") for step in job["steps"]}  # type: ignore[attr-defined]
+    opening = steps["Open a pull request in this repository"]
+    assert (
+        'gh pr create --repo "$GITHUB_REPOSITORY"' in opening
+        and '--body-file "$RUNNER_TEMP/upgrade-report.md"' in opening
+    )
+    assert "git push origin" in opening and "UPSTREAM" not in opening.replace("never $UPSTREAM", "")
+    assert "gh pr comment" not in str(job) and "gh issue" not in str(job)
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "upgrade-catalog" in steps["Upgrade the catalog"] and "$TAGS main" in steps["Upgrade the catalog"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="GitHub runs `run:` steps with bash")
+def test_the_ci_upgrade_step_writes_the_new_catalog_and_annotates_with_the_conflicts_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    upstream = make_mirror(tmp_path / "upstream", main=CONFLICTS).parent
+    catalog_dir = tmp_path / "repo" / "patches"
+    write_series(catalog_dir, "dynmodels-v0.8.3", releases=("v0.8.3",))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "librechat-dynmodels"
+    src = Path(__file__).resolve().parent.parent / "src"
+    tool.write_text(f'#!/bin/sh\nPYTHONPATH="{src}" exec "{sys.executable}" -m librechat_dynmodels "$@"\n')
+    tool.chmod(0o755)
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    env = dict(
+        os.environ,
+        PATH=os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        UPSTREAM=f"file://{upstream}",
+        RUNNER_TEMP=str(runner),
+        CATALOG="patches",
+        TAGS="v0.8.4",
+        GITHUB_OUTPUT=str(tmp_path / "output"),
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary"),
+    )
+    steps = {step.get("name"): step["run"] for step in _workflow_job("upgrade")["steps"] if "run" in step}  # type: ignore[attr-defined]
+    for name in ("Mirror upstream (tags and main)", "Upgrade the catalog"):
+        done = subprocess.run(
+            ["bash", "-e", "-c", steps[name]],
+            cwd=tmp_path / "repo",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    assert (
+        f"::error file={CONTROLLER_PATH},line=12,title=librechat-dynmodels upgrade main::1 conflict(s)" in done.stdout
+    )
+    assert (tmp_path / "output").read_text() == "code=1\n"
+    assert "## Needs a human" in (tmp_path / "summary").read_text()
+    assert sorted(load_catalog(catalog_dir).series) == ["dynmodels-v0.8.3", "dynmodels-v0.8.4"]
