@@ -507,11 +507,12 @@ def port(
 
     source = catalog.get(source_id)
     # first of all: the id names the folder port writes, so it is checked as strictly as a path
+    named = release is not None  # a branch name's "/" may become "-"; a package.json version is taken as it is
     release = release or checkout.version or "unknown"
     if new_id is not None:
         check_series_id(new_id, "--id", UsageError)
     else:
-        new_id = default_series_id(release, source.native)
+        new_id = default_series_id(release, source.native, slashes=named)
         try:
             check_series_id(new_id, None, UsageError)
         except UsageError as exc:
@@ -527,10 +528,12 @@ def port(
     return replace(report, lock_left=state.lock_left) if state.lock_left else report
 
 
-def default_series_id(release: str, native: bool) -> str:
-    """``dynmodels-native-v0.8.8`` for a native source, ``dynmodels-v0.7.9`` for a pre-native one; a branch's
-    ``/`` becomes ``-`` (``feat/v8.7``: ``dynmodels-native-feat-v8.7``)."""
-    return f"dynmodels-{'native-' if native else ''}{release.replace('/', '-')}"
+def default_series_id(release: str, native: bool, slashes: bool = True) -> str:
+    """``dynmodels-native-v0.8.8`` for a native source, ``dynmodels-v0.7.9`` for a pre-native one; with
+    ``slashes``, a branch's ``/`` becomes ``-`` (``feat/v8.7``: ``dynmodels-native-feat-v8.7``); a package.json
+    version is taken as it is (one with a ``/`` is refused as an id)."""
+    name = release.replace("/", "-") if slashes else release
+    return f"dynmodels-{'native-' if native else ''}{name}"
 
 
 def _refuse_other_kind(checkout: Checkout, catalog: Catalog, source: Series) -> None:

@@ -28,7 +28,7 @@ from .checkout import find_checkout
 from .claims import ClaimProblem, check_claims
 from .errors import DynModelsError, UsageError
 from .fsutil import atomic_write, rename
-from .matrix import EXPORT_PREFIX, MatrixRow, _host, _row_for, _sweep_exports
+from .matrix import EXPORT_PREFIX, MatrixRow, _host, _labelled, _row_for, _sweep_exports
 from .models import Result
 
 OnStep = Callable[[str], None]
@@ -189,10 +189,6 @@ def upgrade_catalog(
     return UpgradeReport(
         git_dir, destination, tuple(rows), tuple(dict.fromkeys(touched)), claims, time.monotonic() - started
     )
-
-
-def _labelled(step: OnStep, label: str, what: str) -> None:
-    step(f"{label}: {what}")
 
 
 def _timed(row: UpgradeRow, seconds: float) -> UpgradeRow:
