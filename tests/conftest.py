@@ -199,9 +199,14 @@ def committed_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+ROUTE_GET = "router.get('/', requireJwtAuth, modelController);\n"
+ROUTE_ALL = "router.get('/all', requireJwtAuth, allModels);\n"  # where the series adds its route: a conflict
+
+
 def port_mirror(work: Path) -> Path:
     """A LibreChat mirror for port: v0.8.3 as the test series expects it, and v0.8.4 with a change two lines
-    above a hunk's edit (merges cleanly) and one to the very line the series builds on (conflicts)."""
+    above a hunk's edit (merges cleanly) and a route added where the series adds its own (conflicts, also
+    word by word)."""
     repo = committed_tree(work, librechat_files("v0.8.3"))
     git(repo, "tag", "v0.8.3")
     build_tree(
@@ -211,9 +216,7 @@ def port_mirror(work: Path) -> Path:
             "api/server/controllers/ModelController.js": CONTROLLER.replace(
                 "await loadDefaultModels(req);", "await loadDefaultModels(req, true);"
             ),
-            "api/server/routes/models.js": ROUTES.replace(
-                "requireJwtAuth, modelController", "requireJwtAuth, cached, modelController"
-            ),
+            "api/server/routes/models.js": ROUTES.replace(ROUTE_GET, ROUTE_GET + ROUTE_ALL),
         },
     )
     git(repo, "commit", "-qam", "v0.8.4")

@@ -514,7 +514,7 @@ def test_workflow_check_step_fails_with_the_per_hunk_report(
     assert table_row in done.stdout and table_row in summary.read_text()
     if breaks:
         assert done.returncode == 1
-        annotation = "::error file=client/src/hooks/Input/useUserKey.ts,title=librechat-dynmodels patch_failed::"
+        annotation = "::error file=client/src/hooks/Input/useUserKey.ts,line=5,title=librechat-dynmodels patch_failed::"
         assert annotation in done.stdout
         assert "fails at line 5" in done.stdout
     else:

@@ -11,6 +11,8 @@ import pytest
 from conftest import (
     CONTROLLER,
     PATCHED_ROUTES,
+    ROUTE_ALL,
+    ROUTE_GET,
     ROUTES,
     committed_tree,
     export,
@@ -137,15 +139,14 @@ def test_port_keeps_clean_hunks_merges_what_it_can_and_marks_conflicts(tmp_path:
     assert report.hunks_clean == 3
     assert "<<<<<<< checkout" in (root / ROUTES_PATH).read_text()
     assert report.needs_human == (
-        f"{ROUTES_PATH}: 1 conflict(s), resolve the markers then run 'librechat-dynmodels refresh'",
+        f"{ROUTES_PATH}: 1 conflict(s) at line 7; source hunk 1 (@@ -4,5 +4,6 @@), resolve the markers then "
+        "run 'librechat-dynmodels refresh'",
     )
     assert "overlayUserModels" in (root / CONTROLLER_PATH).read_text()
     assert "loadDefaultModels(req, true)" in (root / CONTROLLER_PATH).read_text()
 
     # A human resolves the conflict, refresh writes the full series, and it applies to a fresh v0.8.4.
-    (root / ROUTES_PATH).write_text(
-        PATCHED_ROUTES.replace("requireJwtAuth, modelController", "requireJwtAuth, cached, modelController")
-    )
+    (root / ROUTES_PATH).write_text(PATCHED_ROUTES.replace(ROUTE_GET, ROUTE_GET + ROUTE_ALL))
     refresh(checkout, load_catalog(catalog_dir))
     fresh = find_checkout(export(mirror, "v0.8.4", tmp_path / "fresh"))
     pristine = snapshot(fresh.root)
@@ -294,7 +295,7 @@ def test_port_names_a_missing_mirror_and_a_mirror_without_the_release(tmp_path: 
     (tmp_path / "plain").mkdir()
     with pytest.raises(UsageError, match=r"not a git repository \(.*\); give --git a bare clone"):
         port(checkout, load_catalog(catalog_dir), "dynmodels-v0.8.3", tmp_path / "plain")
-    with pytest.raises(UsageError, match=r"none of dynmodels-v0.7.0's releases \(v0.7.0\) is a tag in the mirror"):
+    with pytest.raises(UsageError, match=r"none of dynmodels-v0.7.0's releases \(v0.7.0\) is in the mirror"):
         port(checkout, load_catalog(catalog_dir), "dynmodels-v0.7.0", mirror)
     # a clone's work tree is read through its .git folder
     steps: list[str] = []

@@ -95,7 +95,11 @@ def test_matrix_command_prints_one_row_per_tag_and_fails_on_a_finding(mirror: Pa
 def test_a_tag_missing_from_the_mirror_is_named_as_missing_not_as_unfitting(mirror: Path, catalog: Catalog) -> None:
     report = run_matrix(mirror, catalog, ["v9.9.9", "v0.8.3"])
     missing, present = report.rows
-    assert (missing.tag, missing.in_mirror, missing.finding) == ("v9.9.9", False, "not a tag in the mirror")
+    assert (missing.tag, missing.in_mirror, missing.finding) == (
+        "v9.9.9",
+        False,
+        "not a tag, branch or commit of the mirror",
+    )
     assert missing.result == "not in the mirror" and present.ok
     assert report.summary == "1 of 2 releases pass every step; 0 without a fitting series; 1 not in the mirror (v9.9.9)"
 
@@ -106,7 +110,7 @@ def test_matrix_command_says_which_tag_is_missing(mirror: Path, catalog_dir: Pat
     from librechat_dynmodels.cli import app
 
     result = CliRunner().invoke(app, ["--patches", str(catalog_dir), "matrix", "--git", str(mirror), "v9.9.9"])
-    assert result.exit_code == 1 and result.stderr == "error: v9.9.9: not a tag in the mirror\n"
+    assert result.exit_code == 1 and result.stderr == "error: v9.9.9: not a tag, branch or commit of the mirror\n"
     assert "0 without a fitting series; 1 not in the mirror (v9.9.9)" in result.stdout
 
 

@@ -103,3 +103,22 @@ def test_upgrading_a_patched_checkout_then_rollback_and_apply_equals_a_fresh_ins
     assert {k: v for k, v in digests(root).items() if not k.startswith(state)} == {
         k: v for k, v in digests(fresh).items() if not k.startswith(state)
     }
+
+
+def test_every_series_applies_to_every_release_it_claims_and_no_claim_is_shared_wrongly() -> None:
+    """A series.yaml `librechat:` entry that the series does not apply to (port on main once claimed v0.8.8-rc1)."""
+    from librechat_dynmodels import mirror as mirrors
+    from librechat_dynmodels.claims import check_claims, series_misfit
+
+    assert MIRROR
+    catalog = load_catalog(default_catalog_dir())
+    git_dir = mirrors.open_mirror(Path(MIRROR))
+    misfits = []
+    for series in catalog.series.values():
+        for release in series.librechat:
+            ref = mirrors.resolve(git_dir, release)
+            assert ref is not None, f"{series.id} claims {release}, which the mirror lacks"
+            if (misfit := series_misfit(catalog, series.id, git_dir, ref.sha)) is not None:
+                misfits.append(f"{series.id} on {release}: {misfit}")
+    assert misfits == []
+    assert check_claims(catalog, git_dir) == ()

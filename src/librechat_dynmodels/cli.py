@@ -29,7 +29,20 @@ EXIT_CODES_HELP = (
     "5 doctor --probe could not run the fetch; 6 verify --runtime: applied, not built; 130 interrupted."
 )
 
-COMMANDS = ("list", "status", "check", "apply", "verify", "rollback", "recover", "doctor", "matrix", "refresh", "port")
+COMMANDS = (
+    "list",
+    "status",
+    "check",
+    "apply",
+    "verify",
+    "rollback",
+    "recover",
+    "doctor",
+    "matrix",
+    "refresh",
+    "port",
+    "upgrade-catalog",
+)
 # Global options may be written before or after the command name.
 _GLOBAL_FLAGS = {"--json", "-v", "--verbose", "-q", "--quiet", "--no-color"}
 _GLOBAL_WITH_VALUE = {"--patches"}
@@ -631,11 +644,15 @@ def _probe_failure(result: Any) -> str:
 def matrix(
     ctx: typer.Context,
     tags: Annotated[
-        list[str] | None, typer.Argument(help="Release tags (default: the catalog's, plus newer ones).")
+        list[str] | None,
+        typer.Argument(
+            help="Tags, branches (main: its head as the mirror has it now) or commits (default: the catalog's "
+            "releases, plus newer tags)."
+        ),
     ] = None,
     git_dir: Annotated[Path, typer.Option("--git", help="A LibreChat git mirror with the release tags.")] = Path("."),
 ) -> None:
-    """Export every release tag and run status, check, apply, verify, re-apply and rollback on each."""
+    """Export every release (or branch head) and run status, check, apply, verify, re-apply and rollback on each."""
 
     def work() -> tuple[Any, int, list[DynModelsError]]:
         from .catalog import load_catalog
@@ -690,7 +707,20 @@ def port(
         "."
     ),
     new_id: Annotated[
-        str | None, typer.Option("--id", help="Id of the new series (default dynmodels-VERSION).")
+        str | None,
+        typer.Option(
+            "--id",
+            help="Id of the new series (default: dynmodels-native-RELEASE from a native series, else "
+            "dynmodels-RELEASE).",
+        ),
+    ] = None,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            help="What the new series claims (default: the checkout's version; main for a port onto that branch). "
+            "Refused when the mirror has it and the new series does not apply to it.",
+        ),
     ] = None,
 ) -> None:
     """Start a series for this checkout's release from --from, by three-way merge; conflicts stay marked. Writes
@@ -703,10 +733,55 @@ def port(
             raise UsageError("port needs --from SERIES")
         checkout, catalog = _context(ctx, path)
         with _progress(ctx, "port") as on_step:
-            report = run(checkout, catalog, source, git_dir, new_id, on_step=on_step)
+            report = run(checkout, catalog, source, git_dir, new_id, on_step=on_step, release=release)
         return report, 0, []
 
     _finish(ctx, "port", work)
+
+
+@app.command("upgrade-catalog", cls=_Command)
+def upgrade_catalog(
+    ctx: typer.Context,
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Tags, branches or commits (default: the release tags newer than the catalog's, and main)."
+        ),
+    ] = None,
+    git_dir: Annotated[Path, typer.Option("--git", help="A LibreChat git mirror with the releases.")] = Path("."),
+    catalog_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog-out",
+            help="Write the upgraded catalog here (a new folder) instead of adding the ready series to --patches.",
+        ),
+    ] = None,
+    report_md: Annotated[
+        Path | None, typer.Option("--report", help="Also write the report as Markdown here (a pull request's body).")
+    ] = None,
+) -> None:
+    """For every new release or branch head: a series that fits it, or one ported from the closest series that
+    passes the whole matrix life cycle; the rest is reported as what needs a human. Exit 0 when every ref has a
+    ready series, 1 when some need a human (the ready ones are written), 2 on a usage error."""
+
+    def work() -> tuple[Any, int, list[DynModelsError]]:
+        from .catalog import load_catalog
+        from .fsutil import atomic_write
+        from .upgrade import upgrade_catalog as run
+
+        with _progress(ctx, "upgrade-catalog") as on_step:
+            report = run(git_dir, load_catalog(ctx.obj.patches), refs or None, catalog_out, on_step=on_step)
+        if report_md is not None:
+            atomic_write(report_md, report.markdown().encode("utf-8"))
+        errors = [
+            DynModelsError("; ".join(n.what for n in row.needs) or row.outcome, row.ref)
+            for row in report.rows
+            if not row.ok
+        ]
+        errors += [DynModelsError(f"{c.series}: {c.problem}", c.release) for c in report.claims]
+        return report, 0 if report.ok else 1, errors
+
+    _finish(ctx, "upgrade-catalog", work)
 
 
 _UNENCODABLE = "librechat_dynmodels.unencodable"

@@ -84,6 +84,8 @@ class PortedFile(Result):
     hunks: int
     hunks_clean: int
     conflicts: int = 0
+    failed_hunks: tuple[str, ...] = ()  # the source's hunks that did not apply as they are: "N (@@ -a,b +c,d @@)"
+    conflict_lines: tuple[int, ...] = ()  # 1-based lines of the conflict markers (<<<<<<<) left in the checkout
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class PortReport(Result):
     files: tuple[PortedFile, ...]
     needs_human: tuple[str, ...]
     lock_left: str | None = None  # the lock could not be removed at the end (why, and what to do)
+    base_kind: str = "tag"  # tag | branch | commit: what the source's release is in the mirror
+    base_sha: str | None = None  # the commit the merges were made against (a branch head moves)
+    release: str | None = None  # what the new series claims (its librechat: list)
+    notes: tuple[str, ...] = ()  # a branch, not a tag; a claim the mirror could not check
 
 
 def component_of(relpath: str) -> str:
@@ -384,7 +390,84 @@ def _read(checkout: Checkout, relpath: str) -> bytes | None:
 
 
 def _merge3(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
-    """Three-way merge with git's merge-file: (result, number of conflicts)."""
+    """Three-way merge with git's merge-file: (result, number of conflicts). A conflict of lines is merged
+    again word by word (a release that rewrote the line the series renames a call on): when that is clean, its
+    result replaces the conflict; else the conflict stays marked."""
+    merged, conflicts = _merge_file(current, base, ours, diff3=True)
+    if not conflicts:
+        return merged, 0
+    lines = merged.splitlines(keepends=True)
+    out: list[bytes] = []
+    left = 0
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith(b"<<<<<<< checkout"):
+            out.append(lines[i])
+            i += 1
+            continue
+        parts: dict[bytes, list[bytes]] = {b"checkout": [], b"base": [], b"series": []}
+        block = [lines[i]]
+        part = b"checkout"
+        i += 1
+        while i < len(lines) and not lines[i].startswith(b">>>>>>> series"):
+            block.append(lines[i])
+            if lines[i].startswith(b"||||||| base release"):
+                part = b"base"
+            elif lines[i].rstrip(b"\r\n") == b"=======":
+                part = b"series"
+            else:
+                parts[part].append(lines[i])
+            i += 1
+        block.append(lines[i] if i < len(lines) else b"")
+        i += 1
+        words, word_conflicts = _merge_words(*(b"".join(parts[k]) for k in (b"checkout", b"base", b"series")))
+        if word_conflicts:
+            left += 1
+            out.append(block[0])
+            out.extend(parts[b"checkout"])
+            out.append(b"=======\n")
+            out.extend(parts[b"series"])
+            out.append(block[-1])
+        else:
+            out.append(words)
+    return b"".join(out), left
+
+
+def _merge_words(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
+    """The three-way merge of one conflict, word by word (a word, a run of spaces or one sign each):
+    (result, 0), or (b"", 1) when both sides change the same words or insert at the same place."""
+    import re
+    from difflib import SequenceMatcher
+
+    token = re.compile(rb"\w+|\s+|.", re.S)
+    words = [token.findall(data) for data in (current, base, ours)]
+
+    def changes(side: list[bytes]) -> list[tuple[int, int, list[bytes]]]:
+        matcher = SequenceMatcher(None, words[1], side, autojunk=False)
+        return [(i1, i2, side[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+    theirs, mine = changes(words[0]), changes(words[2])
+    for a1, a2, a_new in theirs:
+        for b1, b2, b_new in mine:
+            if (a1, a2, a_new) == (b1, b2, b_new):
+                continue
+            overlap = a1 < b2 and b1 < a2
+            same_point = a1 == a2 == b1 == b2
+            inside = (a1 == a2 and b1 < a1 < b2) or (b1 == b2 and a1 < b1 < a2)
+            if overlap or same_point or inside:
+                return b"", 1
+    merged = sorted(set((i1, i2, tuple(new)) for i1, i2, new in theirs + mine), key=lambda c: (c[0], c[1]))
+    out: list[bytes] = []
+    at = 0
+    for i1, i2, new in merged:
+        out.extend(words[1][at:i1])
+        out.extend(new)
+        at = max(at, i2)
+    out.extend(words[1][at:])
+    return b"".join(out), 0
+
+
+def _merge_file(current: bytes, base: bytes, ours: bytes, diff3: bool = False) -> tuple[bytes, int]:
     with tempfile.TemporaryDirectory(prefix="dynmodels-port-") as tmp:
         paths = []
         for name, data in (("current", current), ("base", base), ("series", ours)):
@@ -392,7 +475,8 @@ def _merge3(current: bytes, base: bytes, ours: bytes) -> tuple[bytes, int]:
             path.write_bytes(data)
             paths.append(str(path))
         done = subprocess.run(
-            ["git", "merge-file", "-p", "-L", "checkout", "-L", "base release", "-L", "series", *paths],
+            ["git", "merge-file", "-p", *(["--diff3"] if diff3 else []), "-L", "checkout", "-L", "base release"]
+            + ["-L", "series", *paths],
             capture_output=True,
         )
     if done.returncode < 0 or done.returncode > 127:
@@ -408,18 +492,27 @@ def port(
     new_id: str | None = None,
     out_dir: Path | None = None,
     on_step: OnStep | None = None,
+    release: str | None = None,
 ) -> PortReport:
     """Plans and writes under the checkout's lock; the new series is written into a temporary folder that is
     renamed into the catalog once the checkout is patched, so an interrupted or refused port leaves no series
-    (and the next port finishes or undoes what it left)."""
+    (and the next port finishes or undoes what it left).
+
+    ``release`` is what the new series claims (default: the checkout's version; ``main`` for a port onto that
+    branch, whose package.json still names the last tag). A source made for releases without LibreChat's own
+    per-user fetch (``native: false``) is refused on a checkout that has it, and the other way round: the
+    engine would never choose such a series there. A claim that the mirror has and the new series does not
+    apply to is refused before anything is written."""
     from . import engine
 
+    source = catalog.get(source_id)
     # first of all: the id names the folder port writes, so it is checked as strictly as a path
-    version = checkout.version or "unknown"
+    named = release is not None  # a branch name's "/" may become "-"; a package.json version is taken as it is
+    release = release or checkout.version or "unknown"
     if new_id is not None:
         check_series_id(new_id, "--id", UsageError)
     else:
-        new_id = f"dynmodels-{version}"
+        new_id = default_series_id(release, source.native, slashes=named)
         try:
             check_series_id(new_id, None, UsageError)
         except UsageError as exc:
@@ -427,12 +520,50 @@ def port(
                 f"{exc.message}; it comes from the checkout's package.json version: name the series with --id",
                 str(checkout.root / "package.json"),
             ) from None
-    source = catalog.get(source_id)
+    _refuse_other_kind(checkout, catalog, source)
     target_dir = out_dir or writable_catalog_dir(catalog, "port", checkout.root)
     state = StateDir(checkout.state_dir)
     with engine._locked(state):
-        report = _port_locked(checkout, catalog, state, source, mirror, target_dir, new_id, on_step)
+        report = _port_locked(checkout, catalog, state, source, mirror, target_dir, new_id, on_step, release)
     return replace(report, lock_left=state.lock_left) if state.lock_left else report
+
+
+def default_series_id(release: str, native: bool, slashes: bool = True) -> str:
+    """``dynmodels-native-v0.8.8`` for a native source, ``dynmodels-v0.7.9`` for a pre-native one; with
+    ``slashes``, a branch's ``/`` becomes ``-`` (``feat/v8.7``: ``dynmodels-native-feat-v8.7``); a package.json
+    version is taken as it is (one with a ``/`` is refused as an id)."""
+    name = release.replace("/", "-") if slashes else release
+    return f"dynmodels-{'native-' if native else ''}{name}"
+
+
+def _refuse_other_kind(checkout: Checkout, catalog: Catalog, source: Series) -> None:
+    from .catalog import release_key
+    from .checkout import detect_native_support
+
+    native = detect_native_support(checkout.root)
+    if native.present == source.native:
+        return
+    same = [s for s in catalog.series.values() if s.native == native.present]
+    newest = max(
+        same, key=lambda s: max((release_key(t) or (0,) * 5 for t in s.librechat), default=(0,) * 5), default=None
+    )
+    hint = (
+        f"; port from a {'native' if native.present else 'pre-native'} series instead (--from {newest.id})"
+        if newest
+        else ""
+    )
+    if native.present:
+        raise UsageError(
+            f"{source.id} is a pre-native series (native: false), and this checkout has LibreChat's own per-user "
+            f"model fetching ({native.evidence}): a port would add a second implementation that no command ever "
+            f"chooses there{hint}",
+            str(checkout.root),
+        )
+    raise UsageError(
+        f"{source.id} is a native series (native: true), and this checkout has no per-user model fetching of its "
+        f"own: the series extends code that is not there{hint}",
+        str(checkout.root),
+    )
 
 
 def _port_locked(
@@ -444,6 +575,7 @@ def _port_locked(
     target_dir: Path,
     new_id: str,
     on_step: OnStep | None,
+    release: str,
 ) -> PortReport:
     from . import engine
 
@@ -453,13 +585,15 @@ def _port_locked(
     drafts_left = _sweep_series_drafts(target_dir)
     step("reading the mirror")
     mirror = mirrors.open_mirror(mirror)
-    base_tag = next((t for t in reversed(source.librechat) if mirrors.has_tag(mirror, t)), None)
-    if base_tag is None:
+    base = next((r for t in reversed(source.librechat) if (r := mirrors.resolve(mirror, t)) is not None), None)
+    if base is None:
         raise UsageError(
-            f"none of {source.id}'s releases ({', '.join(source.librechat)}) is a tag in the mirror; "
+            f"none of {source.id}'s releases ({', '.join(source.librechat)}) is in the mirror; "
             "fetch them (git fetch --tags) or give --git a mirror that has them",
             str(mirror),
         )
+    base_tag = base.name
+    notes = [base.note] if base.note else []
     series_dir = target_dir / new_id
     if state.has_manifest():
         _undo_unfinished_port(checkout, state, new_id, new_id in drafts_left and not series_dir.exists())
@@ -473,6 +607,8 @@ def _port_locked(
             step(f"porting {file_patch.path}")
             count = len(file_patch.hunks)
             current = _read(checkout, file_patch.path)
+            failed: tuple[str, ...] = ()
+            markers: tuple[int, ...] = ()
             if file_patch.is_new:
                 wanted = file_patch.created_document().to_bytes()
                 if current is None or current == wanted:
@@ -489,15 +625,25 @@ def _port_locked(
                 if clean == count:
                     result, merged, conflicts = patched.to_bytes(), "clean", 0
                 else:
-                    base = mirrors.show(mirror, base_tag, file_patch.path)
-                    if base is None:
+                    original = mirrors.show(mirror, base.sha, file_patch.path)
+                    if original is None:
                         raise CatalogError(f"{file_patch.path} is not in {base_tag}", entry.file)
-                    ours, own = apply_hunks(TextDocument.from_bytes(base), file_patch.hunks)
+                    ours, own = apply_hunks(TextDocument.from_bytes(original), file_patch.hunks)
                     if not all(m.ok for m in own):
                         raise CatalogError(f"{source.id} does not apply to its own release {base_tag}", entry.file)
-                    result, conflicts = _merge3(current, base, ours.to_bytes())
+                    result, conflicts = _merge3(current, original, ours.to_bytes())
                     merged = "conflict" if conflicts else "merged"
-            ported.append(PortedFile(file_patch.path, entry.file, merged, count, clean, conflicts))
+                    failed = tuple(
+                        f"{h.number} (@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@)"
+                        for h, m in zip(file_patch.hunks, matches, strict=True)
+                        if not m.ok
+                    )
+                    markers = tuple(
+                        n
+                        for n, line in enumerate(result.split(b"\n"), start=1)
+                        if line.startswith(CONFLICT_MARKER.encode())
+                    )
+            ported.append(PortedFile(file_patch.path, entry.file, merged, count, clean, conflicts, failed, markers))
             plan = engine._FilePlan(
                 path=file_patch.path,
                 component=entry.component,
@@ -519,10 +665,13 @@ def _port_locked(
         text = "".join(render_git_diff(p.path, p.original, p.patched, p.mode) for p in members)
         if text:
             series_files.append((entry.file, text.encode("utf-8")))
+    if release != version:
+        notes.append(f"the new series claims {release}; the checkout's package.json says {version}")
+    notes.extend(_check_claim(catalog, mirror, release, new_id, series_files))
     data: dict[str, object] = {
         "id": new_id,
-        "description": f"Ported from {source.id} to LibreChat {version} by librechat-dynmodels port.",
-        "librechat": [version],
+        "description": f"Ported from {source.id} to LibreChat {release} by librechat-dynmodels port.",
+        "librechat": [release],
         "native": source.native,
     }
     if source.requires:
@@ -545,7 +694,7 @@ def _port_locked(
             raise
         _put_series_in_place(checkout, state, draft, series_dir)
     needs = tuple(
-        f"{f.path}: {f.conflicts} conflict(s), resolve the markers then run 'librechat-dynmodels refresh'"
+        f"{f.path}: {f.conflicts} conflict(s){_at_lines(f)}, resolve the markers then run 'librechat-dynmodels refresh'"
         if f.result == "conflict"
         else f"{f.path}: missing in this release, port its hunks by hand"
         for f in ported
@@ -561,6 +710,40 @@ def _port_locked(
         hunks_clean=sum(f.hunks_clean for f in ported),
         files=tuple(ported),
         needs_human=needs,
+        base_kind=base.kind,
+        base_sha=base.sha,
+        release=release,
+        notes=tuple(notes),
+    )
+
+
+def _at_lines(ported: PortedFile) -> str:
+    hunks = f"; source hunk {', '.join(ported.failed_hunks)}" if ported.failed_hunks else ""
+    lines = f" at line {', '.join(map(str, ported.conflict_lines))}" if ported.conflict_lines else ""
+    return lines + hunks
+
+
+def _check_claim(
+    catalog: Catalog, mirror: Path, release: str, new_id: str, series_files: list[tuple[str, bytes]]
+) -> list[str]:
+    """Refuses a claim of ``release`` that the mirror has and the new series' glue does not apply to (the files
+    port could not merge are not in it yet); the notes to report otherwise."""
+    from .claims import first_misfit
+    from .diffs import parse_patch
+
+    ref = mirrors.resolve(mirror, release)
+    others = sorted(s.id for s in catalog.series.values() if release in s.librechat and s.id != new_id)
+    if ref is None:
+        return [f"{release} is not in the mirror, so port could not check that the new series applies to it"]
+    patches = [fp for name, text in series_files for fp in parse_patch(text.decode("utf-8"), name)]
+    misfit = first_misfit(mirror, ref.sha, patches)
+    if misfit is None:
+        return [ref.note] if ref.note and ref.kind == "branch" else []
+    claimed = f"{', '.join(others)} already claim{'s' * (len(others) == 1)} it, and " if others else ""
+    raise UsageError(
+        f"the new series would claim {release}, but {claimed}it does not apply to {release} as the mirror has it "
+        f"({misfit}); name what this checkout is with --release (a branch such as main, or its tag)",
+        release,
     )
 
 

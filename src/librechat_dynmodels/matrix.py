@@ -1,8 +1,9 @@
 """The release matrix: every release tag of a LibreChat mirror through the whole cycle.
 
-For each tag: export the tree to a temp folder, then status, check, apply, verify, apply again
-(must change nothing), rollback (must restore every byte). One row per tag; a tag that no
-series fits is a finding in its row, not a crash.
+Any commit-ish of the mirror may be named (a tag, a branch such as ``main``, a sha); a branch head moves, so
+its row records the commit it resolved to. For each: export the tree to a temp folder, then status, check,
+apply, verify, apply again (must change nothing), rollback (must restore every byte). One row per tag; a
+tag that no series fits is a finding in its row, not a crash.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .checkout import find_checkout
 from .errors import DynModelsError, InterruptError
 from .models import Result
 
+NOT_IN_MIRROR = "not a tag, branch or commit of the mirror"
 STEPS = ("status", "check", "apply", "verify", "reapply", "rollback")
 
 
@@ -38,6 +40,13 @@ class MatrixRow(Result):
     native_support: bool = False
     finding: str | None = None
     in_mirror: bool = True
+    kind: str = "tag"  # tag | branch | commit | missing: a branch head moves, so ``sha`` is the commit this row checked
+    sha: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """``main is a branch, not a tag: ...`` for a branch or a commit; None for a tag."""
+        return mirrors.Ref(self.tag, self.sha or "", self.kind).note if self.sha else None
 
     @property
     def ok(self) -> bool:
@@ -81,8 +90,8 @@ def default_tags(mirror: Path, catalog: Catalog, in_mirror: list[str] | None = N
     keys = [k for k in (release_key(t) for t in named) if k]
     newest = max(keys) if keys else None
     newer = [t for t in in_mirror if (k := release_key(t)) and newest is not None and k > newest]
-    tags = sorted(set(named) | set(newer), key=lambda t: release_key(t) or (0, 0, 0, 0, 0))
-    return tags
+    # release tags by version, then what else a series names (a branch such as main), by name
+    return sorted(set(named) | set(newer), key=lambda t: (release_key(t) is None, release_key(t) or (0,) * 5, t))
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -255,14 +264,13 @@ def _run(
 
     _sweep_exports()
     mirror = mirrors.open_mirror(mirror)
-    in_mirror = mirrors.tags(mirror)
-    chosen.extend(tags or default_tags(mirror, catalog, in_mirror))
-    known = set(in_mirror)
+    chosen.extend(tags or default_tags(mirror, catalog))
     prefix = f"{EXPORT_PREFIX}{os.getpid()}@{_host()}-"
     for number, tag in enumerate(chosen, start=1):
-        if tag not in known:
+        ref = mirrors.resolve(mirror, tag)
+        if ref is None:
             row = MatrixRow(
-                tag, None, dict.fromkeys(STEPS, "skipped"), finding="not a tag in the mirror", in_mirror=False
+                tag, None, dict.fromkeys(STEPS, "skipped"), finding=NOT_IN_MIRROR, in_mirror=False, kind="missing"
             )
             rows.append(row)
             if on_row:
@@ -272,11 +280,11 @@ def _run(
         work = Path(tempfile.mkdtemp(prefix=prefix))
         try:
             step(f"{label}: export")
-            mirrors.export(mirror, tag, work)
-            row = _row_for(tag, work, catalog, partial(_labelled, step, label))
+            mirrors.export(mirror, ref.sha, work)
+            row = replace(_row_for(tag, work, catalog, partial(_labelled, step, label)), kind=ref.kind, sha=ref.sha)
             stop_if_held()
         except DynModelsError as exc:
-            row = MatrixRow(tag, None, dict.fromkeys(STEPS, "skipped"), finding=str(exc))
+            row = MatrixRow(tag, None, dict.fromkeys(STEPS, "skipped"), finding=str(exc), kind=ref.kind, sha=ref.sha)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         rows.append(row)

@@ -327,21 +327,43 @@ def _matrix(r: Any, verbose: bool, program: str) -> Output:
         ]
         for row in r.rows
     ]
-    footer = [f"{row.tag}: {row.finding}" for row in r.rows if row.finding]
+    footer = [note for row in r.rows if (note := row.note)]
+    footer += [f"{row.tag}: {row.finding}" for row in r.rows if row.finding]
     footer += [f"{row.tag} {k}: {v}" for row in r.rows for k, v in row.steps.items() if v.startswith("failed")]
     return Output(
         [f"mirror: {r.mirror}"],
         [
             Table(
                 "releases",
-                ["tag", "series", "result", *steps, "exact/offset/fuzz"],
+                ["ref", "series", "result", *steps, "exact/offset/fuzz"],
                 rows,
-                keep=("tag", "series"),
+                keep=("ref", "series"),
                 optional=("exact/offset/fuzz", *steps),
             )
         ],
         footer + [r.summary],
     )
+
+
+def _upgrade(r: Any, verbose: bool, program: str) -> Output:
+    rows = [
+        [row.ref, row.kind, row.outcome, row.series or "-", row.source or "-", row.matrix.result if row.matrix else "-"]
+        for row in r.rows
+    ]
+    footer = [note for row in r.rows if (note := row.note)]
+    for row in r.rows:
+        for n in row.needs:
+            where = (n.path + (f":{n.line}" if n.line else "") + ": ") if n.path else ""
+            footer.append(f"needs a human: {row.ref}: {where}{n.what}")
+    footer += [f"claim that does not apply: {c.release} by {c.series}: {c.problem}" for c in r.claims]
+    footer.append(
+        f"wrote {', '.join(r.written)} in {r.catalog}" if r.written else f"nothing new written in {r.catalog}"
+    )
+    footer.append(f"{r.summary} ({r.seconds:.0f} s)")
+    table = Table(
+        "refs", ["ref", "kind", "outcome", "series", "ported from", "life cycle"], rows, keep=("ref", "series")
+    )
+    return Output([f"mirror: {r.mirror}"], [table], footer)
 
 
 def _short(step: str) -> str:
@@ -365,8 +387,10 @@ def _refresh(r: Any, verbose: bool, program: str) -> Output:
 
 def _port(r: Any, verbose: bool, program: str) -> Output:
     rows = [[f.path, f.patch, f.result, f"{f.hunks_clean}/{f.hunks}"] for f in r.files]
-    lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}"]
+    claims = f", claiming {r.release}" if r.release and r.release != r.librechat_version else ""
+    lines = [f"ported {r.source} (base {r.base_release}) to {r.librechat_version} as {r.new_series}{claims}"]
     footer = [f"{r.hunks_clean} of {r.hunks_total} hunks ported cleanly; new series in {r.series_dir}"]
+    footer += list(r.notes)
     footer += [f"needs a human: {item}" for item in r.needs_human]
     table = Table("files", ["file", "patch", "result", "clean hunks"], rows, keep=("file", "patch"))
     return Output(lines, [table], footer)
@@ -388,8 +412,9 @@ _BUILDERS: dict[type, Callable[[Any, bool, str], Output]] = {
 def _register_maintainer_reports() -> None:
     from .maintain import PortReport, RefreshReport
     from .matrix import MatrixReport
+    from .upgrade import UpgradeReport
 
-    _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port})
+    _BUILDERS.update({MatrixReport: _matrix, RefreshReport: _refresh, PortReport: _port, UpgradeReport: _upgrade})
     _register_runtime_report()
 
 
