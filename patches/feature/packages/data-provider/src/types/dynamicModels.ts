@@ -30,6 +30,8 @@ export type TDynamicModelMeta = {
   outputPrice?: number;
   /** Known to be supported */
   capabilities?: TDynamicModelCapability[];
+  /** Known NOT to be supported (the provider lists what the model takes, and this is not in it) */
+  lacks?: TDynamicModelCapability[];
   /** Filters of `models.filters` this model could not be judged by (kept, marked) */
   unchecked?: TDynamicModelFilterKey[];
 };
