@@ -3,7 +3,7 @@
  * Feature benchmark: per-user dynamic models on a patched LibreChat tree (v0.8.0 and later).
  *
  *   node scripts/bench-feature.js /path/to/patched/LibreChat [--users 50] [--requests 200] [--sessions 6]
- *     [--delay 2000]
+ *     [--delay 2000] [--openrouter 300]
  *
  * The tree must be installed (npm dependencies, `npm run build:packages`) and patched with
  * `librechat-dynmodels apply`; the unpatched `getModelsConfig` is loaded from the tool's backup
@@ -25,6 +25,11 @@
  * once, refreshed behind the request), with the upstream fetches they caused and whether the
  * refreshed lists are served afterwards.
  *
+ * With `--openrouter N` the provider answers N OpenRouter-shaped models per key (name, description,
+ * context, pricing, modalities, parameters): the latency is then measured with that metadata in the
+ * cache, and it prints the size of one cached entry with its metadata and the upstream requests one
+ * list fetch makes, for an OpenRouter-shaped answer and for a LiteLLM proxy (`/model/info`).
+ *
  * On a native release (v0.8.5 and later, patched with the native extras series) the unpatched
  * controller runs LibreChat's own per-user loader (`createLoadConfigModels` with its own
  * `fetchModels`) against the same fake provider, so its upstream count is measured, not computed.
@@ -37,10 +42,10 @@ const path = require('path');
 const Module = require('module');
 
 function parseArgs(argv) {
-  const options = { users: 50, requests: 200, sessions: 6, samples: 5000, delay: 0 };
+  const options = { users: 50, requests: 200, sessions: 6, samples: 5000, delay: 0, openrouter: 0 };
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
-    const match = /^--(users|requests|sessions|samples|delay)$/.exec(argv[i]);
+    const match = /^--(users|requests|sessions|samples|delay|openrouter)$/.exec(argv[i]);
     if (match) {
       options[match[1]] = parseInt(argv[++i], 10);
     } else {
@@ -82,12 +87,38 @@ Date.now = () => simulatedNow;
 const upstreamCalls = new Map();
 let providerDelay = 0;
 let listVersion = 1;
+/** `--openrouter`: OpenRouter-shaped items; `liteLLM`: the answer names LiteLLM, /model/info answers */
+let liteLLM = false;
+const openRouterItem = (id, n) => ({
+  id,
+  name: `Vendor ${n % 40}: Model ${n}`,
+  description: `Model ${n} is a large language model. `.repeat(12),
+  context_length: 8192 * (1 + (n % 32)),
+  pricing: { prompt: String((n % 7) * 0.000001), completion: String((n % 7) * 0.000004) },
+  architecture: { input_modalities: n % 3 ? ['text'] : ['text', 'image'], output_modalities: ['text'] },
+  supported_parameters: n % 2 ? ['temperature', 'tools', 'tool_choice'] : ['temperature'],
+  top_provider: { max_completion_tokens: 4096 },
+});
 const server = http.createServer((req, res) => {
   const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
   upstreamCalls.set(key, (upstreamCalls.get(key) ?? 0) + 1);
   res.setHeader('content-type', 'application/json');
-  const ids = [1, 2, 3].map((n) => (listVersion === 1 ? `${key}-model-${n}` : `${key}-v${listVersion}-${n}`));
-  const body = JSON.stringify({ data: ids.map((id) => ({ id, object: 'model' })) });
+  const count = options.openrouter || 3;
+  const ids = Array.from({ length: count }, (_, i) => i + 1).map((n) =>
+    listVersion === 1 ? `${key}-model-${n}` : `${key}-v${listVersion}-${n}`,
+  );
+  if (liteLLM) {
+    res.setHeader('x-litellm-version', '1.0.0-bench');
+  }
+  let body;
+  if (req.url.startsWith('/v1/model/info')) {
+    const info = (n) => ({ max_input_tokens: 128000, input_cost_per_token: 1e-6 * n, supports_vision: true });
+    body = JSON.stringify({ data: ids.map((id, n) => ({ model_name: id, model_info: info(n) })) });
+  } else if (options.openrouter && !liteLLM) {
+    body = JSON.stringify({ data: ids.map((id, n) => openRouterItem(id, n)) });
+  } else {
+    body = JSON.stringify({ data: ids.map((id) => ({ id, object: 'model' })) });
+  }
   setTimeout(() => res.end(body), providerDelay);
 });
 
@@ -270,6 +301,9 @@ async function main() {
     `  added      median ${ms(median.patched - median.unpatched)}  p99 ${ms(p99.patched - p99.unpatched)}` +
       ' (target: under 1 ms median)',
   );
+  if (options.openrouter) {
+    await metadataFigures(users[0]);
+  }
   if (options.delay > 0) {
     const fresh = Array.from({ length: Math.min(options.users, 20) }, (_, i) => ({
       id: `stale${i}`,
@@ -279,6 +313,41 @@ async function main() {
   }
   server.close();
   process.exit(0);
+}
+
+/**
+ * `--openrouter`: the size of one cached entry with its metadata (JSON, as Redis stores it), and
+ * the upstream requests one forced list fetch makes for an OpenRouter-shaped and a LiteLLM answer.
+ */
+async function metadataFigures(user) {
+  const { getUserModelsCache } = require(path.join(api, 'server/services/Config/userModelsCompat.js'));
+  const { overlayUserModelsWithState } = require(path.join(api, 'server/services/Config/userModels.js'));
+  const cache = getUserModelsCache();
+  const index = await cache.get(`${user.id}:${endpointName}`);
+  const entry = index?.digest ? await cache.get(`${user.id}:${endpointName}:${index.digest}`) : null;
+  const withMeta = entry?.meta ? Object.keys(entry.meta).length : 0;
+  console.log(
+    `cached entry, ${options.openrouter}-model OpenRouter-shaped list: ` +
+      `${Buffer.byteLength(JSON.stringify(entry ?? null))} bytes (JSON), ${withMeta} models with metadata`,
+  );
+  for (const [label, litellm] of [
+    ['OpenRouter-shaped', false],
+    ['LiteLLM (x-litellm-* headers, /model/info)', true],
+  ]) {
+    liteLLM = litellm;
+    upstreamCalls.clear();
+    const shared = { [endpointName]: ['default-model'] };
+    const { dynamic } = await overlayUserModelsWithState({ user }, shared, {
+      modes: { [endpointName]: 'force' },
+    });
+    const made = upstreamCalls.get(keyOf(user.id)) ?? 0;
+    const metaCount = Object.keys(dynamic[endpointName]?.meta ?? {}).length;
+    console.log(
+      `upstream requests per list fetch, ${label}: ${made} (${metaCount} models with metadata;` +
+        ' target: 1 list + at most 1 metadata)',
+    );
+  }
+  liteLLM = false;
 }
 
 /**

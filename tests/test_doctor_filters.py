@@ -39,6 +39,8 @@ exports.findModelPatternProblems = (filters) => ['include', 'exclude'].flatMap((
   (filters?.[key] ?? []).filter((p) => REASONS[p]).map((p) => `models.${key} pattern "${p}": ${REASONS[p]}`));
 exports.filterModelList = (models, { include = [], exclude = [] }) => models.filter((id) =>
   (!include.length || include.some((p) => matches(p, id))) && !exclude.some((p) => matches(p, id)));
+exports.findModelsConfigProblems = (models) => [...exports.findModelPatternProblems(models),
+  ...(typeof models.filters?.maxInputPrice === 'string' ? ['models.filters.maxInputPrice: fake reason'] : [])];
 """
 PROVIDER_FILES = {
     "packages/data-provider/package.json": json.dumps({"name": "librechat-data-provider", "main": "dist/index.js"}),
@@ -239,6 +241,33 @@ def test_a_data_provider_built_without_the_filters_is_named_as_such(tmp_path: Pa
     )
 
 
+@needs_node
+def test_an_invalid_models_filters_value_blocks_as_the_data_provider_words_it(tmp_path: Path, catalog: Catalog) -> None:
+    models = '{ default: ["gpt-4o-mini"], fetch: true, filters: { maxInputPrice: "5" }, labels: { a: "A" } }'
+    report = run_doctor(make(tmp_path, models), catalog)
+    assert not report.ok and findings(report) == [("blocker", "invalid_models_key")]
+    assert report.findings[0].message.startswith("models.filters.maxInputPrice: fake reason; LibreChat refuses")
+
+
+@needs_node
+def test_valid_new_models_keys_are_fine_and_asked_of_the_data_provider(tmp_path: Path, catalog: Catalog) -> None:
+    models = (
+        '{ default: ["gpt-4o-mini"], fetch: true, filters: { maxInputPrice: 5, require: [vision] }, groupBy: prefix }'
+    )
+    report = run_doctor(make(tmp_path, models), catalog)
+    assert report.ok and report.findings == ()
+
+
+@needs_node
+def test_a_data_provider_without_the_new_keys_check_leaves_them_unchecked(tmp_path: Path, catalog: Catalog) -> None:
+    root = make(tmp_path, '{ default: ["gpt-4o-mini"], fetch: true, filters: { freeOnly: true } }')
+    dist = root / "packages/data-provider/dist/index.js"
+    dist.write_text(dist.read_text().split("exports.findModelsConfigProblems")[0])
+    report = run_doctor(root, catalog)
+    assert findings(report) == [("warning", "patterns_unchecked")]
+    assert report.findings[0].message.startswith("models.filters: cannot check the patterns")
+
+
 BUILT_TREE = os.environ.get("LIBRECHAT_BUILT_TREE")
 
 
@@ -262,3 +291,26 @@ def test_the_real_data_provider_refuses_a_pattern_that_backtracks_catastrophical
         'quantifier and no "|" (it can backtrack catastrophically)',
     )
     assert kept.problems == () and kept.kept_defaults == ("gpt-4o-mini", "o3")
+
+
+@pytest.mark.skipif(
+    not BUILT_TREE or NODE is None,
+    reason="LIBRECHAT_BUILT_TREE is unset (a patched checkout after 'npm run build:data-provider'), or no node",
+)
+def test_the_real_data_provider_judges_models_filters_labels_groupby_and_metadata() -> None:
+    assert BUILT_TREE is not None
+    bad = {"filters": {"maxInputPrice": "5", "require": ["audio"]}, "groupBy": "vendor", "metadata": "openai"}
+    good = {"filters": {"maxInputPrice": 5, "freeOnly": True, "require": ["vision", "tools"]}, "labels": {"a": "A"}}
+    checked = check_patterns(
+        Path(BUILT_TREE),
+        [FilterSet((), (), ("a",), json.dumps(bad)), FilterSet((), (), ("a",), json.dumps(good))],
+    )
+    assert checked.unavailable is None
+    refused, kept = checked.verdicts
+    assert [problem.split(":")[0] for problem in refused.problems] == [
+        "models.filters.maxInputPrice",
+        "models.filters.require.0",
+        "models.groupBy",
+        "models.metadata",
+    ]
+    assert kept.problems == ()

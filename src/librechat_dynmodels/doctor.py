@@ -19,7 +19,15 @@ from typing import Any
 from .catalog import Catalog, first_yaml_alias
 from .checkout import Checkout, detect_native_support
 from .errors import DynModelsError, command_hint
-from .model_filters import FILTER_KEYS, FilterSet, FilterVerdict, check_patterns, filter_set, structure_problems
+from .model_filters import (
+    FILTER_KEYS,
+    META_KEYS,
+    FilterSet,
+    FilterVerdict,
+    check_patterns,
+    filter_set,
+    structure_problems,
+)
 from .models import DoctorReport, EndpointCheck, Finding, PatchCheck
 from .runtime import build_findings
 
@@ -319,11 +327,12 @@ def _filter_findings(
     """``models.include`` and ``models.exclude``: valid patterns (LibreChat refuses the config otherwise), and
     of some use. Each as (severity, code, message)."""
     found: list[tuple[str, str, str]] = []
-    used = [f"models.{key}" for key in FILTER_KEYS if models.get(key) not in (None, [])]
+    used = [f"models.{key}" for key in FILTER_KEYS + META_KEYS if models.get(key) not in (None, [])]
     problems = structure_problems(models) + list(verdict.problems if verdict else ())
     for problem in problems:
         message = f"{problem}; LibreChat refuses the whole configuration at startup"
-        found.append((BLOCKER, "invalid_model_pattern", message))
+        pattern = problem.startswith(tuple(f"models.{key} " for key in FILTER_KEYS))
+        found.append((BLOCKER, "invalid_model_pattern" if pattern else "invalid_models_key", message))
     if used and unavailable and not problems:
         found.append((WARNING, "patterns_unchecked", f"{' and '.join(used)}: {unavailable}"))
     if used and not fetch:
@@ -356,7 +365,7 @@ def check_filters(
     sets: dict[int, FilterSet] = {}
     for index, item in enumerate(custom if isinstance(custom, list) else ()):
         models = item.get("models") if isinstance(item, dict) else None
-        if isinstance(models, dict) and any(models.get(key) not in (None, []) for key in FILTER_KEYS):
+        if isinstance(models, dict) and any(models.get(key) not in (None, []) for key in FILTER_KEYS + META_KEYS):
             sets[index] = filter_set(models, _model_names(models.get("default"))[0])
     checked = check_patterns(root, list(sets.values()), environ)
     return dict(zip(sets, checked.verdicts, strict=False)), checked.unavailable
@@ -593,7 +602,7 @@ def _uses_filters(data: Mapping[str, Any]) -> bool:
     return any(
         isinstance(item, dict)
         and isinstance(item.get("models"), dict)
-        and any(item["models"].get(key) not in (None, []) for key in FILTER_KEYS)
+        and any(item["models"].get(key) not in (None, []) for key in FILTER_KEYS + META_KEYS)
         for item in (custom if isinstance(custom, list) else [])
     )
 

@@ -22,6 +22,8 @@ from shlex import quote
 from typing import Any
 
 FILTER_KEYS = ("include", "exclude")
+# The other keys the feature adds under ``models:`` (issue 28), judged by ``findModelsConfigProblems``.
+META_KEYS = ("filters", "labels", "groupBy", "metadata")
 DATA_PROVIDER = "packages/data-provider"
 DRIVER = Path(__file__).with_name("filters.js")
 RESULT_MARK = "LIBRECHAT_DYNMODELS_FILTERS_RESULT"
@@ -35,6 +37,8 @@ class FilterSet:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
     defaults: tuple[str, ...]
+    # ``META_KEYS`` as set, as JSON text (kept hashable)
+    extra: str = "{}"
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ def filter_set(models: Mapping[str, Any], defaults: Sequence[str]) -> FilterSet:
         value = models.get(key)
         return tuple(p for p in value if isinstance(p, str)) if isinstance(value, list) else ()
 
-    return FilterSet(strings("include"), strings("exclude"), tuple(defaults))
+    extra = {key: models[key] for key in META_KEYS if key in models}
+    return FilterSet(strings("include"), strings("exclude"), tuple(defaults), json.dumps(extra))
 
 
 def structure_problems(models: Any) -> list[str]:
@@ -111,7 +116,10 @@ def check_patterns(
         return PatternCheck((), f"cannot check the patterns without the built data provider: {build}")
     payload = {
         "module": str(root / DATA_PROVIDER),
-        "endpoints": [{"include": s.include, "exclude": s.exclude, "defaults": s.defaults} for s in sets],
+        "endpoints": [
+            {"include": s.include, "exclude": s.exclude, "defaults": s.defaults, "extra": json.loads(s.extra)}
+            for s in sets
+        ],
     }
     try:
         done = run_driver(node, DRIVER, payload, root, environ, timeout)

@@ -2,7 +2,7 @@
  * What the per-user models feature needs from LibreChat v0.8.5 and later (native per-user
  * fetching), in one place: the shared modules reach the release only through this adapter.
  * The app config is the request's (`req.config`) or the one of the user's role and tenant;
- * pricing data of a fetched list goes where this release's `initializeCustom` reads it back.
+ * context and prices of a fetched list go where this release's `initializeCustom` reads them back.
  * Differences inside the family are detected by what `@librechat/api` exports:
  * `getAppConfigOptionsFromUser` and `resolveConfigSecret` (v0.8.8), `getTokenConfigKey` (v0.8.7).
  */
@@ -28,40 +28,20 @@ async function loadAppConfig({ user, appConfig }) {
 }
 
 /**
- * Token pricing/context data of a `/models` answer in the shape `fetchModels` reads
- * (OpenRouter-style `inputSchema`), or null.
- * @param {unknown} body
- * @returns {EndpointTokenConfig | null}
- */
-function readTokenConfig(body) {
-  try {
-    if (api.inputSchema.safeParse(body).success) {
-      return api.processModelData(body);
-    }
-  } catch {
-    // the model list does not depend on it
-  }
-  return null;
-}
-
-/**
- * Stores the pricing data of a user's list where this release reads it back: under
+ * Where this release reads a user's token configuration (context, prices) back: under
  * `getTokenConfigKey` (v0.8.7+), else under `${name}:${userId}`, which v0.8.5 and v0.8.6 read
- * only for endpoints without a configured `tokenConfig`. Never throws.
+ * only for endpoints without a configured `tokenConfig` (then null).
+ * @returns {{ store: Keyv, key: string } | null}
  */
-async function storeTokenConfig(req, endpoint, tokenConfig) {
+function tokenConfigTarget(req, endpoint) {
   const scoped = typeof api.getTokenConfigKey === 'function';
   if (!scoped && endpoint.config?.tokenConfig != null) {
-    return;
+    return null;
   }
-  try {
-    const key = scoped
-      ? api.getTokenConfigKey(endpoint.config, endpoint.name, req.user.id, req.user.tenantId)
-      : `${endpoint.name}:${req.user.id}`;
-    await api.tokenConfigCache().set(key, tokenConfig);
-  } catch {
-    logger.warn(`[dynamicModels] ${endpoint.name}: token config not stored`);
-  }
+  const key = scoped
+    ? api.getTokenConfigKey(endpoint.config, endpoint.name, req.user.id, req.user.tenantId)
+    : `${endpoint.name}:${req.user.id}`;
+  return { store: api.tokenConfigCache(), key };
 }
 
 const userKeys = () => require('~/models');
@@ -81,8 +61,7 @@ module.exports = {
   getUserKey: (params) => userKeys().getUserKey(params),
   getUserKeyExpiry: (params) => userKeys().getUserKeyExpiry(params),
   getUserModelsCache: () => getLogStores('USER_MODELS'),
-  readTokenConfig,
-  storeTokenConfig,
+  tokenConfigTarget,
   /** v0.8.7's `fetchModels` keeps a configured Authorization header; v0.8.5 and v0.8.6 replace it */
   keepsConfiguredAuthorization: typeof api.getTokenConfigKey === 'function',
   /** The release's ioredis client when it runs with Redis (`USE_REDIS`), else null */

@@ -2,9 +2,9 @@
  * What the per-user models feature needs from LibreChat v0.7.5 to v0.7.9, in one place: the
  * shared modules (`userModels`, `userModelsFetch`, `UserModelsController`) reach the release only
  * through this adapter. v0.7.x reads `librechat.yaml` with `getCustomConfig` (the same for every
- * user), logs through `~/config`, keeps user keys in `UserService` and has no pricing cache.
+ * user), logs through `~/config`, keeps user keys in `UserService`.
  */
-const { extractEnvVariable } = require('librechat-data-provider');
+const { extractEnvVariable, CacheKeys } = require('librechat-data-provider');
 const utils = require('~/server/utils');
 const { extractBaseURL } = require('~/utils');
 const { logger } = require('~/config');
@@ -78,9 +78,18 @@ module.exports = {
   getUserKey: (params) => userService().getUserKey(params),
   getUserKeyExpiry: (params) => userService().getUserKeyExpiry(params),
   getUserModelsCache,
-  /** v0.7.x reads no per-user pricing data */
-  readTokenConfig: () => null,
-  storeTokenConfig: async () => undefined,
+  /**
+   * `initializeCustom` reads a user's token configuration under `${name}:${userId}` in the
+   * TOKEN_CONFIG store for endpoints without a configured `tokenConfig` whose name LibreChat
+   * fetches pricing for (OpenRouter).
+   */
+  tokenConfigTarget: (req, endpoint) =>
+    endpoint.config?.tokenConfig != null
+      ? null
+      : {
+          store: require('~/cache/getLogStores')(CacheKeys.TOKEN_CONFIG),
+          key: `${endpoint.name}:${req.user.id}`,
+        },
   keepsConfiguredAuthorization: false,
   /**
    * The release's ioredis client when it runs with Redis (`USE_REDIS`), else null: v0.7.9's

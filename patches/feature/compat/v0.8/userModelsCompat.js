@@ -55,9 +55,22 @@ module.exports = {
   getUserKey: (params) => userKeys().getUserKey(params),
   getUserKeyExpiry: (params) => userKeys().getUserKeyExpiry(params),
   getUserModelsCache: () => getLogStores('USER_MODELS'),
-  /** Pricing data is read per endpoint name there, not per user: nothing to store */
-  readTokenConfig: () => null,
-  storeTokenConfig: async () => undefined,
+  /**
+   * `initializeCustom` reads a user's token configuration under `${name}:${userId}` in the
+   * TOKEN_CONFIG store for endpoints without a configured `tokenConfig` whose name LibreChat
+   * fetches pricing for (OpenRouter). v0.8.2+ reads a `standardCache` of its own there, which
+   * holds what others wrote only with Redis (in memory each one is empty: LibreChat's own gap).
+   */
+  tokenConfigTarget: (req, endpoint) =>
+    endpoint.config?.tokenConfig != null
+      ? null
+      : {
+          store:
+            typeof api.standardCache === 'function'
+              ? api.standardCache(dataProvider.CacheKeys.TOKEN_CONFIG)
+              : getLogStores(dataProvider.CacheKeys.TOKEN_CONFIG),
+          key: `${endpoint.name}:${req.user.id}`,
+        },
   keepsConfiguredAuthorization: false,
   getRedisClient,
   /** No proxy helper of its own: PROXY is applied to https URLs, as its `fetchModels` does */

@@ -131,6 +131,27 @@ describe('validateModel with per-user models', () => {
     expect((await run('bob', 'admin-chat', 'Shared')).next).toHaveBeenCalledTimes(1);
   });
 
+  it('refuses a model that models.filters drops, accepts one it keeps unchecked', async () => {
+    const filters = { filters: { maxInputPrice: 5 } };
+    host.setAppConfig(
+      appConfigWith({ ...endpoints.liteLLM, models: { ...endpoints.liteLLM.models, ...filters } }),
+    );
+    httpClient.get.mockResolvedValue({
+      status: 200,
+      data: {
+        data: [
+          { id: 'alice-private-model', pricing: { prompt: '0.00015', completion: '0.0006' } },
+          { id: 'gpt-4o-mini' },
+        ],
+      },
+    });
+    expect((await run('alice', 'gpt-4o-mini')).next).toHaveBeenCalledTimes(1);
+    const { next, res } = await run('alice', 'alice-private-model');
+    expect(next).not.toHaveBeenCalled();
+    expect(res.answered()).toContain('Illegal model request');
+    expectViolation('alice');
+  });
+
   it('refuses the user’s former model once the key is revoked', async () => {
     expect((await run('alice', 'alice-private-model')).next).toHaveBeenCalled();
     await host.userKeys.deleteUserKey({ userId: 'alice', name: 'LiteLLM' });

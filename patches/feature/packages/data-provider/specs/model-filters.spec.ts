@@ -5,6 +5,9 @@ import {
   createModelFilter,
   filterModelList,
   findModelPatternProblems,
+  findModelsConfigProblems,
+  filterModelsByMeta,
+  judgeModelMeta,
 } from '../src/modelFilters';
 
 const fetched = [
@@ -211,5 +214,95 @@ describe('librechat.yaml schema', () => {
 
   it('refuses a pattern that is not a string', () => {
     expect(configSchema.safeParse(withModels({ include: [4] })).success).toBe(false);
+  });
+});
+
+describe('models.filters: by what a model is', () => {
+  const meta = {
+    pricey: { inputPrice: 150, outputPrice: 600, capabilities: ['vision' as const, 'tools' as const] },
+    free: { inputPrice: 0, outputPrice: 0, lacks: ['vision' as const], capabilities: ['tools' as const] },
+    halfKnown: { inputPrice: 0 },
+  };
+  const models = ['pricey', 'free', 'halfKnown', 'unknown'];
+
+  it('drops only what the metadata contradicts, keeps the rest marked unchecked', () => {
+    expect(filterModelsByMeta(models, meta, { maxInputPrice: 10, maxOutputPrice: 10 })).toEqual({
+      models: ['free', 'halfKnown', 'unknown'],
+      meta: {
+        free: meta.free,
+        halfKnown: { inputPrice: 0, unchecked: ['maxOutputPrice'] },
+        unknown: { unchecked: ['maxInputPrice', 'maxOutputPrice'] },
+      },
+    });
+  });
+
+  it('keeps free models for freeOnly (both prices 0), unknown ones marked', () => {
+    const { models: kept, meta: keptMeta } = filterModelsByMeta(models, meta, { freeOnly: true });
+    expect(kept).toEqual(['free', 'halfKnown', 'unknown']);
+    expect(keptMeta.halfKnown.unchecked).toEqual(['freeOnly']);
+  });
+
+  it('requires abilities: known lacking drops, unknown is kept and marked', () => {
+    expect(judgeModelMeta(meta.pricey, { require: ['vision', 'tools'] })).toEqual({ keep: true, unchecked: [] });
+    expect(judgeModelMeta(meta.free, { require: ['vision'] }).keep).toBe(false);
+    expect(judgeModelMeta(undefined, { require: ['vision', 'tools'] })).toEqual({
+      keep: true,
+      unchecked: ['vision', 'tools'],
+    });
+  });
+
+  it('passes everything through without filters, and never reads the prototype', () => {
+    expect(filterModelsByMeta(models, meta, {}).models).toEqual(models);
+    const result = filterModelsByMeta(['constructor', '__proto__'], {}, { maxInputPrice: 1 });
+    expect(result.models).toEqual(['constructor', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(result.meta, '__proto__')?.value).toEqual({
+      unchecked: ['maxInputPrice'],
+    });
+  });
+
+  it('checks the new keys under models: with the config schema and for doctor alike', () => {
+    const endpoint = (extra: object) => ({
+      version: '1.2.1',
+      endpoints: {
+        custom: [
+          {
+            name: 'OpenRouter',
+            apiKey: 'user_provided',
+            baseURL: 'https://openrouter.ai/api/v1',
+            models: { default: ['a'], fetch: true, ...extra },
+          },
+        ],
+      },
+    });
+    const good = {
+      filters: { maxInputPrice: 5, maxOutputPrice: 20, freeOnly: false, require: ['vision', 'tools'] },
+      labels: { a: 'Model A' },
+      groupBy: 'prefix',
+      metadata: 'litellm',
+    };
+    const parsed = configSchema.safeParse(endpoint(good));
+    expect(parsed.success).toBe(true);
+    const custom = parsed.success ? parsed.data.endpoints?.[EModelEndpoint.custom] : undefined;
+    expect(custom?.[0]?.models).toMatchObject(good);
+    expect(findModelsConfigProblems({ default: ['a'], ...good })).toEqual([]);
+
+    const bad = {
+      filters: { maxInputPrice: '5', require: ['audio'], cheapOnly: true },
+      labels: { a: '' },
+      groupBy: 'vendor',
+      metadata: 'openai',
+    };
+    expect(configSchema.safeParse(endpoint(bad)).success).toBe(false);
+    const problems = findModelsConfigProblems(bad);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^models\.filters\.maxInputPrice: /),
+        expect.stringMatching(/^models\.filters\.require\.0: /),
+        expect.stringMatching(/^models\.filters: Unrecognized key/),
+        expect.stringMatching(/^models\.labels\.a: /),
+        expect.stringMatching(/^models\.groupBy: /),
+        expect.stringMatching(/^models\.metadata: /),
+      ]),
+    );
   });
 });

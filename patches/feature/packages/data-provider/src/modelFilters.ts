@@ -1,4 +1,9 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import type {
+  TDynamicModelMeta,
+  TDynamicModelCapability,
+  TDynamicModelFilterKey,
+} from './types/dynamicModels';
 
 /**
  * `models.include` and `models.exclude` of a custom endpoint that fetches its models: which
@@ -431,4 +436,146 @@ export function createModelFilter(
 export function filterModelList(models: string[], filters: TModelFilters | undefined): string[] {
   const keep = createModelFilter(filters);
   return keep ? models.filter((model) => keep(model)) : models;
+}
+
+/** The longest label `models.labels` may give a model (the fetch caps the provider's names alike) */
+export const MAX_MODEL_LABEL_LENGTH = 128;
+
+const price = z.number().finite().nonnegative();
+
+/**
+ * `models.filters` of a custom endpoint that fetches its models: which fetched models are listed by
+ * what the provider says they are (prices in USD per 1M tokens, abilities).
+ */
+export const modelMetaFiltersSchema = z
+  .object({
+    maxInputPrice: price.optional(),
+    maxOutputPrice: price.optional(),
+    freeOnly: z.boolean().optional(),
+    require: z.array(z.enum(['vision', 'tools'])).optional(),
+  })
+  .strict();
+
+export type TModelMetaFilters = z.infer<typeof modelMetaFiltersSchema>;
+
+/**
+ * The keys under `models:` of a custom endpoint this feature adds besides include/exclude, spread
+ * into each release's endpoint schema (config.ts) so that they are validated and kept:
+ * `filters`, `labels` (model id -> label, as upstream's `modelLabels` proposal), `groupBy: prefix`,
+ * `metadata: litellm` (ask LiteLLM's `/model/info` even when its answers do not say it is LiteLLM).
+ */
+export const dynamicModelsConfigShape = {
+  filters: modelMetaFiltersSchema.optional(),
+  labels: z.record(z.string().min(1).max(MAX_MODEL_LABEL_LENGTH)).optional(),
+  groupBy: z.literal('prefix').optional(),
+  metadata: z.literal('litellm').optional(),
+};
+
+const dynamicModelsConfigSchema = z.object(dynamicModelsConfigShape);
+
+/**
+ * One problem per invalid pattern or invalid new key under `models:`, worded as the config check
+ * words it (`models.filters.maxInputPrice: Expected number, received string`). `doctor` asks this.
+ */
+export function findModelsConfigProblems(models: unknown): string[] {
+  if (!models || typeof models !== 'object' || Array.isArray(models)) {
+    return [];
+  }
+  const problems = findModelPatternProblems(models as TModelFilters);
+  const parsed = dynamicModelsConfigSchema.safeParse(models);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`models.${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  return problems;
+}
+
+/** Whether `models.filters` asks anything */
+export function hasModelMetaFilters(filters: TModelMetaFilters | undefined): boolean {
+  return Boolean(
+    filters &&
+      (filters.maxInputPrice != null ||
+        filters.maxOutputPrice != null ||
+        filters.freeOnly === true ||
+        (filters.require?.length ?? 0) > 0),
+  );
+}
+
+/**
+ * One model judged by `models.filters`: dropped only when what the provider says contradicts a
+ * filter; a filter it says nothing about is `unchecked` (the model is kept and marked).
+ */
+export function judgeModelMeta(
+  meta: TDynamicModelMeta | undefined,
+  filters: TModelMetaFilters | undefined,
+): { keep: boolean; unchecked: TDynamicModelFilterKey[] } {
+  const unchecked: TDynamicModelFilterKey[] = [];
+  let keep = true;
+  const atMost = (key: TDynamicModelFilterKey, value: number | undefined, max?: number) => {
+    if (max == null) {
+      return;
+    }
+    if (value == null) {
+      unchecked.push(key);
+    } else if (value > max) {
+      keep = false;
+    }
+  };
+  atMost('maxInputPrice', meta?.inputPrice, filters?.maxInputPrice);
+  atMost('maxOutputPrice', meta?.outputPrice, filters?.maxOutputPrice);
+  if (filters?.freeOnly === true) {
+    const prices = [meta?.inputPrice, meta?.outputPrice];
+    if (prices.some((value) => value != null && value > 0)) {
+      keep = false;
+    } else if (prices.some((value) => value == null)) {
+      unchecked.push('freeOnly');
+    }
+  }
+  for (const capability of (filters?.require ?? []) as TDynamicModelCapability[]) {
+    if (meta?.capabilities?.includes(capability)) {
+      continue;
+    }
+    if (meta?.lacks?.includes(capability)) {
+      keep = false;
+    } else {
+      unchecked.push(capability);
+    }
+  }
+  return { keep, unchecked: keep ? unchecked : [] };
+}
+
+/**
+ * The ids of a fetched list that `models.filters` keeps, and their metadata with `unchecked` set
+ * on each kept model a filter could not judge (never silently dropped). Models without filters
+ * pass unchanged.
+ */
+export function filterModelsByMeta(
+  models: string[],
+  meta: Record<string, TDynamicModelMeta> | undefined,
+  filters: TModelMetaFilters | undefined,
+): { models: string[]; meta: Record<string, TDynamicModelMeta> } {
+  const known = meta ?? {};
+  if (!hasModelMetaFilters(filters)) {
+    return { models, meta: known };
+  }
+  /** Own entries only: a fetched id such as `constructor` must not read the prototype */
+  const of = (model: string) =>
+    Object.prototype.hasOwnProperty.call(known, model) ? known[model] : undefined;
+  const kept: string[] = [];
+  const keptMeta: Record<string, TDynamicModelMeta> = Object.create(null);
+  for (const model of models) {
+    const { keep, unchecked } = judgeModelMeta(of(model), filters);
+    if (!keep) {
+      continue;
+    }
+    kept.push(model);
+    const entry = of(model);
+    if (unchecked.length > 0) {
+      keptMeta[model] = { ...entry, unchecked };
+    } else if (entry) {
+      keptMeta[model] = entry;
+    }
+  }
+  return { models: kept, meta: keptMeta };
 }

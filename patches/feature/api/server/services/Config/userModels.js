@@ -4,6 +4,7 @@ const {
   ViolationTypes,
   extractEnvVariable,
   filterModelList,
+  filterModelsByMeta,
 } = require('librechat-data-provider');
 const {
   logger,
@@ -16,10 +17,10 @@ const {
   getUserKey,
   getUserKeyExpiry,
   getUserModelsCache,
-  storeTokenConfig,
+  tokenConfigTarget,
   getRedisClient,
 } = require('./userModelsCompat');
-const { fetchUserModelList } = require('./userModelsFetch');
+const { fetchUserModelList, MAX_LABEL_LENGTH } = require('./userModelsFetch');
 
 const DEFAULT_TTL_SECONDS = 86400;
 /** A failed fetch is remembered this long, so a broken provider is not hammered. */
@@ -130,6 +131,7 @@ const epochs = new Map();
 /**
  * @typedef {Object} UserModelsEntry
  * @property {string[] | null} models
+ * @property {Record<string, TDynamicModelMeta>} [meta] - What the provider says, per listed id.
  * @property {number} fetchedAt
  * @property {string} [error]
  * @property {number} [failedAt] - A refetch failed at this time; `models` are the previous list.
@@ -139,6 +141,8 @@ const epochs = new Map();
  * @property {'user' | 'default'} source
  * @property {number | null} fetchedAt
  * @property {string} [error]
+ * @property {Record<string, TDynamicModelMeta>} [meta] - Per listed model (source `user` only).
+ * @property {'prefix'} [groupBy] - `models.groupBy`.
  *
  * @typedef {Object} DynamicEndpoint
  * @property {string} name - Normalized endpoint name (the key in the models config).
@@ -150,8 +154,12 @@ const epochs = new Map();
  * @property {string[]} defaults - `models.default` names.
  * @property {string[] | undefined} allowedAddresses - `endpoints.allowedAddresses` (v0.8.6+).
  * @property {ModelFilters | undefined} filters - `models.include` / `models.exclude`.
- * @property {string} configDigest - Changes when the endpoint's credentials config, its filters
- *   or the address policy for user URLs changes.
+ * @property {object | undefined} metaFilters - `models.filters` (by price and abilities).
+ * @property {Record<string, string> | undefined} labels - `models.labels` (id -> label).
+ * @property {'prefix' | undefined} groupBy - `models.groupBy`.
+ * @property {'litellm' | undefined} metadata - `models.metadata`.
+ * @property {string} configDigest - Changes when the endpoint's credentials config, its filters,
+ *   its metadata source or the address policy for user URLs changes.
  *
  * @typedef {Object} ModelFilters
  * @property {string[]} [include]
@@ -204,21 +212,53 @@ function readModelFilters(models) {
   return include || exclude ? { include, exclude } : undefined;
 }
 
+/**
+ * `models.filters` when it is an object (the config check validates its keys), else undefined.
+ * @param {Partial<TEndpoint>['models']} models
+ */
+function readMetaFilters(models) {
+  const filters = models?.filters;
+  return filters && typeof filters === 'object' && !Array.isArray(filters) ? filters : undefined;
+}
+
+/**
+ * `models.labels`: string labels only, cut to the label bound, in a map without prototype.
+ * @param {Partial<TEndpoint>['models']} models
+ * @returns {Record<string, string> | undefined}
+ */
+function readLabels(models) {
+  const labels = models?.labels;
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) {
+    return undefined;
+  }
+  const out = Object.create(null);
+  for (const [id, label] of Object.entries(labels)) {
+    if (typeof label === 'string' && label.trim()) {
+      out[id] = Array.from(label.trim()).slice(0, MAX_LABEL_LENGTH).join('');
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 let warnedUnfiltered = false;
 
 /**
  * Whether filters cannot be applied: the data provider lacks the filter module (only the backend
  * applied, or not rebuilt). Then nothing fetched is served (fail closed); logs the fix once.
  * @param {ModelFilters | undefined} filters
+ * @param {object | undefined} [metaFilters] - `models.filters`
  */
-function filtersUnavailable(filters) {
-  if (!filters || typeof filterModelList === 'function') {
+function filtersUnavailable(filters, metaFilters) {
+  const missing =
+    (filters && typeof filterModelList !== 'function') ||
+    (metaFilters && typeof filterModelsByMeta !== 'function');
+  if (!missing) {
     return false;
   }
   if (!warnedUnfiltered) {
     warnedUnfiltered = true;
     logger.error(
-      '[dynamicModels] models.include/exclude need the patched data provider: run `npm run build:data-provider` in the LibreChat checkout and restart; until then endpoints with filters serve models.default only',
+      '[dynamicModels] models.include/exclude/filters need the patched data provider: run `npm run build:data-provider` in the LibreChat checkout and restart; until then endpoints with filters serve models.default only',
     );
   }
   return true;
@@ -292,6 +332,8 @@ function getCustomEndpoints(appConfig) {
     }
     const apiKey = resolveConfigSecret(endpoint.apiKey);
     const baseURL = extractEnvVariable(endpoint.baseURL);
+    const metaFilters = readMetaFilters(endpoint.models);
+    const metadata = endpoint.models.metadata === 'litellm' ? 'litellm' : undefined;
     const policy = isUserProvided(baseURL)
       ? JSON.stringify([allowedAddresses ?? null, process.env.DYNAMIC_MODELS_ALLOWED_HOSTS ?? ''])
       : '';
@@ -305,8 +347,14 @@ function getCustomEndpoints(appConfig) {
       defaults: defaultNames(endpoint.models),
       allowedAddresses,
       filters,
+      metaFilters,
+      labels: readLabels(endpoint.models),
+      groupBy: endpoint.models.groupBy === 'prefix' ? 'prefix' : undefined,
+      metadata,
       configDigest: sha256(
-        `${baseURL}\n${apiKey}\n${policy}\n${JSON.stringify(filters ?? null)}`,
+        `${baseURL}\n${apiKey}\n${policy}\n${JSON.stringify(filters ?? null)}\n${JSON.stringify(
+          [metaFilters ?? null, metadata ?? null],
+        )}`,
       ).slice(0, 16),
     });
   }
@@ -431,6 +479,32 @@ async function readUserCredentials(userId, endpoint) {
  * @returns {UserModelsState}
  */
 function toState(endpoint, entry) {
+  const state = stateOf(endpoint, entry);
+  return endpoint.groupBy ? { ...state, groupBy: endpoint.groupBy } : state;
+}
+
+/**
+ * The metadata of a user's list with the admin's `models.labels` over the provider's names
+ * (the cached map itself when there are no labels).
+ * @param {DynamicEndpoint} endpoint
+ * @param {UserModelsEntry} entry
+ */
+function labelledMeta(endpoint, entry) {
+  if (!endpoint.labels) {
+    return entry.meta;
+  }
+  const listed = new Set(entry.models);
+  const meta = Object.assign(Object.create(null), entry.meta);
+  for (const [id, label] of Object.entries(endpoint.labels)) {
+    if (listed.has(id)) {
+      meta[id] = { ...meta[id], label };
+    }
+  }
+  return meta;
+}
+
+/** @see toState */
+function stateOf(endpoint, entry) {
   if (!entry) {
     return { models: endpoint.defaults, source: 'default', fetchedAt: null };
   }
@@ -452,6 +526,10 @@ function toState(endpoint, entry) {
     };
   }
   const state = { models: entry.models, source: 'user', fetchedAt: entry.fetchedAt };
+  const meta = labelledMeta(endpoint, entry);
+  if (meta && Object.keys(meta).length > 0) {
+    state.meta = meta;
+  }
   return entry.error ? { ...state, error: entry.error } : state;
 }
 
@@ -470,15 +548,43 @@ function isStale(entry, now) {
 }
 
 /**
- * The entry a fetch stores: the filtered list; on failure the previous list of the same key
+ * The metadata of the listed models only (in a map without prototype), or undefined when none.
+ * @param {string[]} models
+ * @param {Record<string, TDynamicModelMeta> | undefined} meta
+ */
+function metaOfListed(models, meta) {
+  if (!meta) {
+    return undefined;
+  }
+  const out = Object.create(null);
+  let any = false;
+  for (const model of models) {
+    if (Object.prototype.hasOwnProperty.call(meta, model)) {
+      out[model] = meta[model];
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}
+
+/**
+ * The entry a fetch stores: the list filtered by `models.include` / `models.exclude`, then by
+ * `models.filters` (a model a filter cannot judge is kept, marked `unchecked`), with what the
+ * provider says of each listed model; on failure the previous list of the same key
  * (kept until it would have expired, with the error) or else the error alone (kept 60 s).
  * @returns {{ entry: UserModelsEntry, ttl: number }}
  */
 function entryFromResult(endpoint, result, previous) {
   const now = Date.now();
   if (result.models) {
-    const models = applyModelFilters(result.models, endpoint.filters);
-    return { entry: { models, fetchedAt: now }, ttl: getTTLms() };
+    let models = applyModelFilters(result.models, endpoint.filters);
+    let meta = result.meta;
+    if (endpoint.metaFilters) {
+      ({ models, meta } = filterModelsByMeta(models, meta, endpoint.metaFilters));
+    }
+    meta = metaOfListed(models, meta);
+    const entry = meta ? { models, meta, fetchedAt: now } : { models, fetchedAt: now };
+    return { entry, ttl: getTTLms() };
   }
   if (Array.isArray(previous?.models)) {
     const entry = { ...previous, error: result.error, failedAt: now };
@@ -619,6 +725,7 @@ async function fetchWithinFlight(
             ? undefined
             : resolveHeaders(config.headers ?? undefined, req.user),
           userIdQuery: config.models?.userIdQuery ? req.user.id : undefined,
+          metadata: endpoint.metadata,
           signal: controller.signal,
         }),
   );
@@ -631,6 +738,19 @@ async function fetchWithinFlight(
     await storeTokenConfig(req, endpoint, result.tokenConfig);
   }
   return entry;
+}
+
+/**
+ * Stores the context and prices of a user's list where this release reads the user's token
+ * configuration back (see `tokenConfigTarget` of the compat). Never throws.
+ */
+async function storeTokenConfig(req, endpoint, tokenConfig) {
+  try {
+    const target = tokenConfigTarget(req, endpoint);
+    await target?.store.set(target.key, tokenConfig);
+  } catch {
+    logger.warn(`[dynamicModels] ${endpoint.name}: token config not stored`);
+  }
 }
 
 /**
@@ -765,7 +885,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
  * @returns {Promise<UserModelsState>}
  */
 async function safeResolve(req, endpoint, mode) {
-  if (filtersUnavailable(endpoint.filters)) {
+  if (filtersUnavailable(endpoint.filters, endpoint.metaFilters)) {
     return { ...toState(endpoint, null), error: 'filters_unavailable' };
   }
   try {

@@ -6,7 +6,6 @@ const axios = require('axios');
 const { HttpsProxyAgent } = require('https-proxy-agent');
 const {
   logger,
-  readTokenConfig,
   keepsConfiguredAuthorization,
   proxyHelpers,
 } = require('./userModelsCompat');
@@ -36,6 +35,19 @@ const DEFAULT_TIMEOUT_MS = 10000;
 const MAX_MODELS = 10000;
 const MAX_MODEL_ID_LENGTH = 256;
 const MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Bounds of what is kept of the provider's word on each model (cached with the list): metadata
+ * for at most MAX_META_MODELS models, a label of at most MAX_LABEL_LENGTH characters, a
+ * description of at most MAX_DESCRIPTION_LENGTH; numbers must be finite, non-negative and below
+ * MAX_TOKENS (tokens) or MAX_PRICE (USD per 1M tokens), else they are left out.
+ */
+const MAX_META_MODELS = 2000;
+const MAX_LABEL_LENGTH = 128;
+const MAX_DESCRIPTION_LENGTH = 300;
+const MAX_TOKENS = 100000000;
+const MAX_PRICE = 1000000;
+const PER_MILLION = 1000000;
 
 /** Addresses a user-provided base URL may not resolve to (unless its host is allowlisted). */
 const blockList = new net.BlockList();
@@ -271,6 +283,179 @@ function parseModelList(body) {
   return models.length > 0 ? models : null;
 }
 
+const own = (map, key) => Object.prototype.hasOwnProperty.call(map, key);
+
+/** A whole count of tokens within bounds, or undefined */
+function tokens(value) {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return Number.isInteger(number) && number > 0 && number <= MAX_TOKENS ? number : undefined;
+}
+
+/** A per-token price (number or decimal string) as USD per 1M tokens within bounds, or undefined */
+function perMillion(value) {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) {
+    return undefined;
+  }
+  const scaled = Math.round(number * PER_MILLION * 1e6) / 1e6;
+  return scaled <= MAX_PRICE ? scaled : undefined;
+}
+
+/** Text cut to `max` characters (whole code points), control characters as spaces, or undefined */
+function text(value, max) {
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex
+  const clean = value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (!clean) {
+    return undefined;
+  }
+  const points = Array.from(clean);
+  return points.length > max ? `${points.slice(0, max - 1).join('')}…` : clean;
+}
+
+/**
+ * Sets `capability` in `capabilities` (supported) or `lacks` (the provider's list does not name it)
+ * when the provider answered a list, else leaves it unknown.
+ */
+function ability(meta, capability, list, names) {
+  if (!Array.isArray(list)) {
+    return;
+  }
+  const key = list.some((item) => names.includes(item)) ? 'capabilities' : 'lacks';
+  meta[key] = [...(meta[key] ?? []), capability];
+}
+
+/** Drops fields left undefined; null when nothing is known */
+function compact(meta) {
+  const out = {};
+  for (const [key, value] of Object.entries(meta)) {
+    if (value !== undefined) {
+      out[key] = value;
+    }
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/**
+ * What one `/models` item says about its model: OpenRouter's `name`, `description`,
+ * `context_length`, `top_provider.max_completion_tokens`, `pricing` (per-token strings),
+ * `architecture.input_modalities` (image: vision), `supported_parameters` (tools); vLLM's
+ * `max_model_len`.
+ * @param {object} item
+ * @returns {import('librechat-data-provider').TDynamicModelMeta | null}
+ */
+function metaOfListItem(item) {
+  const meta = {
+    label: text(item.name, MAX_LABEL_LENGTH),
+    description: text(item.description, MAX_DESCRIPTION_LENGTH),
+    contextWindow: tokens(item.context_length) ?? tokens(item.max_model_len),
+    maxOutputTokens: tokens(item.top_provider?.max_completion_tokens),
+  };
+  if (item.pricing && typeof item.pricing === 'object') {
+    meta.inputPrice = perMillion(item.pricing.prompt);
+    meta.outputPrice = perMillion(item.pricing.completion);
+  }
+  ability(meta, 'vision', item.architecture?.input_modalities, ['image']);
+  ability(meta, 'tools', item.supported_parameters, ['tools']);
+  return compact(meta);
+}
+
+/**
+ * What LiteLLM's `/model/info` says about one deployment (`model_info`).
+ * @returns {import('librechat-data-provider').TDynamicModelMeta | null}
+ */
+function metaOfLiteLLMInfo(info) {
+  if (!info || typeof info !== 'object') {
+    return null;
+  }
+  const meta = {
+    contextWindow: tokens(info.max_input_tokens) ?? tokens(info.max_tokens),
+    maxOutputTokens: tokens(info.max_output_tokens),
+    inputPrice: perMillion(info.input_cost_per_token),
+    outputPrice: perMillion(info.output_cost_per_token),
+  };
+  const flag = (capability, value) => {
+    if (typeof value === 'boolean') {
+      meta[value ? 'capabilities' : 'lacks'] = [
+        ...(meta[value ? 'capabilities' : 'lacks'] ?? []),
+        capability,
+      ];
+    }
+  };
+  flag('vision', info.supports_vision);
+  flag('tools', info.supports_function_calling);
+  return compact(meta);
+}
+
+/**
+ * Per listed model, what the provider says (bounded, see MAX_META_MODELS), in a map without
+ * prototype (ids such as `__proto__` are plain keys).
+ * @param {Array<[string, object | null]>} pairs - model id and its item or info
+ * @param {Set<string>} listed
+ * @param {(item: object) => object | null} read
+ * @param {Record<string, object>} [into]
+ */
+function collectMeta(pairs, listed, read, into = Object.create(null)) {
+  let count = Object.keys(into).length;
+  for (const [id, item] of pairs) {
+    if (count >= MAX_META_MODELS) {
+      break;
+    }
+    if (typeof id !== 'string' || !listed.has(id.trim()) || !item || typeof item !== 'object') {
+      continue;
+    }
+    const key = id.trim();
+    const meta = read(item);
+    if (!meta) {
+      continue;
+    }
+    if (!own(into, key)) {
+      count += 1;
+    }
+    /** The list's word first, LiteLLM's info fills in what it lacks */
+    into[key] = own(into, key) ? { ...meta, ...into[key] } : meta;
+  }
+  return into;
+}
+
+/**
+ * The token configuration LibreChat reads for a custom endpoint (`{ [model]: { prompt,
+ * completion, context } }`, USD per 1M tokens), from the metadata: prices only when both are
+ * known, the context window when known. Null when there is nothing.
+ * @param {Record<string, import('librechat-data-provider').TDynamicModelMeta>} meta
+ */
+function tokenConfigOfMeta(meta) {
+  const tokenConfig = {};
+  let any = false;
+  for (const [model, entry] of Object.entries(meta ?? {})) {
+    const config = {};
+    if (entry.inputPrice != null && entry.outputPrice != null) {
+      config.prompt = entry.inputPrice;
+      config.completion = entry.outputPrice;
+    }
+    if (entry.contextWindow != null) {
+      config.context = entry.contextWindow;
+    }
+    if (Object.keys(config).length > 0) {
+      tokenConfig[model] = config;
+      any = true;
+    }
+  }
+  return any ? tokenConfig : null;
+}
+
+/** Whether an answer comes from a LiteLLM proxy (it names itself in `x-litellm-*` headers) */
+function isLiteLLMAnswer(response) {
+  const headers = response?.headers;
+  if (!headers || typeof headers !== 'object') {
+    return false;
+  }
+  const names = typeof headers.toJSON === 'function' ? Object.keys(headers.toJSON()) : Object.keys(headers);
+  return names.some((name) => name.toLowerCase().startsWith('x-litellm'));
+}
+
 /**
  * Maps an axios error to a category; never looks at (or returns) the message or body.
  * @param {unknown} error
@@ -310,14 +495,16 @@ function logFailure(name, { error, status }) {
 }
 
 /**
- * The `/models` URL of a base URL, built with the URL API (the base URL's path, then `models`).
+ * The `/models` URL of a base URL (or another `leaf`, e.g. LiteLLM's `model/info`), built with
+ * the URL API (the base URL's path, then the leaf).
  * @param {string} baseURL
+ * @param {string} [leaf]
  * @returns {URL | null}
  */
-function modelsURL(baseURL) {
+function modelsURL(baseURL, leaf = 'models') {
   try {
     const url = new URL(String(baseURL ?? ''));
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/models`;
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/${leaf}`;
     url.search = '';
     url.hash = '';
     return url;
@@ -358,19 +545,19 @@ function isProxied(url) {
 }
 
 /**
- * One GET with a deadline over the whole request (connect, headers, body) and an optional outside
- * signal (the key was replaced): either aborts it.
+ * One GET with a deadline over the whole request (connect, headers, body; `timeoutMs`, by default
+ * DYNAMIC_MODELS_TIMEOUT_MS) and an optional outside signal (the key was replaced): either aborts it.
  * @param {string} url
  * @param {import('axios').AxiosRequestConfig} options
  * @param {AbortSignal} [signal]
  */
-async function getWithDeadline(url, options, signal) {
+async function getWithDeadline(url, options, signal, timeoutMs = getTimeoutMs()) {
   const controller = new AbortController();
   let deadline = false;
   const timer = setTimeout(() => {
     deadline = true;
     controller.abort();
-  }, getTimeoutMs());
+  }, timeoutMs);
   const stop = () => controller.abort();
   signal?.addEventListener('abort', stop);
   if (signal?.aborted) {
@@ -413,13 +600,79 @@ async function fetchOllamaTags(baseURL, options, signal) {
   }
 }
 
+/** JSON of an answer body (axios leaves a body it could not parse as a string), or null */
+function jsonBody(response) {
+  const body = response?.data;
+  if (typeof body !== 'string') {
+    return body ?? null;
+  }
+  try {
+    return JSON.parse(body);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * LiteLLM's `/model/info` (under the base URL, as `/models`) with the same options as the list
+ * (connection by the checked addresses, headers, size limit) within what is left of the list's
+ * deadline: `[model_name, model_info]` pairs, or null (logged as a category; the list stands).
+ */
+async function fetchLiteLLMInfo({ name, baseURL, options, signal, timeoutMs }) {
+  const url = modelsURL(baseURL, 'model/info');
+  if (!url || timeoutMs < 1) {
+    return null;
+  }
+  try {
+    const data = jsonBody(await getWithDeadline(url.toString(), options, signal, timeoutMs))?.data;
+    if (!Array.isArray(data)) {
+      logger.warn(`[dynamicModels] ${name}: metadata ${FetchErrors.BAD_RESPONSE}`);
+      return null;
+    }
+    return data.map((item) => [item?.model_name, item?.model_info]);
+  } catch (error) {
+    if (error?.code === 'ERR_CANCELED' && !error.deadline) {
+      throw error;
+    }
+    const { error: category, status } = classifyError(error);
+    logger.warn(`[dynamicModels] ${name}: metadata ${category}${status ? ` (HTTP ${status})` : ''}`);
+    return null;
+  }
+}
+
+/**
+ * What the provider says about the listed models: the list's items, and for LiteLLM (its answer
+ * names it, or `models.metadata: litellm`) one request to `/model/info`.
+ * @returns {Promise<{ meta?: Record<string, object>, tokenConfig?: object }>}
+ */
+async function readModelMeta({ name, baseURL, body, response, models, metadata, request }) {
+  const listed = new Set(models);
+  const items = Array.isArray(body) ? body : Array.isArray(body?.data) ? body.data : [];
+  const pairs = items
+    .filter((item) => item && typeof item === 'object')
+    .map((item) => [item.id, item]);
+  const meta = collectMeta(pairs, listed, metaOfListItem);
+  if (metadata === 'litellm' || isLiteLLMAnswer(response)) {
+    const info = await fetchLiteLLMInfo({ name, baseURL, ...request });
+    if (info) {
+      collectMeta(info, listed, metaOfLiteLLMInfo, meta);
+    }
+  }
+  if (Object.keys(meta).length === 0) {
+    return {};
+  }
+  const tokenConfig = tokenConfigOfMeta(meta);
+  return tokenConfig ? { meta, tokenConfig } : { meta };
+}
+
 /**
  * Fetches the model list a user's credentials reach: `GET ${baseURL}/models` with
  * `Authorization: Bearer ${apiKey}` (for an endpoint named Ollama, `/api/tags` first, as
  * LibreChat's `fetchModels`). It does not use LibreChat's `fetchModels`, which logs the
  * provider's error response (that may echo the key), has a fixed timeout and cannot tell an
- * unauthorized key from an unreachable host. Pricing data of the answer is returned as
- * `tokenConfig` where this release reads it (see `userModelsCompat`).
+ * unauthorized key from an unreachable host. What the provider says about each model is returned
+ * as `meta` (see `readModelMeta`; at most one more request, LiteLLM's `/model/info`, within the
+ * same deadline) and its context and prices as `tokenConfig` (LibreChat's shape).
  *
  * @param {object} params
  * @param {string} params.name - Endpoint name (for logs only).
@@ -433,7 +686,8 @@ async function fetchOllamaTags(baseURL, options, signal) {
  * @param {string} [params.userIdQuery] - User id appended as `?user=` (models.userIdQuery).
  * @param {AbortSignal} [params.signal] - Aborts the fetch (the key was replaced).
  * @param {typeof dns.promises.lookup} [params.lookup]
- * @returns {Promise<{ models: string[], tokenConfig?: object }
+ * @param {'litellm'} [params.metadata] - `models.metadata`: ask LiteLLM's `/model/info`.
+ * @returns {Promise<{ models: string[], meta?: Record<string, object>, tokenConfig?: object }
  *   | { error: string, status?: number }>}
  */
 async function fetchUserModelList({
@@ -446,7 +700,9 @@ async function fetchUserModelList({
   allowedAddresses,
   signal,
   lookup,
+  metadata,
 }) {
+  const startedAt = Date.now();
   const fail = (result) => {
     logFailure(name, result);
     return result;
@@ -508,22 +764,19 @@ async function fetchUserModelList({
     return fail(classifyError(error));
   }
 
-  let body = response?.data;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      body = null;
-    }
-  }
+  const body = jsonBody(response);
   const models = parseModelList(body);
   if (!models) {
-    const result = { error: FetchErrors.BAD_RESPONSE };
-    logFailure(name, result);
-    return result;
+    return fail({ error: FetchErrors.BAD_RESPONSE });
   }
-  const tokenConfig = readTokenConfig(body);
-  return tokenConfig ? { models, tokenConfig } : { models };
+  try {
+    const timeoutMs = getTimeoutMs() - (Date.now() - startedAt);
+    const request = { options, signal, timeoutMs };
+    const found = await readModelMeta({ name, baseURL, body, response, models, metadata, request });
+    return { models, ...found };
+  } catch (error) {
+    return fail(classifyError(error));
+  }
 }
 
 module.exports = {
@@ -535,4 +788,10 @@ module.exports = {
   parseModelList,
   classifyError,
   fetchUserModelList,
+  metaOfListItem,
+  metaOfLiteLLMInfo,
+  tokenConfigOfMeta,
+  MAX_META_MODELS,
+  MAX_LABEL_LENGTH,
+  MAX_DESCRIPTION_LENGTH,
 };

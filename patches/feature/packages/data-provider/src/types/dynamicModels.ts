@@ -11,6 +11,31 @@ export type TDynamicModelsError =
   | 'filtered_out'
   | 'filters_unavailable';
 
+export type TDynamicModelCapability = 'vision' | 'tools';
+
+/** Keys of `models.filters` a model can be judged by */
+export type TDynamicModelFilterKey = 'maxInputPrice' | 'maxOutputPrice' | 'freeOnly' | 'vision' | 'tools';
+
+/** What the provider (or the admin's models.labels) says about one fetched model; every field optional */
+export type TDynamicModelMeta = {
+  /** `models.labels[id]` if set, else the provider's name */
+  label?: string;
+  description?: string;
+  /** Input tokens */
+  contextWindow?: number;
+  maxOutputTokens?: number;
+  /** USD per 1M input tokens */
+  inputPrice?: number;
+  /** USD per 1M output tokens */
+  outputPrice?: number;
+  /** Known to be supported */
+  capabilities?: TDynamicModelCapability[];
+  /** Known NOT to be supported (the provider lists what the model takes, and this is not in it) */
+  lacks?: TDynamicModelCapability[];
+  /** Filters of `models.filters` this model could not be judged by (kept, marked) */
+  unchecked?: TDynamicModelFilterKey[];
+};
+
 /** Where the model list of a dynamic custom endpoint comes from, for the requesting user */
 export type TDynamicModelsSource = {
   /** `user`: fetched with the user's own key; `default`: the configured defaults */
@@ -18,6 +43,10 @@ export type TDynamicModelsSource = {
   /** Epoch milliseconds of the last successful fetch, `null` if none */
   fetchedAt: number | null;
   error?: TDynamicModelsError;
+  /** Per listed model id, only for source `user` */
+  meta?: Record<string, TDynamicModelMeta>;
+  /** `models.groupBy` from librechat.yaml */
+  groupBy?: 'prefix';
 };
 
 /** Body of `POST /api/models/fetch` */

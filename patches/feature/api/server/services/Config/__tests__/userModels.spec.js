@@ -1077,3 +1077,127 @@ describe('logging', () => {
     ]);
   });
 });
+
+describe('what each fetched model is (models.filters, labels, groupBy)', () => {
+  const openRouterItems = [
+    {
+      id: 'openai/o1-pro',
+      name: 'OpenAI: o1-pro',
+      context_length: 200000,
+      pricing: { prompt: '0.00015', completion: '0.0006' },
+      architecture: { input_modalities: ['text', 'image'] },
+      supported_parameters: ['tools'],
+    },
+    {
+      id: 'meta/llama:free',
+      name: 'Meta: Llama (free)',
+      context_length: 8192,
+      pricing: { prompt: '0', completion: '0' },
+      architecture: { input_modalities: ['text'] },
+      supported_parameters: ['tools'],
+    },
+    { id: 'mystery/model' },
+  ];
+
+  const withModels = (models) =>
+    host.setAppConfig({
+      endpoints: {
+        custom: [{ ...endpoints.liteLLM, models: { ...endpoints.liteLLM.models, ...models } }],
+      },
+    });
+
+  beforeEach(() => {
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    httpClient.get.mockImplementation(async () => ({ status: 200, data: { data: openRouterItems } }));
+  });
+
+  it('answers each listed model’s metadata with the list, cached with it (no second fetch)', async () => {
+    withModels({});
+    const first = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    const again = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+    expect(again.dynamic.LiteLLM.meta).toEqual(first.dynamic.LiteLLM.meta);
+    expect(first.dynamic.LiteLLM.meta['openai/o1-pro']).toMatchObject({
+      label: 'OpenAI: o1-pro',
+      contextWindow: 200000,
+      inputPrice: 150,
+      outputPrice: 600,
+      capabilities: ['vision', 'tools'],
+    });
+    expect(first.dynamic.LiteLLM.meta).not.toHaveProperty('mystery/model');
+    expect(first.dynamic.LiteLLM).not.toHaveProperty('groupBy');
+  });
+
+  it('drops the metadata with the list when the key is replaced', async () => {
+    withModels({});
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    await invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    httpClient.get.mockImplementation(upstreamAnswer);
+    const { dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(dynamic.LiteLLM.meta).toBeUndefined();
+  });
+
+  it('labels models by models.labels over the provider’s name, and passes groupBy', async () => {
+    withModels({ labels: { 'meta/llama:free': 'Llama (free, ours)', absent: 'x' }, groupBy: 'prefix' });
+    const { dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(dynamic.LiteLLM.groupBy).toBe('prefix');
+    expect(dynamic.LiteLLM.meta['meta/llama:free'].label).toBe('Llama (free, ours)');
+    expect(dynamic.LiteLLM.meta['openai/o1-pro'].label).toBe('OpenAI: o1-pro');
+    expect(dynamic.LiteLLM.meta).not.toHaveProperty('absent');
+  });
+
+  it('drops a model priced over maxInputPrice and keeps one without prices, marked unchecked', async () => {
+    withModels({ filters: { maxInputPrice: 10 } });
+    const { models, dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(models.LiteLLM).toEqual(['meta/llama:free', 'mystery/model']);
+    expect(dynamic.LiteLLM.meta['mystery/model']).toEqual({ unchecked: ['maxInputPrice'] });
+    expect(dynamic.LiteLLM.meta['meta/llama:free'].unchecked).toBeUndefined();
+  });
+
+  it('keeps free models only with freeOnly, and vision models with require: [vision]', async () => {
+    withModels({ filters: { freeOnly: true } });
+    expect((await overlayUserModels(reqFor('u1'), sharedConfig)).LiteLLM).toEqual([
+      'meta/llama:free',
+      'mystery/model',
+    ]);
+    _resetUserModelsState();
+    await host.reset();
+    saveKey('u1', 'LiteLLM', { apiKey: KEY_A });
+    withModels({ filters: { require: ['vision'] } });
+    const { models, dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(models.LiteLLM).toEqual(['openai/o1-pro', 'mystery/model']);
+    expect(dynamic.LiteLLM.meta['mystery/model'].unchecked).toEqual(['vision']);
+  });
+
+  it('applies include/exclude and filters together; nothing left means the defaults, filtered_out', async () => {
+    withModels({ exclude: ['mystery/*'], filters: { maxOutputPrice: 1, require: ['vision'] } });
+    const { models, dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(models.LiteLLM).toEqual(['gpt-4o-mini']);
+    expect(dynamic.LiteLLM).toMatchObject({ source: 'default', error: 'filtered_out' });
+  });
+
+  it('refetches when models.filters changes (the cached list was filtered by the old one)', async () => {
+    withModels({ filters: { maxInputPrice: 10 } });
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    withModels({ filters: { maxInputPrice: 1000 } });
+    const models = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(httpClient.get).toHaveBeenCalledTimes(2);
+    expect(models.LiteLLM).toContain('openai/o1-pro');
+  });
+
+  /** v0.8.2-v0.8.4 read a fresh `standardCache` each time: shared with LibreChat through Redis only */
+  const tokenEndpoint = { name: 'LiteLLM', config: endpoints.liteLLM };
+  const tokenStoreShared =
+    compat.tokenConfigTarget(reqFor('u1'), tokenEndpoint)?.store ===
+    compat.tokenConfigTarget(reqFor('u1'), tokenEndpoint)?.store;
+
+  itOn(tokenStoreShared)('stores context and prices where this release reads the user’s token configuration', async () => {
+    withModels({});
+    await overlayUserModels(reqFor('u1'), sharedConfig);
+    const target = compat.tokenConfigTarget(reqFor('u1'), tokenEndpoint);
+    expect(await target.store.get(target.key)).toMatchObject({
+      'openai/o1-pro': { prompt: 150, completion: 600, context: 200000 },
+      'meta/llama:free': { prompt: 0, completion: 0, context: 8192 },
+    });
+  });
+});

@@ -14,19 +14,8 @@ const FUNCTIONS = [
   'getUserKey',
   'getUserKeyExpiry',
   'getUserModelsCache',
-  'readTokenConfig',
-  'storeTokenConfig',
+  'tokenConfigTarget',
 ];
-
-const openRouterAnswer = {
-  data: [
-    {
-      id: 'priced',
-      pricing: { prompt: '0.000001', completion: '0.000002' },
-      context_length: 8192,
-    },
-  ],
-};
 
 beforeEach(async () => {
   await host.reset();
@@ -98,16 +87,18 @@ describe('userModelsCompat of this release', () => {
     expect(await cache.get('u1:LiteLLM')).toBeUndefined();
   });
 
-  it('reads pricing data only where this release reads it per user (native releases)', async () => {
-    const tokenConfig = compat.readTokenConfig(openRouterAnswer);
-    if (host.layout.native) {
-      expect(tokenConfig).toMatchObject({ priced: { prompt: 1, completion: 2, context: 8192 } });
-    } else {
-      expect(tokenConfig).toBeNull();
-    }
-    expect(compat.readTokenConfig({ data: [{ id: 'plain' }] })).toBeNull();
+  it('names where this release reads a user’s token configuration back', async () => {
     const req = { user: { id: 'u1' } };
-    const endpoint = { name: 'LiteLLM', config: { name: 'LiteLLM' } };
-    await expect(compat.storeTokenConfig(req, endpoint, tokenConfig ?? {})).resolves.toBeUndefined();
+    const config = { name: 'LiteLLM', apiKey: 'user_provided', baseURL: 'https://x.example/v1' };
+    const endpoint = { name: 'LiteLLM', config };
+    const target = compat.tokenConfigTarget(req, endpoint);
+    expect(target.key).toContain('u1');
+    await target.store.set(target.key, { m: { context: 8192 } });
+    expect(await target.store.get(target.key)).toEqual({ m: { context: 8192 } });
+    const configured = { ...endpoint, config: { ...endpoint.config, tokenConfig: { m: {} } } };
+    if (!host.layout.native || !compat.keepsConfiguredAuthorization) {
+      /** Before v0.8.7 a configured tokenConfig wins over the user's: nothing to write */
+      expect(compat.tokenConfigTarget(req, configured)).toBeNull();
+    }
   });
 });

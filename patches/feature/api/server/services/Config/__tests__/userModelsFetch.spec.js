@@ -453,3 +453,210 @@ describe('fetchUserModelList connection pinning', () => {
     }
   });
 });
+
+describe('fetchUserModelList: what the provider says about each model', () => {
+  let server;
+  let baseURL;
+  let requests;
+  let routes;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      requests.push({ url: req.url, headers: req.headers });
+      const route = routes[req.url.split('?')[0]];
+      if (!route) {
+        res.statusCode = 404;
+        return res.end('{}');
+      }
+      route(req, res);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseURL = `http://127.0.0.1:${server.address().port}/v1`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const json = (body, headers = {}) => (req, res) => {
+    res.setHeader('Content-Type', 'application/json');
+    Object.entries(headers).forEach(([name, value]) => res.setHeader(name, value));
+    res.end(JSON.stringify(body));
+  };
+
+  const liteLLMInfo = {
+    data: [
+      {
+        model_name: 'gpt-4o',
+        litellm_params: { model: 'openai/gpt-4o', api_key: 'sk-upstream-admin' },
+        model_info: {
+          max_input_tokens: 128000,
+          max_output_tokens: 16384,
+          input_cost_per_token: 0.0000025,
+          output_cost_per_token: 0.00001,
+          supports_vision: true,
+          supports_function_calling: true,
+        },
+      },
+      { model_name: 'local-llama', model_info: { supports_vision: false } },
+      { model_name: 'not-listed', model_info: { max_input_tokens: 1 } },
+    ],
+  };
+
+  beforeEach(() => {
+    requests = [];
+    process.env.DYNAMIC_MODELS_ALLOWED_HOSTS = new URL(baseURL).host;
+    routes = {};
+  });
+
+  afterEach(() => {
+    delete process.env.DYNAMIC_MODELS_ALLOWED_HOSTS;
+    delete process.env.DYNAMIC_MODELS_TIMEOUT_MS;
+    const logged = host.logText();
+    host.logs.length = 0;
+    if (logged.includes(SECRET) || logged.includes('127.0.0.1') || logged.includes('sk-upstream')) {
+      throw new Error('a logger call contains a key or the URL');
+    }
+  });
+
+  const call = (overrides = {}) =>
+    fetchUserModelList({ name: 'Provider', baseURL, apiKey: SECRET, userProvidedURL: true, ...overrides });
+
+  it('keeps OpenRouter’s name, description, context, prices and abilities, in one request', async () => {
+    routes['/v1/models'] = json({
+      data: [
+        {
+          id: 'anthropic/claude-3.5-sonnet',
+          name: 'Anthropic: Claude 3.5 Sonnet',
+          description: 'Fast.\nSmart.',
+          context_length: 200000,
+          pricing: { prompt: '0.000003', completion: '0.000015' },
+          top_provider: { max_completion_tokens: 8192 },
+          architecture: { input_modalities: ['text', 'image'] },
+          supported_parameters: ['temperature', 'tools'],
+        },
+        {
+          id: 'meta/llama:free',
+          context_length: 8192,
+          pricing: { prompt: '0', completion: '0' },
+          architecture: { input_modalities: ['text'] },
+          supported_parameters: ['temperature'],
+        },
+      ],
+    });
+    const result = await call();
+    expect(requests).toHaveLength(1);
+    expect(result.models).toEqual(['anthropic/claude-3.5-sonnet', 'meta/llama:free']);
+    expect(result.meta['anthropic/claude-3.5-sonnet']).toEqual({
+      label: 'Anthropic: Claude 3.5 Sonnet',
+      description: 'Fast. Smart.',
+      contextWindow: 200000,
+      maxOutputTokens: 8192,
+      inputPrice: 3,
+      outputPrice: 15,
+      capabilities: ['vision', 'tools'],
+    });
+    expect(result.meta['meta/llama:free']).toEqual({
+      contextWindow: 8192,
+      inputPrice: 0,
+      outputPrice: 0,
+      lacks: ['vision', 'tools'],
+    });
+    expect(result.tokenConfig).toEqual({
+      'anthropic/claude-3.5-sonnet': { prompt: 3, completion: 15, context: 200000 },
+      'meta/llama:free': { prompt: 0, completion: 0, context: 8192 },
+    });
+  });
+
+  it('keeps vLLM’s max_model_len as the context window', async () => {
+    routes['/v1/models'] = json({
+      data: [{ id: 'Qwen/Qwen2.5-7B', object: 'model', owned_by: 'vllm', max_model_len: 32768 }],
+    });
+    const result = await call();
+    expect(result.meta).toEqual({ 'Qwen/Qwen2.5-7B': { contextWindow: 32768 } });
+    expect(result.tokenConfig).toEqual({ 'Qwen/Qwen2.5-7B': { context: 32768 } });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('makes no second request and keeps no metadata for a bare OpenAI-style list', async () => {
+    routes['/v1/models'] = json({ data: [{ id: 'm1', object: 'model', owned_by: 'openai' }] });
+    expect(await call()).toEqual({ models: ['m1'] });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('asks a LiteLLM proxy (x-litellm-* headers) for /model/info once, with the same key', async () => {
+    routes['/v1/models'] = json(
+      { data: [{ id: 'gpt-4o' }, { id: 'local-llama' }] },
+      { 'x-litellm-version': '1.50.0' },
+    );
+    routes['/v1/model/info'] = json(liteLLMInfo);
+    const result = await call();
+    expect(requests.map((request) => request.url)).toEqual(['/v1/models', '/v1/model/info']);
+    expect(requests[1].headers.authorization).toBe(`Bearer ${SECRET}`);
+    expect(result.meta).toEqual({
+      'gpt-4o': {
+        contextWindow: 128000,
+        maxOutputTokens: 16384,
+        inputPrice: 2.5,
+        outputPrice: 10,
+        capabilities: ['vision', 'tools'],
+      },
+      'local-llama': { lacks: ['vision'] },
+    });
+    expect(JSON.stringify(result)).not.toContain('sk-upstream');
+  });
+
+  it('asks /model/info for models.metadata: litellm even when the answer does not name LiteLLM', async () => {
+    routes['/v1/models'] = json({ data: [{ id: 'gpt-4o' }] });
+    routes['/v1/model/info'] = json(liteLLMInfo);
+    const result = await call({ metadata: 'litellm' });
+    expect(requests).toHaveLength(2);
+    expect(result.meta['gpt-4o'].contextWindow).toBe(128000);
+  });
+
+  it('keeps the list when /model/info fails, and logs a category only', async () => {
+    routes['/v1/models'] = json({ data: [{ id: 'gpt-4o' }] }, { 'x-litellm-version': '1' });
+    routes['/v1/model/info'] = (req, res) => {
+      res.statusCode = 500;
+      res.end(JSON.stringify({ error: `bad key ${SECRET}` }));
+    };
+    expect(await call()).toEqual({ models: ['gpt-4o'] });
+    expect(host.logText()).toContain('Provider: metadata unreachable (HTTP 500)');
+  });
+
+  it('gives /model/info only what is left of the list’s deadline', async () => {
+    process.env.DYNAMIC_MODELS_TIMEOUT_MS = '400';
+    routes['/v1/models'] = (req, res) =>
+      setTimeout(() => json({ data: [{ id: 'gpt-4o' }] }, { 'x-litellm-version': '1' })(req, res), 200);
+    routes['/v1/model/info'] = () => undefined; // never answers
+    const started = Date.now();
+    expect(await call()).toEqual({ models: ['gpt-4o'] });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(host.logText()).toContain('Provider: metadata timeout');
+  });
+
+  it('bounds what it keeps: lengths, numbers, the number of models with metadata', async () => {
+    const many = Array.from({ length: 2500 }, (_, i) => ({ id: `m${i}`, context_length: 1000 + i }));
+    routes['/v1/models'] = json({
+      data: [
+        {
+          id: '__proto__',
+          name: 'x'.repeat(500),
+          description: 'd'.repeat(5000),
+          context_length: -5,
+          pricing: { prompt: 'NaN', completion: '-1' },
+        },
+        ...many,
+      ],
+    });
+    const result = await call();
+    expect(result.models).toHaveLength(2501);
+    expect(Object.keys(result.meta)).toHaveLength(2000);
+    const odd = Object.getOwnPropertyDescriptor(result.meta, '__proto__').value;
+    expect(Array.from(odd.label)).toHaveLength(128);
+    expect(Array.from(odd.description)).toHaveLength(300);
+    expect(odd).not.toHaveProperty('contextWindow');
+    expect(odd).not.toHaveProperty('inputPrice');
+    expect(odd).not.toHaveProperty('outputPrice');
+  });
+});
