@@ -35,11 +35,19 @@ def test_no_feature_file_is_stored_twice() -> None:
     assert [paths for paths in digests.values() if len(paths) > 1] == []
 
 
-def test_the_catalog_stays_under_twelve_thousand_lines() -> None:
-    """The feature once, glue per series: a series costs about 470 lines of glue, a copy of the feature 6,000."""
-    files = [p for p in CATALOG.directory.rglob("*") if p.is_file() and p.name != "README.md"]
-    lines = sum(p.read_bytes().count(b"\n") for p in files)
-    assert lines < 12_000
+def test_every_series_holds_glue_not_a_copy_of_the_feature() -> None:
+    """Glue costs a few hundred lines per series; the feature (over 7,000 lines) lives once in feature/.
+
+    A per-series bound instead of a cap on the whole catalog: a new release adds a series, a new
+    feature part adds feature lines; neither may copy the feature into a series' diffs.
+    """
+    feature_lines = sum(p.read_bytes().count(b"\n") for p in FEATURE.rglob("*") if p.is_file())
+    glue_lines = {
+        series.id: sum((series.directory / p.file).read_bytes().count(b"\n") for p in series.patches)
+        for series in CATALOG.series.values()
+    }
+    assert {sid: n for sid, n in glue_lines.items() if n >= 1_000} == {}
+    assert max(glue_lines.values()) * 5 < feature_lines
 
 
 def test_every_series_validates_and_keeps_the_model_filters_in_the_config_schema() -> None:
