@@ -11,6 +11,14 @@ export type TDynamicModelsError =
   | 'filtered_out'
   | 'filters_unavailable';
 
+export type TDynamicModelCapability = 'vision' | 'tools';
+export type TDynamicModelFilterKey = 'maxInputPrice' | 'maxOutputPrice' | 'freeOnly' | 'vision' | 'tools';
+export type TDynamicModelMeta = {
+  label?: string; description?: string; contextWindow?: number; maxOutputTokens?: number;
+  inputPrice?: number;  /* USD per 1M */ outputPrice?: number; capabilities?: TDynamicModelCapability[];
+  unchecked?: TDynamicModelFilterKey[];
+};
+
 /** Where the model list of a dynamic custom endpoint comes from, for the requesting user */
 export type TDynamicModelsSource = {
   /** `user`: fetched with the user's own key; `default`: the configured defaults */
@@ -18,6 +26,8 @@ export type TDynamicModelsSource = {
   /** Epoch milliseconds of the last successful fetch, `null` if none */
   fetchedAt: number | null;
   error?: TDynamicModelsError;
+  meta?: Record<string, TDynamicModelMeta>;
+  groupBy?: 'prefix';
 };
 
 /** Body of `POST /api/models/fetch` */
