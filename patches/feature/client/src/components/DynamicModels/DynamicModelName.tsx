@@ -32,13 +32,13 @@ export default function DynamicModelName({ endpoint, modelId, children }: Dynami
       title={tooltip || undefined}
       data-model-id={modelId}
     >
-      <span className="truncate">{meta.label || children}</span>
+      <span className="max-w-[60%] shrink-0 truncate">{meta.label || children}</span>
       {badges.length > 0 && (
-        <span className="flex shrink-0 items-center gap-1">
+        <span className="flex min-w-0 items-center gap-1 overflow-hidden">
           {badges.map((badge) => (
             <span
               key={badge.key}
-              className="rounded-md border border-border-light px-1 text-xs leading-4 text-text-secondary"
+              className="shrink-0 whitespace-nowrap rounded-md border border-border-light px-1 text-xs leading-4 text-text-secondary"
             >
               {phrase(badge)}
             </span>

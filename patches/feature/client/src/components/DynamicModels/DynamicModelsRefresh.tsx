@@ -25,6 +25,8 @@ type DynamicModelsRefreshProps = {
 function useNow(ms: number) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
+    /** A new pace starts from the current time (a countdown never shows a stale first figure) */
+    setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), ms);
     return () => clearInterval(timer);
   }, [ms]);

@@ -18,7 +18,9 @@ const noSubscription = () => () => undefined;
  */
 export function useDynamicModelsState(): TDynamicModelsState;
 export function useDynamicModelsState(endpoint: string): TDynamicModelsSource | undefined;
-export function useDynamicModelsState(endpoint?: string) {
+export function useDynamicModelsState(
+  endpoint?: string,
+): TDynamicModelsState | TDynamicModelsSource | undefined {
   const queryClient = useContext(defaultContext);
   const subscribe = useCallback(
     (onChange: () => void) => {
