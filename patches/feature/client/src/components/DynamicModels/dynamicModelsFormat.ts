@@ -118,7 +118,8 @@ export function describeFetchedAt(fetchedAt: number | null | undefined, now: num
     : { key: 'com_ui_dynamic_models_updated_hours', values: { 0: hours } };
 }
 
-const REASONS = new Set([
+/** The error categories of `dynamic[endpoint].error` this client names (others: "could not be refreshed") */
+export const DYNAMIC_MODELS_REASONS = [
   'unauthorized',
   'unreachable',
   'timeout',
@@ -127,7 +128,9 @@ const REASONS = new Set([
   'canceled',
   'filtered_out',
   'filters_unavailable',
-]);
+] as const;
+
+const REASONS = new Set<string>(DYNAMIC_MODELS_REASONS);
 
 /**
  * Why the defaults are shown, `null` when the user's own list is shown. A default list with no

@@ -1,5 +1,6 @@
 import translation from '~/locales/en/translation.json';
 import {
+  DYNAMIC_MODELS_REASONS,
   describeDefaultsReason,
   describeFetchedAt,
   describeModelMeta,
@@ -107,19 +108,16 @@ describe('describeFetchedAt', () => {
 });
 
 describe('describeDefaultsReason', () => {
-  it.each([
-    'unauthorized',
-    'unreachable',
-    'timeout',
-    'bad_response',
-    'blocked_url',
-    'canceled',
-    'filtered_out',
-    'filters_unavailable',
-  ] as const)('names %s when the defaults are shown', (error) => {
+  it.each(DYNAMIC_MODELS_REASONS)('names %s when the defaults are shown', (error) => {
     expect(describeDefaultsReason({ source: 'default', fetchedAt: NOW, error })).toEqual({
       key: `com_ui_dynamic_models_reason_${error}`,
     });
+  });
+
+  it("covers the server's error categories except none", () => {
+    expect([...DYNAMIC_MODELS_REASONS].sort()).toEqual(
+      ['bad_response', 'blocked_url', 'canceled', 'filtered_out', 'filters_unavailable', 'timeout', 'unauthorized', 'unreachable'],
+    );
   });
 
   it('a default list never fetched means no key; the user list has no reason', () => {
@@ -154,7 +152,7 @@ describe('every phrase is a key of the English translation', () => {
       ...[null, NOW, NOW - MINUTE, NOW - 5 * MINUTE, NOW - 60 * MINUTE, NOW - 300 * MINUTE].map((at) =>
         describeFetchedAt(at, NOW),
       ),
-      ...['unauthorized', 'unreachable', 'timeout', 'bad_response', 'blocked_url', 'canceled', 'filtered_out', 'filters_unavailable', 'x', undefined].map(
+      ...[...DYNAMIC_MODELS_REASONS, 'x', undefined].map(
         (error) => describeDefaultsReason({ source: 'default', fetchedAt: error ? NOW : null, error } as never)!,
       ),
       { key: 'com_ui_dynamic_models_refresh' },
