@@ -13,7 +13,13 @@ appear. Then, in headless Chromium through selenium:
   3. key revoked: the defaults come back and the selected model is a listed one again;
   4. reload: exactly one `POST /api/models/fetch`;
   5. tab hidden 5 minutes or more, then visible: one refresh; hidden less: none (the page's clock
-     is moved forward for the hidden time, nothing waits).
+     is moved forward for the hidden time, nothing waits);
+  6. key saved again, with metadata in the answer (issue 28): the menu shows a model's context
+     window, price per 1M tokens and vision / tools badges, a label instead of the raw id (the id
+     and description as its tooltip), and the refresh control says "Updated just now";
+  7. the refresh control in the menu: one forced `POST /api/models/fetch` for that endpoint, the
+     menu stays open; on a 429 it says when it can be tried again;
+  8. the key dialog's refresh control, with the provider refusing the key: the reason is shown.
 
 Screenshots of each step go to the folder given with --shots. Never part of the default tests.
 
@@ -36,6 +42,16 @@ from checklib import HIDE_TAB_JS, ModelMenu, Shots, chromium, close_chromium, mi
 
 DEFAULTS = ["gpt-4o-mini"]
 USER_MODELS = ["alice-model-1", "alice-model-2"]
+META = {
+    "alice-model-1": {
+        "description": "Alice's first model",
+        "contextWindow": 128000,
+        "inputPrice": 2.5,
+        "outputPrice": 10,
+        "capabilities": ["vision", "tools"],
+    },
+    "alice-model-2": {"label": "Alice Two", "contextWindow": 32768},
+}
 USER = {
     "id": "u-alice",
     "_id": "u-alice",
@@ -65,6 +81,10 @@ class StandInAPI:
     def __init__(self, dist: Path) -> None:
         self.dist = dist
         self.key_saved = False
+        self.with_meta = False
+        self.rate_limited = False
+        self.key_refused = False
+        self.fetch_bodies: list[Any] = []
         self.requests: list[tuple[str, str]] = []
         self.missing: set[str] = set()
         self.lock = threading.Lock()
@@ -104,11 +124,20 @@ class StandInAPI:
         if path == "/api/models":
             return 200, self.models()
         if path == "/api/models/fetch" and method == "POST":
-            state = (
-                {"source": "user", "fetchedAt": int(time.time() * 1000)}
+            with self.lock:
+                self.fetch_bodies.append(body)
+            if self.rate_limited:
+                return 429, {"error": "rate_limited", "retryAfter": 42}
+            now = int(time.time() * 1000)
+            state: dict[str, Any] = (
+                {"source": "user", "fetchedAt": now}
                 if self.key_saved
                 else {"source": "default", "fetchedAt": None}
             )
+            if self.key_refused:
+                state = {"source": "default", "fetchedAt": now, "error": "unauthorized"}
+            if self.with_meta and state["source"] == "user":
+                state["meta"] = META
             return 200, {"models": self.models(), "dynamic": {"LiteLLM": state}}
         if path == "/api/keys" and method == "PUT":
             self.key_saved = True
@@ -264,7 +293,78 @@ class Check:
             self.settle()
             got = self.fetches() - before
             self.record(label, got == expected, f"{got} POST /api/models/fetch")
+        self.run_menu_extras()
         return all(ok for _, ok, _ in self.results)
+
+    def submenu_text(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return " | ".join(
+            str(el.text).replace("\n", " ")
+            for el in self.driver.find_elements(By.CSS_SELECTOR, '[role="option"], [role="menuitem"]')
+            if el.is_displayed()
+        )
+
+    def refresh_item(self) -> Any:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, '[data-dynamic-models-refresh="LiteLLM"]')
+
+    def run_menu_extras(self) -> None:
+        """Issue 28 items 2 and 3: metadata in the menu, the refresh control in menu and key dialog."""
+        from selenium.webdriver.common.by import By
+
+        self.api.with_meta = True
+        self.driver.execute_script("window.__clockOffset = 0")  # the hidden-tab steps moved the clock
+        self.open_key_dialog()
+        self.driver.find_element(By.CSS_SELECTOR, "input#apiKey").send_keys("sk-browser-check")
+        self.button_with_text("Submit").click()
+        self.wait(lambda: USER_MODELS[0] in self.model_button_text())
+        self.settle()
+        self.menu.show_models(USER_MODELS[0])
+        shown = self.wait(lambda: "128K context" in self.submenu_text() and "Alice Two" in self.submenu_text(), 10)
+        text = self.submenu_text()
+        titled = self.driver.find_elements(By.CSS_SELECTOR, '[data-model-id="alice-model-2"][title="alice-model-2"]')
+        described = self.driver.find_elements(By.CSS_SELECTOR, '[data-model-id="alice-model-1"][title="Alice\'s first model"]')
+        badges = all(b in text for b in ("128K context", "$2.50 / $10.00 per 1M", "Vision", "Tools", "32K context"))
+        updated = "Updated just now" in text
+        self.record(
+            "menu metadata: context, price, badges, label, tooltip, updated",
+            shown and badges and bool(titled) and bool(described) and updated,
+            text[:300],
+        )
+
+        before = len(self.api.fetch_bodies)
+        item = self.refresh_item()
+        label = item.get_attribute("aria-label")
+        item.click()
+        self.settle()
+        bodies = self.api.fetch_bodies[before:]
+        still_open = bool(self.driver.find_elements(By.CSS_SELECTOR, '[data-dynamic-models-refresh="LiteLLM"]'))
+        self.record(
+            "menu refresh: one forced fetch, menu stays open, labelled",
+            bodies == [{"endpoint": "LiteLLM", "force": True}] and still_open and label == "Refresh the models of LiteLLM",
+            f"bodies {bodies}, open {still_open}, aria-label {label!r}",
+        )
+
+        self.api.rate_limited = True
+        self.refresh_item().click()
+        limited = self.wait(lambda: "try again in" in str(self.refresh_item().text), 10)
+        self.record("menu refresh on 429: says when to try again", limited, str(self.refresh_item().text).replace("\n", " "))
+        self.api.rate_limited = False
+        self.menu.escape(3)
+
+        self.api.key_refused = True
+        self.open_key_dialog()
+        button = self.driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Refresh the models of LiteLLM"]')
+        button.click()
+        reason = self.wait(
+            lambda: "the key was refused" in str(self.driver.find_element(By.CSS_SELECTOR, '[role="dialog"] [data-dynamic-models-refresh="LiteLLM"]').text),
+            10,
+        )
+        dialog_text = str(self.driver.find_element(By.CSS_SELECTOR, '[role="dialog"] [data-dynamic-models-refresh="LiteLLM"]').text)
+        self.record("key dialog refresh: reason for the defaults", reason, dialog_text.replace("\n", " "))
+        self.api.key_refused = False
 
     def _button(self) -> str:
         return self.menu.describe()
