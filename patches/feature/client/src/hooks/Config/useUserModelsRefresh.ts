@@ -1,5 +1,7 @@
 import { useDebugValue, useEffect, useRef } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { useFetchUserModelsMutation } from 'librechat-data-provider/react-query';
+import { setDynamicModelsState } from './useDynamicModelsState';
 import useKeepListedModel from './useKeepListedModel';
 
 /** A tab hidden for at least this long refreshes the user's models when it becomes visible */
@@ -13,13 +15,17 @@ export const USER_MODELS_CLIENT_MARKER = 'librechat-dynmodels:client:user-models
  * once when the user becomes authenticated (login or page load), and when the tab becomes
  * visible again after being hidden for 5 minutes or more. No timer runs while hidden:
  * the hook only remembers when the tab was hidden. Errors are ignored (the defaults stay).
+ * The `dynamic` map of each answer is kept for `useDynamicModelsState`.
  * The current conversation follows its endpoint's list (`useKeepListedModel`).
  * Mount it once, at the app root.
  */
 export default function useUserModelsRefresh(isAuthenticated: boolean) {
   useDebugValue(USER_MODELS_CLIENT_MARKER);
   useKeepListedModel(isAuthenticated);
-  const { mutate } = useFetchUserModelsMutation();
+  const queryClient = useQueryClient();
+  const { mutate } = useFetchUserModelsMutation({
+    onSuccess: (response) => setDynamicModelsState(queryClient, response?.dynamic),
+  });
   const mutateRef = useRef(mutate);
   mutateRef.current = mutate;
 

@@ -1,9 +1,19 @@
 import { act, renderHook } from '@testing-library/react';
 
 const mockMutate = jest.fn();
+const mockSetQueryData = jest.fn();
+let mockMutationOptions: { onSuccess?: (response: unknown) => void } | undefined;
 
 jest.mock('librechat-data-provider/react-query', () => ({
-  useFetchUserModelsMutation: () => ({ mutate: mockMutate }),
+  useFetchUserModelsMutation: (options: typeof mockMutationOptions) => {
+    mockMutationOptions = options;
+    return { mutate: mockMutate };
+  },
+}));
+
+jest.mock('@tanstack/react-query', () => ({
+  ...jest.requireActual('@tanstack/react-query'),
+  useQueryClient: () => ({ setQueryData: mockSetQueryData }),
 }));
 
 jest.mock('../useKeepListedModel', () => jest.fn());
@@ -172,5 +182,12 @@ describe('useUserModelsRefresh', () => {
     const options = mockMutate.mock.calls[0][1];
     expect(typeof options.onError).toBe('function');
     expect(() => options.onError(new Error('400'))).not.toThrow();
+  });
+
+  it('keeps the dynamic map of each answer under the dynamicModels query key', () => {
+    renderHook(() => useUserModelsRefresh(true));
+    const dynamic = { LiteLLM: { source: 'user', fetchedAt: 1, keyChangedAt: 1 } };
+    act(() => mockMutationOptions?.onSuccess?.({ models: {}, dynamic }));
+    expect(mockSetQueryData).toHaveBeenCalledWith(['dynamicModels'], dynamic);
   });
 });
