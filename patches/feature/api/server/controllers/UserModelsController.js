@@ -51,6 +51,7 @@ async function fetchUserModelsController(req, res) {
       endpoints,
       filtered,
       modes,
+      keyChanges: true,
     });
     res.status(200).send({ models, dynamic });
   } catch {

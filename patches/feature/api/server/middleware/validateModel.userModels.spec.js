@@ -162,6 +162,83 @@ describe('validateModel with per-user models', () => {
   });
 });
 
+/** The machine-readable refusal in what the middleware answered, or null */
+const refusalOf = (res) => {
+  const parse = (text) => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
+  };
+  const calls = [...res.write.mock.calls, ...res.send.mock.calls, ...res.json.mock.calls];
+  for (const [arg] of calls) {
+    let text = arg?.text;
+    if (typeof arg === 'string') {
+      const data = parse(arg.match(/^data: (.*)$/m)?.[1]);
+      text = typeof data === 'string' ? data : data?.text;
+    }
+    const json = typeof text === 'string' ? parse(text) : null;
+    if (json?.type === 'model_not_listed') {
+      return json;
+    }
+  }
+  return null;
+};
+
+describe('validateModel refuses a dynamic endpoint’s missing model with its reason', () => {
+  it('not_listed: the user’s key does not list the model', async () => {
+    const { next, res } = await run('alice', 'gone-model');
+    expect(next).not.toHaveBeenCalled();
+    expect(refusalOf(res)).toEqual({
+      type: 'model_not_listed',
+      message: 'Illegal model request',
+      model: 'gone-model',
+      endpoint: 'LiteLLM',
+      reason: 'not_listed',
+      info: 'LiteLLM|gone-model',
+    });
+    /** LibreChat's violation is logged as before */
+    expectViolation('alice');
+  });
+
+  it('no_key: the user has no key, the defaults are listed', async () => {
+    const { res } = await run('bob', 'alice-private-model');
+    expect(refusalOf(res)).toMatchObject({ reason: 'no_key', model: 'alice-private-model' });
+  });
+
+  it('no_key also after the key was revoked', async () => {
+    await run('alice', 'alice-private-model');
+    await host.userKeys.deleteUserKey({ userId: 'alice', name: 'LiteLLM' });
+    await invalidateUserModels({ userId: 'alice', name: 'LiteLLM' });
+    expect(refusalOf((await run('alice', 'alice-private-model')).res).reason).toBe('no_key');
+  });
+
+  it('key_changed: the key was replaced and the new one does not list the model', async () => {
+    expect((await run('alice', 'alice-private-model')).next).toHaveBeenCalled();
+    const before = Date.now();
+    saveKey('alice', 'LiteLLM', { apiKey: 'sk-alice-OTHER' });
+    await invalidateUserModels({ userId: 'alice', name: 'LiteLLM' });
+    httpClient.get.mockResolvedValue({ status: 200, data: { data: [{ id: 'gpt-4o-mini' }] } });
+    const { next, res } = await run('alice', 'alice-private-model');
+    expect(next).not.toHaveBeenCalled();
+    const refusal = refusalOf(res);
+    expect(refusal).toMatchObject({ reason: 'key_changed', endpoint: 'LiteLLM' });
+    expect(refusal.keyChangedAt).toBeGreaterThanOrEqual(before);
+    /** Another user's key change is not theirs */
+    expect(refusalOf((await run('bob', 'no-such-model')).res).reason).toBe('no_key');
+  });
+
+  it('keeps LibreChat’s plain answer for an endpoint that is not dynamic', async () => {
+    host.setAppConfig(appConfigWith(endpoints.liteLLM, { ...shared, models: { default: ['a'] } }));
+    modelLoaders.loadConfigModels.mockResolvedValue({ LiteLLM: ['gpt-4o-mini'], Shared: ['a'] });
+    const { next, res } = await run('alice', 'b', 'Shared');
+    expect(next).not.toHaveBeenCalled();
+    expect(refusalOf(res)).toBeNull();
+    expect(res.answered()).toContain('Illegal model request');
+  });
+});
+
 describe('validateModel without the filter module (data provider not rebuilt)', () => {
   const filters = { exclude: ['admin-embedding'] };
   let isolated;

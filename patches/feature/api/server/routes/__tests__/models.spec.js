@@ -276,6 +276,23 @@ describe('key changes invalidate the cached lists', () => {
     expect(after.MyProxy).toEqual(['proxy-default']);
   });
 
+  it('POST /api/models/fetch says when the user’s key of an endpoint last changed', async () => {
+    const before = Date.now();
+    await saveKey('alice', 'LiteLLM', { apiKey: KEY_ALICE });
+    const { dynamic } = (await as('alice').post('/api/models/fetch')).body;
+    expect(dynamic.LiteLLM).toEqual({
+      source: 'user',
+      fetchedAt: expect.any(Number),
+      keyChangedAt: expect.any(Number),
+    });
+    expect(dynamic.LiteLLM.keyChangedAt).toBeGreaterThanOrEqual(before);
+    expect(dynamic.MyProxy).toEqual({ source: 'default', fetchedAt: null });
+    /** Another user's answer has none */
+    expect((await as('bob').post('/api/models/fetch')).body.dynamic.LiteLLM).not.toHaveProperty(
+      'keyChangedAt',
+    );
+  });
+
   it('a key change by one user leaves another user’s list alone', async () => {
     await saveKey('alice', 'LiteLLM', { apiKey: KEY_ALICE });
     await saveKey('bob', 'LiteLLM', { apiKey: KEY_BOB });

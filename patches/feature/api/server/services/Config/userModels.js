@@ -915,8 +915,9 @@ async function overlayUserModels(req, modelsConfig, options = {}) {
  * @param {ServerRequest} req
  * @param {TModelsConfig} modelsConfig
  * @param {{ modes?: Record<string, 'cache' | 'refresh' | 'force'>, endpoints?: DynamicEndpoint[],
- *   filtered?: FilteredEndpoint[] }} [options] - `endpoints` and `filtered` as
- *   `getCustomEndpoints` returns them (read from the request's config when `endpoints` is omitted).
+ *   filtered?: FilteredEndpoint[], keyChanges?: boolean }} [options] - `endpoints` and `filtered` as
+ *   `getCustomEndpoints` returns them (read from the request's config when `endpoints` is omitted);
+ *   `keyChanges`: add each endpoint's `keyChangedAt` (one more cache read per endpoint).
  * @returns {Promise<{ models: TModelsConfig, dynamic: Record<string, Omit<UserModelsState, 'models'>> }>}
  */
 async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
@@ -946,13 +947,89 @@ async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
       models[endpoint.name] = filterSharedList(models[endpoint.name], endpoint);
     }
   }
+  const changes = options.keyChanges
+    ? await Promise.all(endpoints.map((endpoint) => readKeyChangedAt(req.user.id, endpoint.name)))
+    : [];
   const dynamic = {};
   endpoints.forEach((endpoint, i) => {
     const { models: list, ...state } = states[i];
     models[endpoint.name] = [...list];
-    dynamic[endpoint.name] = state;
+    dynamic[endpoint.name] = changes[i] ? { ...state, keyChangedAt: changes[i] } : state;
   });
   return { models, dynamic };
+}
+
+const keyChangedKeyOf = (indexKey) => `${indexKey}:keyChangedAt`;
+
+/**
+ * When the user last saved or revoked their key of an endpoint, as recorded by
+ * `invalidateUserModels` (kept for twice the list TTL). Never throws.
+ * @returns {Promise<number | null>} epoch milliseconds, null when not recorded.
+ */
+async function readKeyChangedAt(userId, name) {
+  try {
+    const at = await getCache().get(keyChangedKeyOf(indexKeyOf(userId, name)));
+    return Number.isFinite(at) ? at : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Type of `validateModel`'s refusal of a dynamic endpoint's model (see `describeModelRefusal`) */
+const MODEL_NOT_LISTED = 'model_not_listed';
+
+/**
+ * Why the requesting user's list of a dynamic endpoint lacks `model`, as the machine-readable
+ * refusal `validateModel` answers instead of its bare "Illegal model request":
+ * `{ type: 'model_not_listed', message, model, endpoint, reason, info, keyChangedAt?, error? }`, where
+ * `reason` is `no_key` (no usable key: the configured defaults are listed), `key_changed` (the
+ * key was saved or revoked within twice the list TTL, so the model may be the former key's) or
+ * `not_listed` (the provider does not list it for this key); `error` is the category of a
+ * failed fetch (defaults shown) and `info` is `endpoint|model` as LibreChat's own
+ * illegal-model error carries it. Reads the cached list (no fetch on a hit). Never throws.
+ * @param {ServerRequest} req
+ * @param {string} endpoint - The request's endpoint (its key in the models config).
+ * @param {string} model
+ * @returns {Promise<object | null>} null when the endpoint is not dynamic or the config fails.
+ */
+async function describeModelRefusal(req, endpoint, model) {
+  try {
+    if (!req?.user?.id) {
+      return null;
+    }
+    const { dynamic } = await getCustomEndpointsForRequest(req);
+    const target = dynamic.find(({ name }) => name === endpoint);
+    if (!target) {
+      return null;
+    }
+    const [state, keyChangedAt] = await Promise.all([
+      safeResolve(req, target, 'cache'),
+      readKeyChangedAt(req.user.id, target.name),
+    ]);
+    let reason = 'not_listed';
+    if (state.source === 'default' && !state.error) {
+      reason = 'no_key';
+    } else if (keyChangedAt) {
+      reason = 'key_changed';
+    }
+    const refusal = {
+      type: MODEL_NOT_LISTED,
+      message: 'Illegal model request',
+      model,
+      endpoint,
+      reason,
+      info: `${endpoint}|${model}`,
+    };
+    if (keyChangedAt) {
+      refusal.keyChangedAt = keyChangedAt;
+    }
+    if (state.error) {
+      refusal.error = state.error;
+    }
+    return refusal;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -986,6 +1063,7 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
         ?.set(`dynmodels:gen:${indexKey}`, generation, 'PX', 2 * getTTLms())
         .catch(() => logger.warn('[dynamicModels] key guard: Redis unavailable'));
       abortPending(indexKey);
+      await cache.set(keyChangedKeyOf(indexKey), Date.now(), 2 * getTTLms());
       const index = await cache.get(indexKey);
       await cache.delete(indexKey);
       if (index?.digest) {
@@ -1084,6 +1162,8 @@ module.exports = {
   getCustomEndpointsForRequest,
   skipsModelValidation,
   refuseUnlistedAgentModel,
+  MODEL_NOT_LISTED,
+  describeModelRefusal,
   resolveEndpointModels,
   overlayUserModels,
   overlayUserModelsWithState,

@@ -47,6 +47,24 @@ export type TDynamicModelsSource = {
   meta?: Record<string, TDynamicModelMeta>;
   /** `models.groupBy` from librechat.yaml */
   groupBy?: 'prefix';
+  /** Epoch milliseconds of the user's last key save or revoke for this endpoint, if recent */
+  keyChangedAt?: number;
+};
+
+/** Why a dynamic endpoint's model is not in the user's list */
+export type TModelNotListedReason = 'key_changed' | 'not_listed' | 'no_key';
+
+/** `validateModel`'s refusal (the error event's text, as JSON) of a model the user's list lacks */
+export type TModelNotListedError = {
+  type: 'model_not_listed';
+  model: string;
+  endpoint: string;
+  reason: TModelNotListedReason;
+  /** `endpoint|model`, as LibreChat's own illegal-model error */
+  info: string;
+  keyChangedAt?: number;
+  /** Category of a failed fetch when the defaults are listed */
+  error?: TDynamicModelsError;
 };
 
 /** Body of `POST /api/models/fetch` */

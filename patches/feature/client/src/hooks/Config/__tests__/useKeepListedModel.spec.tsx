@@ -11,9 +11,12 @@ jest.mock('librechat-data-provider/react-query', () => ({
 
 import store from '~/store';
 import useKeepListedModel from '../useKeepListedModel';
+import { modelAwayNoticeMounted } from '../useModelAway';
 
 const DEFAULTS: TModelsConfig = { openAI: ['gpt-4o'], LiteLLM: ['gpt-4o-mini'] };
 const ALICE: TModelsConfig = { openAI: ['gpt-4o'], LiteLLM: ['alice-1', 'alice-2'] };
+
+let noticeMounted = 0;
 
 function useConversationWithGuard(isAuthenticated: boolean) {
   useKeepListedModel(isAuthenticated);
@@ -23,7 +26,9 @@ function useConversationWithGuard(isAuthenticated: boolean) {
 /** A conversation on an endpoint (a custom endpoint's name, which older releases do not type) */
 function renderGuard(conversation: { endpoint: string; model: string }, isAuthenticated = true) {
   const wrapper = ({ children }: { children: React.ReactNode }) => (
-    <RecoilRoot>{children}</RecoilRoot>
+    <RecoilRoot initializeState={({ set }) => set(modelAwayNoticeMounted, noticeMounted)}>
+      {children}
+    </RecoilRoot>
   );
   const view = renderHook(({ auth }) => useConversationWithGuard(auth), {
     wrapper,
@@ -46,6 +51,14 @@ const selectedModel = (view: ReturnType<typeof renderGuard>) => view.result.curr
 describe('useKeepListedModel', () => {
   beforeEach(() => {
     mockModels = DEFAULTS;
+    noticeMounted = 0;
+  });
+
+  it('switches nothing while the chat form shows the model-away notice (it offers the switch)', () => {
+    noticeMounted = 1;
+    const view = renderGuard({ endpoint: 'LiteLLM', model: 'gpt-4o-mini' });
+    listsChange(view, ALICE);
+    expect(selectedModel(view)).toBe('gpt-4o-mini');
   });
 
   it('switches the selected model to the first of the user’s list after a key is saved', () => {
