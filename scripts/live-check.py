@@ -74,6 +74,7 @@ DEFAULTS = {ENDPOINT: ["live-default-model"], OWN_URL: ["own-default-model"], OL
 ALICE_MODELS, ALICE_NEXT, BOB_MODELS = ["alpha-one", "alpha-two"], ["alpha-three"], ["beta-one", "beta-two"]
 CAROL_MODELS, CAROL_NEXT = ["gamma-one", "gamma-two"], ["gamma-three"]  # the Redis steps' user (API only)
 OLLAMA_MODELS = ["llama-live:1b", "qwen-live:0.5b"]
+OLLAMA_ID = "ollama"  # LibreChat's name for it once loaded (normalizeEndpointName): menu ids, key name, state
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 OPENROUTER_MODELS = ["openrouter/or-model-a", "openrouter/or-model-b"]
 
@@ -594,7 +595,14 @@ class LiveCheck:
         return [model for model in every if model not in mine]
 
     def api(
-        self, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 30, base: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        timeout: float = 30,
+        base: str | None = None,
+        limit: int = 4000,
     ) -> tuple[int, str]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request((base or self.base) + path, data=data, method=method)
@@ -604,9 +612,9 @@ class LiveCheck:
             request.add_header("authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, response.read(4000).decode(errors="replace")
+                return response.status, response.read(limit).decode(errors="replace")
         except urllib.error.HTTPError as error:
-            return error.code, error.read(4000).decode(errors="replace")
+            return error.code, error.read(limit).decode(errors="replace")
 
     def events(self, path: str, token: str, timeout: float = 15) -> str:
         """The first events of a server-sent stream (up to its error or final event, or ``timeout``)."""
@@ -852,13 +860,13 @@ class LiveCheck:
     def _ollama_list(self, user: User) -> tuple[bool, str]:
         if self.ollama is None:
             raise StepNotRun("this release's model fetch does not ask an endpoint named Ollama for /api/tags")
-        menu = ModelMenu(user.driver, OLLAMA)
+        menu = ModelMenu(user.driver, OLLAMA_ID)
         before = len(self.ollama.calls)
-        self.save_key(user, self.keys.ollama, OLLAMA)
+        self.save_key(user, self.keys.ollama, OLLAMA_ID)
         listed = menu.lists(OLLAMA_MODELS, DEFAULTS[OLLAMA] + ALICE_MODELS + BOB_MODELS, lambda: self.shots.take(user.driver, f"{user.name}-ollama-menu"))
         calls = self.ollama.calls[before:]
         tags = [keyed for method, path, keyed in calls if (method, path) == ("GET", "/api/tags")]
-        state = self.last_fetch_state(user, OLLAMA)
+        state = self.last_fetch_state(user, OLLAMA_ID)
         ok = listed and bool(tags) and all(tags) and state.get("source") == "user"
         return ok, (
             f"GET /api/tags {len(tags)} time(s), each with bob's key: {all(tags) if tags else 'no request'}; "
@@ -871,7 +879,7 @@ class LiveCheck:
             raise StepNotRun("no Ollama-named endpoint on this release (see the step before)")
         before = len(self.ollama.calls)
         model = OLLAMA_MODELS[0]
-        got, detail = self.chat(user, model, ModelMenu(user.driver, OLLAMA), ollama_answer(model))
+        got, detail = self.chat(user, model, ModelMenu(user.driver, OLLAMA_ID), ollama_answer(model))
         chats = [f"{m} {p}{' with the key' if keyed else ' without a key'}" for m, p, keyed in self.ollama.calls[before:] if m == "POST"]
         return got, f"{detail}; the Ollama-shaped server got {chats or 'no chat request'}"
 
@@ -884,7 +892,7 @@ class LiveCheck:
 
     def served(self, token: str, base: str) -> tuple[list[str], dict[str, Any]]:
         """The LiteLLM list and state this instance serves the user (a refresh only of lists past max-age)."""
-        status, body = self.api("POST", "/api/models/fetch", {"endpoint": ENDPOINT}, token, base=base)
+        status, body = self.api("POST", "/api/models/fetch", {"endpoint": ENDPOINT}, token, base=base, limit=1 << 20)
         if status != 200:
             raise RuntimeError(f"POST {base}/api/models/fetch answered {status}: {body[:200]}")
         answer = json.loads(body)
@@ -912,7 +920,7 @@ class LiveCheck:
         first, state1 = self.served(token, self.base)
         after_first = gateway_calls(self.calls_log, "carol")
         second, state2 = self.served(token, self.second)
-        status, body = self.api("GET", "/api/models", token=token, base=self.second)
+        status, body = self.api("GET", "/api/models", token=token, base=self.second, limit=1 << 20)
         listed = json.loads(body).get(ENDPOINT, []) if status == 200 else []
         after_second = gateway_calls(self.calls_log, "carol")
         same = first == second == listed == CAROL_MODELS and state2.get("fetchedAt") == state1.get("fetchedAt")

@@ -277,10 +277,16 @@ def test_two_free_ports_never_answers_the_same_port_twice() -> None:
 
 
 def test_the_second_instance_shares_database_redis_and_secrets_on_its_own_port(tmp_path: Path) -> None:
-    env = live.librechat_env({}, "mongodb://127.0.0.1:5/LibreChat", 7, tmp_path / "c.yaml", "h:1", "redis://127.0.0.1:9")
+    env = live.librechat_env(
+        {}, "mongodb://127.0.0.1:5/LibreChat", 7, tmp_path / "c.yaml", "h:1", "redis://127.0.0.1:9"
+    )
     assert (env["USE_REDIS"], env["REDIS_URI"]) == ("true", "redis://127.0.0.1:9")
     other = live.second_instance_env(env, 8)
-    assert (other["PORT"], other["DOMAIN_SERVER"], other["DOMAIN_CLIENT"]) == ("8", "http://127.0.0.1:8", "http://127.0.0.1:8")
+    assert (other["PORT"], other["DOMAIN_SERVER"], other["DOMAIN_CLIENT"]) == (
+        "8",
+        "http://127.0.0.1:8",
+        "http://127.0.0.1:8",
+    )
     for same in ("MONGO_URI", "REDIS_URI", "USE_REDIS", "CREDS_KEY", "CREDS_IV", "JWT_SECRET", "JWT_REFRESH_SECRET"):
         assert other[same] == env[same]
     assert env["PORT"] == "7"  # the first one's is untouched
