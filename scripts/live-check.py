@@ -69,9 +69,12 @@ from checklib import (  # noqa: E402
 # litellm 1.107.0 was published compromised: never that one
 PINS = ("nx-27017==0.8.1", "litellm[proxy]==1.80.0", "selenium==4.36.0", "pymongo==4.20.0")
 DEFAULT_VENV = Path(os.environ.get("DYNMODELS_LIVE_VENV", Path.home() / ".cache/librechat-dynmodels/live-venv"))
-ENDPOINT, OWN_URL = "LiteLLM", "OwnURL"
-DEFAULTS = {ENDPOINT: ["live-default-model"], OWN_URL: ["own-default-model"]}
+ENDPOINT, OWN_URL, OLLAMA = "LiteLLM", "OwnURL", "Ollama"
+DEFAULTS = {ENDPOINT: ["live-default-model"], OWN_URL: ["own-default-model"], OLLAMA: ["ollama-default-model"]}
 ALICE_MODELS, ALICE_NEXT, BOB_MODELS = ["alpha-one", "alpha-two"], ["alpha-three"], ["beta-one", "beta-two"]
+CAROL_MODELS, CAROL_NEXT = ["gamma-one", "gamma-two"], ["gamma-three"]  # the Redis steps' user (API only)
+OLLAMA_MODELS = ["llama-live:1b", "qwen-live:0.5b"]
+OLLAMA_ID = "ollama"  # LibreChat's name for it once loaded (normalizeEndpointName): menu ids, key name, state
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 OPENROUTER_MODELS = ["openrouter/or-model-a", "openrouter/or-model-b"]
 
@@ -105,17 +108,31 @@ class Keys:
     bob: str
     wrong: str
     own: str
+    ollama: str
+    carol: str
+    carol_next: str
 
     @classmethod
     def fresh(cls) -> Keys:
-        return cls(*(f"sk-live-{name}-{secrets.token_hex(12)}" for name in ("alice", "alice2", "bob", "wrong", "own")))
+        names = ("alice", "alice2", "bob", "wrong", "own", "ollama", "carol", "carol2")
+        return cls(*(f"sk-live-{name}-{secrets.token_hex(12)}" for name in names))
 
     def all(self) -> list[str]:
-        return [self.alice, self.alice_next, self.bob, self.wrong, self.own]
+        return [self.alice, self.alice_next, self.bob, self.wrong, self.own, self.ollama, self.carol, self.carol_next]
 
     def models(self) -> dict[str, list[str]]:
         """What each key reaches on the gateway (the wrong key is none of them: 401)."""
-        return {self.alice: ALICE_MODELS, self.alice_next: ALICE_NEXT, self.bob: BOB_MODELS}
+        return {
+            self.alice: ALICE_MODELS,
+            self.alice_next: ALICE_NEXT,
+            self.bob: BOB_MODELS,
+            self.carol: CAROL_MODELS,
+            self.carol_next: CAROL_NEXT,
+        }
+
+    def labels(self) -> dict[str, str]:
+        """A name per gateway key, which the gateway's call log writes instead of the key."""
+        return {key: name for name, key in self.__dict__.items() if key in self.models()}
 
 
 def mock_answer(model: str) -> str:
@@ -150,7 +167,7 @@ def knows(tree: Path, setting: str) -> bool:
     return schema.exists() and setting in schema.read_text(errors="replace")
 
 
-def librechat_config(tree: Path, proxy_url: str, own_host: str) -> dict[str, Any]:
+def librechat_config(tree: Path, proxy_url: str, own_host: str, ollama_url: str | None = None) -> dict[str, Any]:
     version = "1.2.1"
     example = tree / "librechat.example.yaml"
     if example.exists():
@@ -180,13 +197,26 @@ def librechat_config(tree: Path, proxy_url: str, own_host: str) -> dict[str, Any
             },
         ]
     }
+    if ollama_url:  # named Ollama: LibreChat's fetch (and the feature's) asks {origin}/api/tags first
+        endpoints["custom"].append(
+            {
+                **endpoint,
+                "name": OLLAMA,
+                "baseURL": ollama_url,
+                "models": {"default": DEFAULTS[OLLAMA], "fetch": True},
+                "modelDisplayLabel": OLLAMA,
+            }
+        )
     if knows(tree, "allowedAddresses"):
         endpoints["allowedAddresses"] = [own_host]
     return {"version": version, "cache": True, "endpoints": endpoints}
 
 
-def librechat_env(base: dict[str, str], mongo_uri: str, port: int, config_path: Path, own_host: str) -> dict[str, str]:
+def librechat_env(
+    base: dict[str, str], mongo_uri: str, port: int, config_path: Path, own_host: str, redis_uri: str | None = None
+) -> dict[str, str]:
     origin = f"http://127.0.0.1:{port}"
+    redis = {"USE_REDIS": "true", "REDIS_URI": redis_uri} if redis_uri else {"USE_REDIS": "false"}
     return {
         **base,
         "HOST": "127.0.0.1",
@@ -204,7 +234,7 @@ def librechat_env(base: dict[str, str], mongo_uri: str, port: int, config_path: 
         "ALLOW_SOCIAL_LOGIN": "false",
         "ENDPOINTS": "custom",
         "SEARCH": "false",
-        "USE_REDIS": "false",
+        **redis,
         "DEBUG_LOGGING": "true",
         "DEBUG_CONSOLE": "true",
         "NO_INDEX": "true",
@@ -216,6 +246,72 @@ def librechat_env(base: dict[str, str], mongo_uri: str, port: int, config_path: 
         "LOGIN_MAX": "1000",
         "REGISTER_MAX": "1000",
     }
+
+
+def second_instance_env(env: dict[str, str], port: int) -> dict[str, str]:
+    """The second LibreChat process: the first's database, Redis and secrets (a token and a stored
+    key of one instance are valid on the other), on its own port."""
+    origin = f"http://127.0.0.1:{port}"
+    return {**env, "PORT": str(port), "DOMAIN_CLIENT": origin, "DOMAIN_SERVER": origin}
+
+
+def two_free_ports(pick: Callable[[], int] = free_port) -> tuple[int, int]:
+    """Two different free ports (two processes that bind in turn may otherwise be given the same one)."""
+    first = pick()
+    second = pick()
+    while second == first:
+        second = pick()
+    return first, second
+
+
+def redis_argv(port: int, folder: Path) -> list[str]:
+    """Debian's redis-server on 127.0.0.1 only, in the foreground (stopped by its PID), saving nothing
+    by itself; SAVE writes an uncompressed dump.rdb into ``folder`` for the no-key-in-Redis step."""
+    return [
+        "redis-server",
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--protected-mode", "yes",
+        "--daemonize", "no",
+        "--save", "",
+        "--appendonly", "no",
+        "--rdbcompression", "no",
+        "--dir", str(folder),
+        "--dbfilename", "dump.rdb",
+    ]  # fmt: skip
+
+
+def redis_command(port: int, *words: str, timeout: float = 5) -> str:
+    """One RESP command to the Redis on 127.0.0.1:port; answers the first line of its reply."""
+    import socket
+
+    request = f"*{len(words)}\r\n" + "".join(f"${len(word.encode())}\r\n{word}\r\n" for word in words)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request.encode())
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return reply.decode(errors="replace").split("\r\n")[0]
+
+
+def gateway_calls(log: Path, label: str, path_end: str = "/models") -> int:
+    """How many requests with this key (by its label) the gateway saw on a path ending so."""
+    if not log.exists():
+        return 0
+    count = 0
+    for line in log.read_text(errors="replace").splitlines():
+        parts = line.split(" ")
+        count += len(parts) == 3 and parts[1].rstrip("/").endswith(path_end) and parts[2] == label
+    return count
+
+
+def release_fetches_ollama_tags(tree: Path) -> bool:
+    """Whether this release's own model fetch asks an endpoint named Ollama for ``/api/tags``."""
+    places = ("packages/api/src/endpoints/models.ts", "api/app/clients/OllamaClient.js", "api/server/services/ModelService.js")
+    return any((tree / place).exists() and "/api/tags" in (tree / place).read_text(errors="replace") for place in places)
 
 
 def find_secrets(text: str, secrets_: list[str]) -> list[str]:
@@ -261,6 +357,108 @@ class OpenRouterShaped:
         self.server = serve_in_thread(Handler)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         self.url = f"http://{self.host}/api/v1"
+
+
+def ollama_answer(model: str) -> str:
+    return f"Mock answer from {model} via Ollama"
+
+
+class OllamaShaped:
+    """Ollama's HTTP shape for one key: ``GET /api/tags`` (``models[].name``) with that key, 401 else;
+    a chat on ``POST /v1/chat/completions`` (OpenAI's stream, as Ollama serves it: v0.8.x's agents)
+    or ``POST /api/chat`` (Ollama's own NDJSON stream: v0.7.9's agents call it, without a key).
+    ``GET /v1/models`` answers 404, so a list can only have come from ``/api/tags``. ``calls`` keeps
+    ``(method, path, presented the key)`` per request."""
+
+    def __init__(self, key: str, delay: float = 1.5) -> None:
+        self.key, self.delay = key, delay
+        self.calls: list[tuple[str, str, bool]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def record(self) -> bool:
+                keyed = self.headers.get("Authorization", "") == f"Bearer {outer.key}"
+                outer.calls.append((self.command, self.path.split("?")[0], keyed))
+                return keyed
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                keyed = self.record()
+                if self.path.split("?")[0] != "/api/tags":
+                    serve_json(self, 404, b'{"error":"not found"}')
+                elif not keyed:
+                    serve_json(self, 401, b'{"error":"unauthorized"}')
+                else:
+                    tags = [
+                        {"name": model, "model": model, "size": 1000, "digest": "0" * 64, "details": {"family": "llama"}}
+                        for model in OLLAMA_MODELS
+                    ]
+                    serve_json(self, 200, json.dumps({"models": tags}).encode())
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.record()
+                length = int(self.headers.get("content-length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    body = {}
+                model = str(body.get("model", ""))
+                path = self.path.split("?")[0]
+                if model not in OLLAMA_MODELS or path not in ("/v1/chat/completions", "/api/chat"):
+                    serve_json(self, 404, json.dumps({"error": f"model {model!r} not found"}).encode())
+                    return
+                time.sleep(outer.delay)  # as long as a real answer (see litellm_config)
+                if path == "/api/chat":
+                    self.ndjson(model, body.get("stream", True) is not False)
+                else:
+                    self.openai(model, bool(body.get("stream")))
+
+            def ndjson(self, model: str, stream: bool) -> None:
+                done = {"model": model, "created_at": "2026-01-01T00:00:00Z", "done": True, "done_reason": "stop",
+                        "total_duration": 1, "load_duration": 1, "prompt_eval_count": 1, "prompt_eval_duration": 1,
+                        "eval_count": 1, "eval_duration": 1}  # fmt: skip
+                answer = {"role": "assistant", "content": ollama_answer(model)}
+                if not stream:
+                    serve_json(self, 200, json.dumps({**done, "message": answer}).encode())
+                    return
+                lines = [{**done, "done": False, "message": answer}, {**done, "message": {"role": "assistant", "content": ""}}]
+                payload = "".join(json.dumps(line) + "\n" for line in lines).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/x-ndjson")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def openai(self, model: str, stream: bool) -> None:
+                usage = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+                base = {"id": "chatcmpl-ollama", "created": 1767225600, "model": model}
+                if not stream:
+                    message = {"role": "assistant", "content": ollama_answer(model)}
+                    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+                    serve_json(self, 200, json.dumps({**base, "object": "chat.completion", "choices": [choice], "usage": usage}).encode())
+                    return
+                chunk = {**base, "object": "chat.completion.chunk"}
+                events = [
+                    {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ollama_answer(model)}, "finish_reason": None}]},
+                    {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                    {**chunk, "choices": [], "usage": usage},
+                ]
+                payload = ("".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n").encode()
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = serve_in_thread(Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for call in self.calls if call[:2] == (method, path))
 
 
 # ----------------------------------------------------------------------------- the browser side
@@ -337,6 +535,10 @@ class LiveCheck:
         self.base, self.keys, self.shots, self.processes, self.own, self.args = base, keys, shots, processes, own, args
         self.steps: list[Step] = []
         self.users: dict[str, User] = {}
+        self.ollama: OllamaShaped | None = None
+        self.second: str | None = None  # the second LibreChat process on the same Redis (--redis)
+        self.redis_port: int | None = None
+        self.calls_log: Path | None = None  # the gateway's call log (METHOD PATH LABEL)
 
     # -- helpers
     def user(self, name: str) -> User:
@@ -392,18 +594,27 @@ class LiveCheck:
         every = ALICE_MODELS + ALICE_NEXT + BOB_MODELS + DEFAULTS[ENDPOINT]
         return [model for model in every if model not in mine]
 
-    def api(self, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 30) -> tuple[int, str]:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        timeout: float = 30,
+        base: str | None = None,
+        limit: int = 4000,
+    ) -> tuple[int, str]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request = urllib.request.Request((base or self.base) + path, data=data, method=method)
         request.add_header("content-type", "application/json")
         request.add_header("user-agent", BROWSER_UA)  # LibreChat's uaParser answers "Illegal request" otherwise
         if token:
             request.add_header("authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, response.read(4000).decode(errors="replace")
+                return response.status, response.read(limit).decode(errors="replace")
         except urllib.error.HTTPError as error:
-            return error.code, error.read(4000).decode(errors="replace")
+            return error.code, error.read(limit).decode(errors="replace")
 
     def events(self, path: str, token: str, timeout: float = 15) -> str:
         """The first events of a server-sent stream (up to its error or final event, or ``timeout``)."""
@@ -497,16 +708,17 @@ class LiveCheck:
         listed = user.menu.lists(models, self.others(models), lambda: self.shots.take(user.driver, f"{user.name}-menu"))
         return switched and listed, f"menu lists exactly {models}: {listed}; {user.menu.describe()}"
 
-    def chat(self, user: User, model: str) -> tuple[bool, str]:
+    def chat(self, user: User, model: str, menu: ModelMenu | None = None, answer: str | None = None) -> tuple[bool, str]:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
 
-        if model not in user.menu.button_text() and not user.menu.pick(model):
-            return False, f"could not pick {model}; {user.menu.describe()}"
+        menu = menu or user.menu
+        if model not in menu.button_text() and not menu.pick(model):
+            return False, f"could not pick {model}; {menu.describe()}"
         box = user.driver.find_element(By.CSS_SELECTOR, 'textarea[data-testid="text-input"], #prompt-textarea')
         box.send_keys(f"hello from {user.name}")
         box.send_keys(Keys.ENTER)
-        answer = mock_answer(model)
+        answer = answer or mock_answer(model)
         got = user.menu.wait(lambda: answer in user.driver.find_element(By.TAG_NAME, "main").text, 60)
         self.settle(user)
         return got, f"picked {model}, sent a message: {'the mock answered ' + repr(answer) if got else 'no mock answer in the page'}"
@@ -532,10 +744,16 @@ class LiveCheck:
         self.step("log out and in: the user's list again", alice, lambda: self._relogin(alice))
         self.step("tab hidden 5 minutes: one refresh; 4 minutes: none", alice, lambda: self._hidden(alice))
         self.step("bob gives his own URL (OpenRouter-shaped) and key: its models", bob, lambda: self._own_url(bob))
+        self.step("bob saves a key for the Ollama-named endpoint: its /api/tags list", bob, lambda: self._ollama_list(bob))
+        self.step("bob chats with an Ollama model", bob, lambda: self._ollama_chat(bob))
+        if self.second is not None:
+            self.redis_steps()
         self.step("no key in any page the users saw", None, self._no_key_in_pages)
         self.step("no key in a response body, nor in a request other than the key dialog's", None, self._no_key_on_the_wire)
         self.step("no key in a LibreChat log line", None, self._no_key_in_logs)
         self.step("no key in clear in the database", None, self._no_key_in_database)
+        if self.second is not None:
+            self.step("no key in clear in Redis", None, self._no_key_in_redis)
 
     def _login_defaults(self, user: User) -> tuple[bool, str]:
         ok, detail = self.login(user)
@@ -639,6 +857,105 @@ class LiveCheck:
         state = self.last_fetch_state(user, OWN_URL)
         return listed, f"{self.own.calls - before} request(s) to {self.own.url}; menu lists {OPENROUTER_MODELS}: {listed}; fetch says {state}"
 
+    def _ollama_list(self, user: User) -> tuple[bool, str]:
+        if self.ollama is None:
+            raise StepNotRun("this release's model fetch does not ask an endpoint named Ollama for /api/tags")
+        menu = ModelMenu(user.driver, OLLAMA_ID)
+        before = len(self.ollama.calls)
+        self.save_key(user, self.keys.ollama, OLLAMA_ID)
+        listed = menu.lists(OLLAMA_MODELS, DEFAULTS[OLLAMA] + ALICE_MODELS + BOB_MODELS, lambda: self.shots.take(user.driver, f"{user.name}-ollama-menu"))
+        calls = self.ollama.calls[before:]
+        tags = [keyed for method, path, keyed in calls if (method, path) == ("GET", "/api/tags")]
+        state = self.last_fetch_state(user, OLLAMA_ID)
+        ok = listed and bool(tags) and all(tags) and state.get("source") == "user"
+        return ok, (
+            f"GET /api/tags {len(tags)} time(s), each with bob's key: {all(tags) if tags else 'no request'}; "
+            f"other requests: {[f'{m} {p}' for m, p, _ in calls if p != '/api/tags'] or 'none'}; "
+            f"menu lists {OLLAMA_MODELS}: {listed}; fetch says {state}"
+        )
+
+    def _ollama_chat(self, user: User) -> tuple[bool, str]:
+        if self.ollama is None:
+            raise StepNotRun("no Ollama-named endpoint on this release (see the step before)")
+        before = len(self.ollama.calls)
+        model = OLLAMA_MODELS[0]
+        got, detail = self.chat(user, model, ModelMenu(user.driver, OLLAMA_ID), ollama_answer(model))
+        chats = [f"{m} {p}{' with the key' if keyed else ' without a key'}" for m, p, keyed in self.ollama.calls[before:] if m == "POST"]
+        return got, f"{detail}; the Ollama-shaped server got {chats or 'no chat request'}"
+
+    # -- the Redis steps: a user of the API only, the gateway's call log as the upstream counter
+    def redis_steps(self) -> None:
+        carol: dict[str, str] = {}
+        self.step("carol's list fetched through instance 1 is what instance 2 serves, no second fetch", None, lambda: self._redis_shared(carol))
+        self.step("carol replaces her key through instance 2: instance 1 serves the new list", None, lambda: self._redis_replaced(carol))
+        self.step("carol revokes her key through instance 1: instance 2 serves the defaults", None, lambda: self._redis_revoked(carol))
+
+    def served(self, token: str, base: str) -> tuple[list[str], dict[str, Any]]:
+        """The LiteLLM list and state this instance serves the user (a refresh only of lists past max-age)."""
+        status, body = self.api("POST", "/api/models/fetch", {"endpoint": ENDPOINT}, token, base=base, limit=1 << 20)
+        if status != 200:
+            raise RuntimeError(f"POST {base}/api/models/fetch answered {status}: {body[:200]}")
+        answer = json.loads(body)
+        return list(answer["models"].get(ENDPOINT, [])), dict(answer["dynamic"].get(ENDPOINT, {}))
+
+    def put_key(self, token: str, key: str, base: str) -> int:
+        value = json.dumps({"apiKey": key, "baseURL": ""})  # what the key dialog sends
+        status, body = self.api("PUT", "/api/keys", {"name": ENDPOINT, "value": value, "expiresAt": None}, token, base=base)
+        if status not in (200, 201):
+            raise RuntimeError(f"PUT {base}/api/keys answered {status}: {body[:200]}")
+        return status
+
+    def _redis_shared(self, carol: dict[str, str]) -> tuple[bool, str]:
+        assert self.second is not None and self.calls_log is not None
+        email, password = f"carol-{secrets.token_hex(4)}@example.com", f"pw-carol-{secrets.token_hex(6)}"
+        form = {"name": "Carol", "username": "carol", "email": email, "password": password, "confirm_password": password}
+        status, body = self.api("POST", "/api/auth/register", form)
+        if status not in (200, 201):
+            return False, f"POST /api/auth/register answered {status}: {body[:200]}"
+        status, body = self.api("POST", "/api/auth/login", {"email": email, "password": password})
+        if status != 200:
+            return False, f"POST /api/auth/login answered {status}: {body[:200]}"
+        carol["token"] = token = str(json.loads(body)["token"])
+        self.put_key(token, self.keys.carol, self.base)
+        first, state1 = self.served(token, self.base)
+        after_first = gateway_calls(self.calls_log, "carol")
+        second, state2 = self.served(token, self.second)
+        status, body = self.api("GET", "/api/models", token=token, base=self.second, limit=1 << 20)
+        listed = json.loads(body).get(ENDPOINT, []) if status == 200 else []
+        after_second = gateway_calls(self.calls_log, "carol")
+        same = first == second == listed == CAROL_MODELS and state2.get("fetchedAt") == state1.get("fetchedAt")
+        return same and after_first == 1 and after_second == 1, (
+            f"instance 1 serves {first} ({state1}), upstream /models fetches with carol's key: {after_first}; "
+            f"instance 2 serves {second} ({state2}) and GET /api/models {listed}; fetches then: {after_second}"
+        )
+
+    def _redis_replaced(self, carol: dict[str, str]) -> tuple[bool, str]:
+        assert self.second is not None and self.calls_log is not None
+        if "token" not in carol:
+            raise StepNotRun("carol did not log in (step before)")
+        self.put_key(carol["token"], self.keys.carol_next, self.second)
+        served, state = self.served(carol["token"], self.base)
+        fetched = gateway_calls(self.calls_log, "carol_next")
+        return served == CAROL_NEXT and fetched == 1, f"after PUT /api/keys on instance 2, instance 1 serves {served} ({state}); fetches with the new key: {fetched}"
+
+    def _redis_revoked(self, carol: dict[str, str]) -> tuple[bool, str]:
+        assert self.second is not None
+        if "token" not in carol:
+            raise StepNotRun("carol did not log in (first Redis step)")
+        status, body = self.api("DELETE", f"/api/keys/{ENDPOINT}", token=carol["token"])
+        served, state = self.served(carol["token"], self.second)
+        ok = status in (200, 204) and served == DEFAULTS[ENDPOINT] and state.get("source") == "default"
+        return ok, f"DELETE /api/keys/{ENDPOINT} on instance 1 -> {status}; instance 2 serves {served} ({state})"
+
+    def _no_key_in_redis(self) -> tuple[bool, str]:
+        assert self.redis_port is not None
+        saved = redis_command(self.redis_port, "SAVE")
+        dump = self.args.work / "redis/dump.rdb"
+        raw = dump.read_bytes().decode("latin-1") if dump.exists() else ""
+        keys = redis_command(self.redis_port, "DBSIZE")
+        bad = find_secrets(raw, self.keys.all())
+        return saved == "+OK" and bool(raw) and not bad, f"SAVE {saved}; {keys.lstrip(':')} Redis keys, dump.rdb {len(raw)} bytes read raw (uncompressed); with a key in clear: {bad or 'none'}"
+
     def _no_key_in_pages(self) -> tuple[bool, str]:
         found = {name: find_secrets("\n".join(user.pages), self.keys.all()) for name, user in self.users.items()}
         seen = sum(len(user.pages) for user in self.users.values())
@@ -660,6 +977,8 @@ class LiveCheck:
 
     def _no_key_in_logs(self) -> tuple[bool, str]:
         texts = {"npm run backend output": self.processes.log("librechat")}
+        if self.second is not None:
+            texts["npm run backend output, instance 2"] = self.processes.log("librechat-2")
         for path in sorted((self.args.tree / "api/logs").glob("*.log")):
             texts[str(path.relative_to(self.args.tree))] = path.read_text(errors="replace")
         bad = {name: find_secrets(text, self.keys.all()) for name, text in texts.items()}
@@ -684,6 +1003,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the summary there too (default WORK/summary.json)")
     parser.add_argument("--work", type=Path, help="folder for logs, configs and the database (default /tmp/dynmodels-live-TAG)")
     parser.add_argument("--build", action="store_true", help="run 'npm run frontend' even when client/dist exists")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also start redis-server and a second LibreChat process (both USE_REDIS=true) and run the Redis steps",
+    )
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
@@ -707,6 +1031,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.tree}: dependencies not installed (npm ci)", file=sys.stderr)
         return 2
     missing = missing_browser(args.chromium, args.chromedriver)
+    if not missing and args.redis and shutil.which("redis-server") is None:
+        missing = "redis-server is missing: apt-get install redis-server"
     if missing:
         print(f"error: {missing}", file=sys.stderr)
         return 2
@@ -755,23 +1081,56 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(HERE / "litellm_keys.py", gateway / "litellm_keys.py")
         (gateway / "config.yaml").write_text(json.dumps(litellm_config(keys.models()), indent=2))
         proxy_port = free_port()
-        env = {**os.environ, "DYNMODELS_LITELLM_KEYS": json.dumps(keys.models()), "LITELLM_TELEMETRY": "False", "NO_DOCS": "True"}
+        calls_log = args.work / "logs/litellm-calls.log"
+        calls_log.unlink(missing_ok=True)
+        env = {
+            **os.environ,
+            "DYNMODELS_LITELLM_KEYS": json.dumps(keys.models()),
+            "DYNMODELS_LITELLM_LABELS": json.dumps(keys.labels()),
+            "DYNMODELS_LITELLM_CALLS": str(calls_log),
+            "LITELLM_TELEMETRY": "False",
+            "NO_DOCS": "True",
+        }
         env.pop("DATABASE_URL", None)
         processes.start("litellm", [str(args.venv / "bin/litellm"), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(proxy_port)], env=env, cwd=gateway)
         processes.wait_ready("litellm", lambda: http_status(f"http://127.0.0.1:{proxy_port}/health/liveliness") == 200, 180)
         own = OpenRouterShaped(keys.own)
+        ollama = OllamaShaped(keys.ollama) if release_fetches_ollama_tags(args.tree) else None
 
-        # 3. LibreChat
-        lc_port = free_port()
+        # 3. optionally Redis
+        redis_uri = None
+        if args.redis:
+            redis_port = free_port()
+            shutil.rmtree(args.work / "redis", ignore_errors=True)
+            (args.work / "redis").mkdir()
+            processes.start("redis", redis_argv(redis_port, args.work / "redis"))
+            processes.wait_ready("redis", lambda: redis_command(redis_port, "PING") == "+PONG", 30)
+            redis_uri = f"redis://127.0.0.1:{redis_port}"
+
+        # 4. LibreChat (with Redis: two processes of the tree on one database and one Redis)
+        lc_port, lc_port2 = two_free_ports()
         config = args.work / "librechat.yaml"
-        config.write_text(json.dumps(librechat_config(args.tree, f"http://127.0.0.1:{proxy_port}/v1", own.host), indent=2))
-        lc_env = librechat_env(dict(os.environ), f"mongodb://127.0.0.1:{nx_port}/LibreChat", lc_port, config, own.host)
+        urls = (f"http://127.0.0.1:{proxy_port}/v1", own.host, ollama.url if ollama else None)
+        config.write_text(json.dumps(librechat_config(args.tree, *urls), indent=2))
+        lc_env = librechat_env(dict(os.environ), f"mongodb://127.0.0.1:{nx_port}/LibreChat", lc_port, config, own.host, redis_uri)
         processes.start("librechat", ["npm", "run", "backend"], env=lc_env, cwd=args.tree)
         base = f"http://127.0.0.1:{lc_port}"
         processes.wait_ready("librechat", lambda: http_status(f"{base}/health") == 200, 240)
-        print(f"{release}: nx-27017 :{nx_port}, LiteLLM :{proxy_port}, OpenRouter-shaped {own.host}, LibreChat {base}", flush=True)
+        second = None
+        if redis_uri:  # started once the first is up: its start-up writes (roles, migrations) are done
+            processes.start("librechat-2", ["npm", "run", "backend"], env=second_instance_env(lc_env, lc_port2), cwd=args.tree)
+            second = f"http://127.0.0.1:{lc_port2}"
+            processes.wait_ready("librechat-2", lambda: http_status(f"{second}/health") == 200, 240)
+        print(
+            f"{release}: nx-27017 :{nx_port}, LiteLLM :{proxy_port}, OpenRouter-shaped {own.host}, "
+            f"Ollama-shaped {ollama.url if ollama else 'not run (the release does not fetch /api/tags)'}, "
+            f"Redis {redis_uri or 'off'}, LibreChat {base}{' and ' + second if second else ''}",
+            flush=True,
+        )
 
         check = LiveCheck(base, keys, shots, processes, own, args)
+        check.ollama, check.second, check.calls_log = ollama, second, calls_log
+        check.redis_port = redis_port if redis_uri else None
         check.run()
     except NotReady as error:
         print(f"error: {error}", file=sys.stderr)
@@ -790,6 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
         "release": release,
         "tree": str(args.tree),
         "pins": list(PINS),
+        "redis": bool(args.redis),
         "seconds": round(time.monotonic() - started),
         "install_substitutions": _substitutions(args.tree),
         "agents_repairs": repairs,

@@ -177,3 +177,192 @@ def test_events_reads_a_stream_up_to_its_error_data_line() -> None:
         assert "illegal_model_request" in check.events("/api/agents/chat/stream/x", "token", timeout=10)
     finally:
         server.shutdown()
+
+
+def test_librechat_config_adds_the_ollama_named_endpoint_when_given_its_url(tmp_path: Path) -> None:
+    config = live.librechat_config(tmp_path, "http://127.0.0.1:1/v1", "127.0.0.1:2", "http://127.0.0.1:3/v1")
+    by_name = {endpoint["name"]: endpoint for endpoint in config["endpoints"]["custom"]}
+    assert by_name["Ollama"]["apiKey"] == "user_provided"
+    assert by_name["Ollama"]["baseURL"] == "http://127.0.0.1:3/v1"
+    assert by_name["Ollama"]["models"] == {"default": live.DEFAULTS["Ollama"], "fetch": True}
+    without = live.librechat_config(tmp_path, "http://127.0.0.1:1/v1", "127.0.0.1:2")
+    assert "Ollama" not in {endpoint["name"] for endpoint in without["endpoints"]["custom"]}
+
+
+def test_the_ollama_step_runs_only_where_the_release_fetches_api_tags(tmp_path: Path) -> None:
+    assert not live.release_fetches_ollama_tags(tmp_path)
+    (tmp_path / "api/app/clients").mkdir(parents=True)
+    (tmp_path / "api/app/clients/OllamaClient.js").write_text("axios.get(`${ollamaEndpoint}/api/tags`)")
+    assert live.release_fetches_ollama_tags(tmp_path)
+
+
+def get(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, bytes, str]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers.get("content-type", "")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), ""
+
+
+def test_the_ollama_shaped_server_lists_its_tags_for_its_key_only() -> None:
+    import json
+
+    server = live.OllamaShaped("sk-o", delay=0)
+    origin = server.url.removesuffix("/v1")
+    try:
+        status, body, _ = get(f"{origin}/api/tags", {"Authorization": "Bearer sk-o"})
+        assert status == 200 and [tag["name"] for tag in json.loads(body)["models"]] == live.OLLAMA_MODELS
+        assert get(f"{origin}/api/tags", {"Authorization": "Bearer sk-other"})[0] == 401
+        assert get(f"{origin}/api/tags")[0] == 401
+        assert get(f"{server.url}/models", {"Authorization": "Bearer sk-o"})[0] == 404  # a list only from /api/tags
+        assert server.calls[:2] == [("GET", "/api/tags", True), ("GET", "/api/tags", False)]
+        assert server.count("GET", "/api/tags") == 3
+    finally:
+        server.server.shutdown()
+
+
+def test_the_ollama_shaped_server_answers_a_chat_in_both_of_its_shapes() -> None:
+    import json
+
+    server = live.OllamaShaped("sk-o", delay=0)
+    origin = server.url.removesuffix("/v1")
+    model = live.OLLAMA_MODELS[0]
+    answer = live.ollama_answer(model)
+    try:
+        chat = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
+        status, body, kind = get(f"{server.url}/chat/completions", {"content-type": "application/json"}, chat)
+        events = [line.removeprefix("data: ") for line in body.decode().splitlines() if line.startswith("data: ")]
+        assert status == 200 and kind == "text/event-stream" and events[-1] == "[DONE]"
+        assert json.loads(events[0])["choices"][0]["delta"]["content"] == answer
+        status, body, kind = get(f"{origin}/api/chat", {"content-type": "application/json"}, chat)
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        assert status == 200 and kind == "application/x-ndjson"
+        assert lines[0]["message"]["content"] == answer and lines[-1]["done"] is True
+        unknown = json.dumps({"model": "nope", "messages": []}).encode()
+        assert get(f"{origin}/api/chat", {"content-type": "application/json"}, unknown)[0] == 404
+    finally:
+        server.server.shutdown()
+
+
+def test_the_gateway_call_log_counts_model_fetches_per_key_label(tmp_path: Path) -> None:
+    log = tmp_path / "calls.log"
+    assert live.gateway_calls(log, "carol") == 0  # not written yet
+    log.write_text(
+        "GET /v1/models carol\nGET /v1/models/ carol\nGET /v1/models carol2\n"
+        "POST /v1/chat/completions carol\nGET /v1/models unknown\n"
+    )
+    assert live.gateway_calls(log, "carol") == 2
+    assert live.gateway_calls(log, "carol2") == 1
+    assert live.gateway_calls(log, "carol", "/chat/completions") == 1
+
+
+def test_key_labels_name_every_gateway_key_and_no_other() -> None:
+    keys = live.Keys.fresh()
+    labels = keys.labels()
+    assert set(labels) == set(keys.models())
+    assert labels[keys.carol] == "carol" and labels[keys.carol_next] == "carol_next"
+    assert keys.ollama not in labels and keys.wrong not in labels
+    assert live.find_secrets(" ".join(labels.values()), keys.all()) == []
+
+
+def test_two_free_ports_never_answers_the_same_port_twice() -> None:
+    picks = iter([5000, 5000, 5000, 5001])
+    assert live.two_free_ports(lambda: next(picks)) == (5000, 5001)
+    first, second = live.two_free_ports()
+    assert first != second
+
+
+def test_the_second_instance_shares_database_redis_and_secrets_on_its_own_port(tmp_path: Path) -> None:
+    env = live.librechat_env(
+        {}, "mongodb://127.0.0.1:5/LibreChat", 7, tmp_path / "c.yaml", "h:1", "redis://127.0.0.1:9"
+    )
+    assert (env["USE_REDIS"], env["REDIS_URI"]) == ("true", "redis://127.0.0.1:9")
+    other = live.second_instance_env(env, 8)
+    assert (other["PORT"], other["DOMAIN_SERVER"], other["DOMAIN_CLIENT"]) == (
+        "8",
+        "http://127.0.0.1:8",
+        "http://127.0.0.1:8",
+    )
+    for same in ("MONGO_URI", "REDIS_URI", "USE_REDIS", "CREDS_KEY", "CREDS_IV", "JWT_SECRET", "JWT_REFRESH_SECRET"):
+        assert other[same] == env[same]
+    assert env["PORT"] == "7"  # the first one's is untouched
+    assert live.librechat_env({}, "m", 7, tmp_path / "c.yaml", "h:1")["USE_REDIS"] == "false"
+
+
+def test_redis_listens_on_loopback_only_and_writes_an_uncompressed_dump(tmp_path: Path) -> None:
+    argv = live.redis_argv(6400, tmp_path)
+    option = {argv[i]: argv[i + 1] for i in range(1, len(argv), 2)}
+    assert argv[0] == "redis-server" and option["--port"] == "6400" and option["--bind"] == "127.0.0.1"
+    assert option["--daemonize"] == "no" and option["--save"] == "" and option["--rdbcompression"] == "no"
+    assert option["--dir"] == str(tmp_path)
+
+
+def test_redis_command_speaks_resp_and_answers_the_first_reply_line() -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    got: list[bytes] = []
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            got.append(conn.recv(4096))
+            conn.sendall(b"+PONG\r\n")
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    try:
+        assert live.redis_command(listener.getsockname()[1], "PING") == "+PONG"
+    finally:
+        thread.join(5)
+        listener.close()
+    assert got == [b"*1\r\n$4\r\nPING\r\n"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("redis-server") is None, reason="redis-server is not installed")
+def test_a_started_redis_answers_and_is_stopped_by_its_pid(tmp_path: Path) -> None:
+    port = checklib.free_port()
+    with checklib.Processes(tmp_path / "logs") as processes:
+        redis = processes.start("redis", live.redis_argv(port, tmp_path))
+        processes.wait_ready("redis", lambda: live.redis_command(port, "PING") == "+PONG", 20)
+        assert live.redis_command(port, "SAVE") == "+OK" and (tmp_path / "dump.rdb").exists()
+        assert processes.stop(grace=5) == [f"redis (pid {redis.pid})"]
+    assert redis.poll() is not None and not alive(redis.pid)
+
+
+def test_a_step_records_pass_fail_and_not_run_and_goes_on_after_an_exception() -> None:
+    check = object.__new__(live.LiveCheck)
+    check.steps = []
+
+    def broken() -> tuple[bool, str]:
+        raise ValueError("boom\nsecond line")
+
+    def cannot() -> tuple[bool, str]:
+        raise live.StepNotRun("no /api/tags in this release")
+
+    assert check.step("passes", None, lambda: (True, "fine")) is True
+    assert check.step("fails", None, lambda: (False, "wrong list")) is False
+    assert check.step("breaks", None, broken) is False
+    assert check.step("cannot run", None, cannot) is False
+    assert [(step.name, step.status, step.detail) for step in check.steps] == [
+        ("passes", "pass", "fine"),
+        ("fails", "FAIL", "wrong list"),
+        ("breaks", "FAIL", "ValueError: boom"),
+        ("cannot run", "not run", "no /api/tags in this release"),
+    ]
+
+
+def test_the_ollama_steps_are_not_run_with_a_reason_without_an_ollama_server() -> None:
+    check = object.__new__(live.LiveCheck)
+    check.steps, check.ollama = [], None
+    check.step("list", None, lambda: check._ollama_list(None))
+    check.step("chat", None, lambda: check._ollama_chat(None))
+    assert [step.status for step in check.steps] == ["not run", "not run"]
+    assert "/api/tags" in check.steps[0].detail
