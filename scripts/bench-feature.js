@@ -324,11 +324,15 @@ async function metadataFigures(user) {
   const { overlayUserModelsWithState } = require(path.join(api, 'server/services/Config/userModels.js'));
   const cache = getUserModelsCache();
   const index = await cache.get(`${user.id}:${endpointName}`);
-  const entry = index?.digest ? await cache.get(`${user.id}:${endpointName}:${index.digest}`) : null;
-  const withMeta = entry?.meta ? Object.keys(entry.meta).length : 0;
+  const entryKey = index?.digest ? `${user.id}:${endpointName}:${index.digest}` : null;
+  const entry = entryKey ? await cache.get(entryKey) : null;
+  /* The metadata is under its own key (`${entryKey}:meta`); before, inside the entry */
+  const meta = entry?.meta ?? (entryKey ? await cache.get(`${entryKey}:meta`) : null);
+  const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null));
   console.log(
-    `cached entry, ${options.openrouter}-model OpenRouter-shaped list: ` +
-      `${Buffer.byteLength(JSON.stringify(entry ?? null))} bytes (JSON), ${withMeta} models with metadata`,
+    `cached entry, ${options.openrouter}-model OpenRouter-shaped list: list key ${bytes(entry)} bytes, ` +
+      `meta key ${entry?.meta ? 'none (inside the list)' : `${bytes(meta)} bytes`} (JSON), ` +
+      `${meta ? Object.keys(meta).length : 0} models with metadata`,
   );
   for (const [label, litellm] of [
     ['OpenRouter-shaped', false],
