@@ -255,7 +255,11 @@ async function main() {
     : { fetches: events.length, worstWindow: null };
   const nativeFetches = nativeDay.fetches;
 
-  /* Latency of getModelsConfig on a warm cache, patched against unpatched, interleaved. */
+  /* Latency of getModelsConfig on a warm cache, patched against unpatched, interleaved. The
+   * refreshes the day's last requests started behind them finish first: the loop below yields to
+   * I/O between samples only, so a fetch still in flight would hit its deadline there (a `timeout`)
+   * and a forced fetch afterwards would join it (single flight) and make no request of its own. */
+  await settleBackgroundFetches();
   Date.now = realNow;
   simulatedNow = realNow();
   const req = { user: users[0] };
@@ -271,6 +275,7 @@ async function main() {
       await controller.getModelsConfig(req);
       timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
+    await new Promise((resolve) => setImmediate(resolve)); // as a server does between requests
   }
   const quantile = (values, q) => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -313,6 +318,16 @@ async function main() {
   }
   server.close();
   process.exit(0);
+}
+
+/** Waits until the fake provider has had no request for 200 ms (real time). */
+async function settleBackgroundFetches() {
+  const total = () => [...upstreamCalls.values()].reduce((a, b) => a + b, 0);
+  for (let quiet = 0, seen = total(); quiet < 4; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    quiet = total() === seen ? quiet + 1 : 0;
+    seen = total();
+  }
 }
 
 /**
