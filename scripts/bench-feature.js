@@ -255,7 +255,11 @@ async function main() {
     : { fetches: events.length, worstWindow: null };
   const nativeFetches = nativeDay.fetches;
 
-  /* Latency of getModelsConfig on a warm cache, patched against unpatched, interleaved. */
+  /* Latency of getModelsConfig on a warm cache, patched against unpatched, interleaved. The
+   * refreshes the day's last requests started behind them finish first: the loop below yields to
+   * I/O between samples only, so a fetch still in flight would hit its deadline there (a `timeout`)
+   * and a forced fetch afterwards would join it (single flight) and make no request of its own. */
+  await settleBackgroundFetches();
   Date.now = realNow;
   simulatedNow = realNow();
   const req = { user: users[0] };
@@ -271,6 +275,7 @@ async function main() {
       await controller.getModelsConfig(req);
       timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
+    await new Promise((resolve) => setImmediate(resolve)); // as a server does between requests
   }
   const quantile = (values, q) => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -315,6 +320,16 @@ async function main() {
   process.exit(0);
 }
 
+/** Waits until the fake provider has had no request for 200 ms (real time). */
+async function settleBackgroundFetches() {
+  const total = () => [...upstreamCalls.values()].reduce((a, b) => a + b, 0);
+  for (let quiet = 0, seen = total(); quiet < 4; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    quiet = total() === seen ? quiet + 1 : 0;
+    seen = total();
+  }
+}
+
 /**
  * `--openrouter`: the size of one cached entry with its metadata (JSON, as Redis stores it), and
  * the upstream requests one forced list fetch makes for an OpenRouter-shaped and a LiteLLM answer.
@@ -324,11 +339,15 @@ async function metadataFigures(user) {
   const { overlayUserModelsWithState } = require(path.join(api, 'server/services/Config/userModels.js'));
   const cache = getUserModelsCache();
   const index = await cache.get(`${user.id}:${endpointName}`);
-  const entry = index?.digest ? await cache.get(`${user.id}:${endpointName}:${index.digest}`) : null;
-  const withMeta = entry?.meta ? Object.keys(entry.meta).length : 0;
+  const entryKey = index?.digest ? `${user.id}:${endpointName}:${index.digest}` : null;
+  const entry = entryKey ? await cache.get(entryKey) : null;
+  /* The metadata is under its own key (`${entryKey}:meta`); before, inside the entry */
+  const meta = entry?.meta ?? (entryKey ? await cache.get(`${entryKey}:meta`) : null);
+  const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null));
   console.log(
-    `cached entry, ${options.openrouter}-model OpenRouter-shaped list: ` +
-      `${Buffer.byteLength(JSON.stringify(entry ?? null))} bytes (JSON), ${withMeta} models with metadata`,
+    `cached entry, ${options.openrouter}-model OpenRouter-shaped list: list key ${bytes(entry)} bytes, ` +
+      `meta key ${entry?.meta ? 'none (inside the list)' : `${bytes(meta)} bytes`} (JSON), ` +
+      `${meta ? Object.keys(meta).length : 0} models with metadata`,
   );
   for (const [label, litellm] of [
     ['OpenRouter-shaped', false],

@@ -131,7 +131,9 @@ const epochs = new Map();
 /**
  * @typedef {Object} UserModelsEntry
  * @property {string[] | null} models
- * @property {Record<string, TDynamicModelMeta>} [meta] - What the provider says, per listed id.
+ * @property {Record<string, TDynamicModelMeta>} [meta] - What the provider says, per listed id
+ *   (in the cache under its own key, `metaKeyOf`; read only when asked for).
+ * @property {true} [hasMeta] - The cached list has metadata under `metaKeyOf(entryKey)`.
  * @property {number} fetchedAt
  * @property {string} [error]
  * @property {number} [failedAt] - A refetch failed at this time; `models` are the previous list.
@@ -596,6 +598,47 @@ function entryFromResult(endpoint, result, previous) {
 const indexKeyOf = (userId, name) => `${userId}:${name}`;
 
 /**
+ * The key of a list's metadata: stored apart from the list (same TTL), so the models config, which
+ * reads the list on every request, never de-serialises it; only the fetch answer reads it.
+ */
+const metaKeyOf = (entryKey) => `${entryKey}:meta`;
+
+/**
+ * Stores an entry: its metadata under its own key, the list (marked `hasMeta`) under `entryKey`.
+ * A failed refetch keeps the previous list's metadata; any other entry without metadata drops it.
+ */
+async function storeEntry(entryKey, entry, ttl) {
+  const cache = getCache();
+  const { meta, ...list } = entry;
+  if (meta) {
+    await cache.set(metaKeyOf(entryKey), meta, ttl);
+  } else if (!list.hasMeta) {
+    await cache.delete(metaKeyOf(entryKey));
+  }
+  await cache.set(entryKey, meta ? { ...list, hasMeta: true } : list, ttl);
+}
+
+/** Deletes an entry and its metadata. */
+async function deleteEntry(entryKey) {
+  const cache = getCache();
+  await Promise.all([cache.delete(entryKey), cache.delete(metaKeyOf(entryKey))]);
+}
+
+/**
+ * The entry with its metadata read from the cache when `wanted` and stored apart.
+ * @param {string} entryKey
+ * @param {UserModelsEntry} entry
+ * @param {boolean} wanted
+ */
+async function withStoredMeta(entryKey, entry, wanted) {
+  if (!wanted || !entry?.hasMeta || entry.meta) {
+    return entry;
+  }
+  const meta = await getCache().get(metaKeyOf(entryKey));
+  return meta ? { ...entry, meta } : entry;
+}
+
+/**
  * The guard of a user's endpoint, taken before its key is read: this process's epoch and, with
  * Redis, the endpoint's generation there (random, set by each invalidation for twice the TTL;
  * null before the first, without Redis or when it fails). Each write of an index or list checks
@@ -733,7 +776,7 @@ async function fetchWithinFlight(
   if (!(await current())) {
     return entry;
   }
-  await getCache().set(entryKey, entry, ttl);
+  await storeEntry(entryKey, entry, ttl);
   if (result.tokenConfig) {
     await storeTokenConfig(req, endpoint, result.tokenConfig);
   }
@@ -789,7 +832,7 @@ function refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, 
       return fetchAndStore({ ...params, guard: taken });
     }
     const cache = getCache(); // the user's key changed: drop the list, and the index naming it
-    await cache.delete(entryKey);
+    await deleteEntry(entryKey);
     if (`${indexKey}:${(await cache.get(indexKey))?.digest}` === entryKey) {
       await cache.delete(indexKey);
     }
@@ -812,9 +855,11 @@ const credentialsDigest = (endpoint, credentials) =>
  * @param {ServerRequest} req
  * @param {DynamicEndpoint} endpoint
  * @param {'cache' | 'refresh' | 'force'} [mode]
+ * @param {{ meta?: boolean }} [options] - `meta: false`: without the models' metadata (stored
+ *   under its own key, not read then).
  * @returns {Promise<UserModelsState>}
  */
-async function resolveEndpointModels(req, endpoint, mode = 'cache') {
+async function resolveEndpointModels(req, endpoint, mode = 'cache', { meta = true } = {}) {
   const userId = req.user.id;
   const cache = getCache();
   const indexKey = indexKeyOf(userId, endpoint.name);
@@ -837,7 +882,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
         if (isStale(entry, now)) {
           refreshBehind({ req, endpoint, entryKey, indexKey, previous: entry });
         }
-        return toState(endpoint, entry);
+        return toState(endpoint, await withStoredMeta(entryKey, entry, meta));
       }
     }
   }
@@ -864,7 +909,7 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
       refreshBehind({ req, endpoint, entryKey, indexKey, credentials, guard, previous });
     }
     if (mode === 'cache' || !stale) {
-      return toState(endpoint, previous);
+      return toState(endpoint, await withStoredMeta(entryKey, previous, meta));
     }
   }
 
@@ -877,19 +922,19 @@ async function resolveEndpointModels(req, endpoint, mode = 'cache') {
     guard,
     previous,
   });
-  return toState(endpoint, entry);
+  return toState(endpoint, await withStoredMeta(entryKey, entry, meta));
 }
 
 /**
  * Resolves one endpoint; any unexpected failure (cache, database) falls back to the defaults.
  * @returns {Promise<UserModelsState>}
  */
-async function safeResolve(req, endpoint, mode) {
+async function safeResolve(req, endpoint, mode, options) {
   if (filtersUnavailable(endpoint.filters, endpoint.metaFilters)) {
     return { ...toState(endpoint, null), error: 'filters_unavailable' };
   }
   try {
-    return await resolveEndpointModels(req, endpoint, mode);
+    return await resolveEndpointModels(req, endpoint, mode, options);
   } catch {
     logger.warn(`[dynamicModels] ${endpoint.name}: internal_error`);
     return toState(endpoint, null);
@@ -906,7 +951,7 @@ async function safeResolve(req, endpoint, mode) {
  * @returns {Promise<TModelsConfig>}
  */
 async function overlayUserModels(req, modelsConfig, options = {}) {
-  return (await overlayUserModelsWithState(req, modelsConfig, options)).models;
+  return (await overlayUserModelsWithState(req, modelsConfig, { ...options, meta: false })).models;
 }
 
 /**
@@ -915,9 +960,10 @@ async function overlayUserModels(req, modelsConfig, options = {}) {
  * @param {ServerRequest} req
  * @param {TModelsConfig} modelsConfig
  * @param {{ modes?: Record<string, 'cache' | 'refresh' | 'force'>, endpoints?: DynamicEndpoint[],
- *   filtered?: FilteredEndpoint[], keyChanges?: boolean }} [options] - `endpoints` and `filtered` as
- *   `getCustomEndpoints` returns them (read from the request's config when `endpoints` is omitted);
- *   `keyChanges`: add each endpoint's `keyChangedAt` (one more cache read per endpoint).
+ *   filtered?: FilteredEndpoint[], keyChanges?: boolean, meta?: boolean }} [options] - `endpoints`
+ *   and `filtered` as `getCustomEndpoints` returns them (read from the request's config when
+ *   `endpoints` is omitted); `keyChanges`: add each endpoint's `keyChangedAt` (one more cache read
+ *   per endpoint); `meta: false` leaves out the models' metadata (`dynamic[endpoint].meta`).
  * @returns {Promise<{ models: TModelsConfig, dynamic: Record<string, Omit<UserModelsState, 'models'>> }>}
  */
 async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
@@ -939,7 +985,9 @@ async function overlayUserModelsWithState(req, modelsConfig, options = {}) {
 
   const modes = options.modes ?? {};
   const states = await Promise.all(
-    endpoints.map((endpoint) => safeResolve(req, endpoint, modes[endpoint.name] ?? 'cache')),
+    endpoints.map((endpoint) =>
+      safeResolve(req, endpoint, modes[endpoint.name] ?? 'cache', { meta: options.meta !== false }),
+    ),
   );
   const models = { ...modelsConfig };
   for (const endpoint of filtered) {
@@ -1067,7 +1115,7 @@ async function invalidateUserModels({ userId, user, role, tenantId, name, appCon
       const index = await cache.get(indexKey);
       await cache.delete(indexKey);
       if (index?.digest) {
-        await cache.delete(`${indexKey}:${index.digest}`);
+        await deleteEntry(`${indexKey}:${index.digest}`);
       }
     }
   } catch {

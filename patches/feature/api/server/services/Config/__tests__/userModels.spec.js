@@ -1137,6 +1137,36 @@ describe('what each fetched model is (models.filters, labels, groupBy)', () => {
     expect(dynamic.LiteLLM.meta).toBeUndefined();
   });
 
+  /** The keys the store of the lists is asked for (without its namespace) */
+  const spyCacheReads = () => {
+    const cache = compat.getUserModelsCache();
+    const get = jest.spyOn(cache, 'get');
+    return () => get.mock.calls.map(([key]) => String(key).replace(/^(?:keyv:)?USER_MODELS:/, ''));
+  };
+
+  it('keeps the metadata under its own key, which the models config never reads', async () => {
+    withModels({});
+    await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(storedText()).toMatch(/u1:LiteLLM:[0-9a-f]{64}:meta/);
+    const readKeys = spyCacheReads();
+    const models = await overlayUserModels(reqFor('u1'), sharedConfig);
+    expect(models.LiteLLM).toContain('openai/o1-pro');
+    expect(readKeys()).toContainEqual(expect.stringMatching(/^u1:LiteLLM:[0-9a-f]{64}$/));
+    expect(readKeys().filter((key) => key.endsWith(':meta'))).toEqual([]);
+    const { dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(httpClient.get).toHaveBeenCalledTimes(1);
+    expect(dynamic.LiteLLM.meta['openai/o1-pro'].contextWindow).toBe(200000);
+  });
+
+  it('drops the stored metadata with the list on invalidation', async () => {
+    withModels({});
+    await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
+    expect(storedText()).toContain('OpenAI: o1-pro');
+    await invalidateUserModels({ userId: 'u1', name: 'LiteLLM' });
+    expect(storedText()).not.toContain('OpenAI: o1-pro');
+    expect(storedText()).not.toContain(':meta');
+  });
+
   it('labels models by models.labels over the provider’s name, and passes groupBy', async () => {
     withModels({ labels: { 'meta/llama:free': 'Llama (free, ours)', absent: 'x' }, groupBy: 'prefix' });
     const { dynamic } = await overlayUserModelsWithState(reqFor('u1'), sharedConfig);
