@@ -102,16 +102,22 @@ def tree_from_glue(root: Path, series: Series, version: str) -> Path:
     return build_tree(root, files)
 
 
-def test_the_shipped_catalog_tells_main_from_v0_8_8_rc1_by_content(tmp_path: Path) -> None:
-    """Both say v0.8.8-rc1; each gets its own series, and neither series applies to the other's tree."""
-    pair = {"main": "dynmodels-native-main", VERSION: "dynmodels-native-v0.8.8-rc1"}
-    assert SHIPPED.get("dynmodels-native-main").librechat == ("main",)
-    for ref, series_id in pair.items():
-        root = tree_from_glue(tmp_path / ref, SHIPPED.get(series_id), VERSION)
+def test_the_shipped_catalog_tells_main_feat_v8_7_and_v0_8_8_rc1_apart_by_content(tmp_path: Path) -> None:
+    """All three say v0.8.8-rc1 (feat/v8.7 is a branch 195 commits on main); each gets its own series, and none
+    of the three series applies to another's tree."""
+    series_of = {
+        "main": "dynmodels-native-main",
+        "feat/v8.7": "dynmodels-native-feat-v8.7",
+        VERSION: "dynmodels-native-v0.8.8-rc1",
+    }
+    for ref, series_id in series_of.items():
+        assert SHIPPED.get(series_id).librechat == (ref,)
+        root = tree_from_glue(tmp_path / ref.replace("/", "-"), SHIPPED.get(series_id), VERSION)
         checked = engine.check(find_checkout(root), SHIPPED)
         assert (checked.series.id, checked.ok) == (series_id, True), ref
-        other = next(s for s in pair.values() if s != series_id)
-        assert not engine.check(find_checkout(root), SHIPPED, engine.Options(series_id=other)).ok, ref
+        for other in series_of.values():
+            if other != series_id:
+                assert not engine.check(find_checkout(root), SHIPPED, engine.Options(series_id=other)).ok, (ref, other)
 
 
 @pytest.mark.parametrize("series_id", sorted(s.id for s in SHIPPED.series.values() if release_key(s.librechat[0])))
