@@ -12,6 +12,12 @@ jest.mock('librechat-data-provider/react-query', () => ({
   useGetModelsQuery: () => ({ data: mockModels }),
 }));
 
+/**
+ * LibreChat's own useLocalize without the rest of `~/hooks` (whose theme context calls
+ * `window.matchMedia` on import in v0.7, which jsdom lacks)
+ */
+jest.mock('~/hooks', () => ({ useLocalize: jest.requireActual('~/hooks/useLocalize').default }));
+
 import store from '~/store';
 import { useLocalize } from '~/hooks';
 import ModelAwayNotice, { modelNotListedError } from '../ModelAwayNotice';
