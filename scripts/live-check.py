@@ -96,7 +96,7 @@ BADGES = {
     "alpha-one": ["200K context", "$3.00 / $15.00 per 1M", "Vision", "Tools"],
     "alpha-two": ["32K context"],
     "beta-one": ["128K context", "$2.50 / $10.00 per 1M", "Tools"],
-    "beta-two": ["64K context", "Free"],
+    "beta-two": ["64K context"],  # configured 0/0: LiteLLM's default for no price, read as unknown
 }
 # the OpenRouter-shaped server's items: a name (the menu's label), a description (its tooltip), context and prices
 OPENROUTER_ITEMS = {
