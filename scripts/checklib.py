@@ -288,9 +288,10 @@ class ModelMenu:
     def items(self, model: str) -> list[Any]:
         from selenium.webdriver.common.by import By
 
+        # a row with metadata may show a label instead of the id (issue 28): its data-model-id names it
         xpath = (
             '//*[(@role="option" or @role="menuitem" or @role="menuitemradio")'
-            f' and contains(normalize-space(.), "{model}")]'
+            f' and (contains(normalize-space(.), "{model}") or .//*[@data-model-id="{model}"])]'
         )
         found = self.driver.find_elements(By.XPATH, xpath)
         return [item for item in found if item.get_attribute("id") != f"endpoint-{self.endpoint}-menu"]

@@ -77,6 +77,36 @@ OLLAMA_MODELS = ["llama-live:1b", "qwen-live:0.5b"]
 OLLAMA_ID = "ollama"  # LibreChat's name for it once loaded (normalizeEndpointName): menu ids, key name, state
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 OPENROUTER_MODELS = ["openrouter/or-model-a", "openrouter/or-model-b"]
+# what the gateway's /model/info says per deployment (config.yaml model_info), and what the menu then
+# shows beside each model (issue 28): alice's and bob's keys each see their own models' entries only
+LITELLM_INFO: dict[str, dict[str, Any]] = {
+    "alpha-one": {
+        "max_input_tokens": 200000,
+        "input_cost_per_token": 3e-06,
+        "output_cost_per_token": 1.5e-05,
+        "supports_vision": True,
+        "supports_function_calling": True,
+    },
+    "alpha-two": {"max_input_tokens": 32768},
+    "alpha-three": {"max_input_tokens": 1000000},
+    "beta-one": {"max_input_tokens": 128000, "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05, "supports_function_calling": True},
+    "beta-two": {"max_input_tokens": 65536, "input_cost_per_token": 0, "output_cost_per_token": 0},
+}
+BADGES = {
+    "alpha-one": ["200K context", "$3.00 / $15.00 per 1M", "Vision", "Tools"],
+    "alpha-two": ["32K context"],
+    "beta-one": ["128K context", "$2.50 / $10.00 per 1M", "Tools"],
+    "beta-two": ["64K context"],  # configured 0/0: LiteLLM's default for no price, read as unknown
+}
+# the OpenRouter-shaped server's items: a name (the menu's label), a description (its tooltip), context and prices
+OPENROUTER_ITEMS = {
+    "openrouter/or-model-a": {"name": "OR Model A", "description": "The first OpenRouter-shaped model", "context_length": 8192,
+                              "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+                              "architecture": {"input_modalities": ["text", "image"]}},
+    "openrouter/or-model-b": {"name": "OR Model B", "context_length": 131072, "pricing": {"prompt": "0", "completion": "0"}},
+}  # fmt: skip
+OPENROUTER_BADGES = {"openrouter/or-model-a": ["OR Model A", "8K context", "$1.00 / $2.00 per 1M", "Vision"], "openrouter/or-model-b": ["OR Model B", "128K context", "Free"]}
+NO_MENU_GLUE = "not applicable (series has no menu glue)"
 
 
 # ----------------------------------------------------------------------------- set-up, pure parts
@@ -153,6 +183,7 @@ def litellm_config(models_by_key: dict[str, list[str]]) -> dict[str, Any]:
                     # that is complete before the page subscribes to it
                     "mock_delay": 1.5,
                 },
+                **({"model_info": LITELLM_INFO[model]} if model in LITELLM_INFO else {}),
             }
             for model in models
         ],
@@ -165,6 +196,22 @@ def knows(tree: Path, setting: str) -> bool:
     """Whether this release's config schema names a setting (newer keys are refused by older ones)."""
     schema = tree / "packages/data-provider/src/config.ts"
     return schema.exists() and setting in schema.read_text(errors="replace")
+
+
+def menu_glue(tree: Path) -> bool:
+    """Whether the tree's series wires the feature's menu parts into LibreChat's own components: the
+    metadata badges (DynamicModelName), the refresh control (DynamicModelsRefresh) and the
+    went-away notice (ModelAwayNotice) each imported by a file outside the feature's own ones."""
+    client = tree / "client/src"
+    own = {"DynamicModels", "__tests__"}
+    wanted = {"DynamicModelName": False, "DynamicModelsRefresh": False, "ModelAwayNotice": False}
+    for path in client.rglob("*.ts*") if client.is_dir() else []:
+        if own & set(path.relative_to(client).parts) or path.stem in wanted:
+            continue
+        text = path.read_text(errors="replace")
+        for name in wanted:
+            wanted[name] = wanted[name] or bool(re.search(rf"^import[^;]*\b{name}\b", text, re.M))
+    return all(wanted.values())
 
 
 def librechat_config(tree: Path, proxy_url: str, own_host: str, ollama_url: str | None = None) -> dict[str, Any]:
@@ -207,6 +254,8 @@ def librechat_config(tree: Path, proxy_url: str, own_host: str, ollama_url: str 
                 "modelDisplayLabel": OLLAMA,
             }
         )
+    if knows(tree, "dynamicModelsConfigShape"):  # the series validates models.metadata (else it would be dropped)
+        endpoints["custom"][0]["models"]["metadata"] = "litellm"  # LiteLLM's /models answer does not name it
     if knows(tree, "allowedAddresses"):
         endpoints["allowedAddresses"] = [own_host]
     return {"version": version, "cache": True, "endpoints": endpoints}
@@ -318,6 +367,21 @@ def find_secrets(text: str, secrets_: list[str]) -> list[str]:
     return [secret for secret in secrets_ if secret in text]
 
 
+# the refresh control's spinner: kept when it shows, however briefly (a refresh on loopback is quick)
+WATCH_SPINNER_JS = """
+const css = arguments[0];
+window.__spinner = '';
+const look = () => {
+  for (const el of document.querySelectorAll(css)) {
+    if (el.querySelector('.animate-spin') || el.getAttribute('aria-busy') === 'true') {
+      window.__spinner = window.__spinner || (el.textContent || '').trim() || 'spinner';
+    }
+  }
+};
+new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+"""
+
+
 # ----------------------------------------------------------------------------- local stand-ins
 
 
@@ -339,15 +403,7 @@ class OpenRouterShaped:
                 else:
                     status = 200
                     body = {
-                        "data": [
-                            {
-                                "id": model,
-                                "name": model.split("/")[1],
-                                "context_length": 8192,
-                                "pricing": {"prompt": "0.000001", "completion": "0.000002"},
-                            }
-                            for model in OPENROUTER_MODELS
-                        ]
+                        "data": [{"id": model, **OPENROUTER_ITEMS[model]} for model in OPENROUTER_MODELS]
                     }
                 serve_json(self, status, json.dumps(body).encode())
 
@@ -519,15 +575,35 @@ class User:
 
 
 @dataclass
+class Row:
+    """A model row with metadata in the menu: its label and badges (as the page holds them), what of
+    it shows (a badge clipped by the menu's width does not), and its tooltip."""
+
+    parts: list[str]
+    shown: str
+    title: str
+
+    def clipped(self) -> list[str]:
+        return [part for part in self.parts if part not in self.shown]
+
+    def __str__(self) -> str:
+        return " · ".join(self.parts) + (f" (title {self.title!r})" if self.title else "")
+
+
+@dataclass
 class Step:
     name: str
-    status: str  # pass, FAIL, not run
+    status: str  # pass, FAIL, not run, not applicable
     detail: str
     shot: str = ""
 
 
 class StepNotRun(Exception):
     """A step that cannot run here (says which database operation or piece fails)."""
+
+
+class StepNotApplicable(Exception):
+    """A step about a part the tree's series does not carry (never counted as passed nor as failed)."""
 
 
 class LiveCheck:
@@ -539,6 +615,8 @@ class LiveCheck:
         self.second: str | None = None  # the second LibreChat process on the same Redis (--redis)
         self.redis_port: int | None = None
         self.calls_log: Path | None = None  # the gateway's call log (METHOD PATH LABEL)
+        self.menu_glue = False  # the series wires badges, refresh control and went-away notice (menu_glue)
+        self.chat_url: dict[str, str] = {}  # a user's conversation (its /c/ID page), from their chat step
 
     # -- helpers
     def user(self, name: str) -> User:
@@ -553,6 +631,8 @@ class LiveCheck:
             status = "pass" if ok else "FAIL"
         except StepNotRun as reason:
             status, detail = "not run", str(reason)
+        except StepNotApplicable as reason:
+            status, detail = "not applicable", str(reason)
         except Exception as exc:  # a step that broke is a failed step, the run goes on
             status, detail = "FAIL", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         shot = ""
@@ -699,14 +779,50 @@ class LiveCheck:
 
         user.menu.open_key_dialog()
         user.menu.button_with_text("Revoke").click()
-        user.menu.wait(lambda: len(user.driver.find_elements(By.XPATH, '//button[normalize-space()="Revoke"]')) > 1, 5)
+        revoke = '//button[normalize-space()="Revoke"]'
+        # the confirmation's own button, once shown (while it animates in, the last shown is the dialog's)
+        user.menu.wait(lambda: len([b for b in user.driver.find_elements(By.XPATH, revoke) if b.is_displayed()]) > 1, 5)
+        time.sleep(0.5)
         user.menu.button_with_text("Revoke").click()
         self.settle(user)
 
+    def away_notice(self, user: User) -> Any | None:
+        """The went-away notice above the chat input, when shown."""
+        from selenium.webdriver.common.by import By
+
+        shown = [el for el in user.driver.find_elements(By.CSS_SELECTOR, '[data-testid="model-away-notice"]') if el.is_displayed()]
+        return shown[0] if shown else None
+
+    def follow_list(self, user: User, models: list[str]) -> tuple[bool, str]:
+        """The selected model becomes one of ``models`` once the list changed: the page switches it
+        where the series has no went-away notice; where it has (menu_glue), nothing switches by
+        itself: the notice names the unlisted model and offers a listed one, and the user's click
+        on its "Use MODEL" selects it (which this does)."""
+        from selenium.webdriver.common.by import By
+
+        def selected() -> bool:
+            return any(model in user.menu.button_text() for model in models)
+
+        if not self.menu_glue:
+            return user.menu.wait(selected, 20), "the page switched the selected model"
+        if not user.menu.wait(lambda: selected() or self.away_notice(user) is not None, 20):
+            return False, "neither a listed selected model nor the went-away notice"
+        if selected():
+            return True, "the selected model is listed (no notice)"
+        notice = self.away_notice(user)
+        text = str(notice.text).replace("\n", " ")
+        buttons = notice.find_elements(By.TAG_NAME, "button")
+        offered = str(buttons[0].text).strip().removeprefix("Use ") if buttons else ""
+        if offered not in models:
+            return False, f"the notice {text!r} offers {offered or 'nothing'}, not one of {models}"
+        buttons[0].click()
+        switched = user.menu.wait(selected, 10) and user.menu.wait(lambda: self.away_notice(user) is None, 5)
+        return switched, f"the notice {text!r}; clicked 'Use {offered}': {'selected, notice gone' if switched else 'still not selected'}"
+
     def shows_models(self, user: User, models: list[str]) -> tuple[bool, str]:
-        switched = user.menu.wait(lambda: any(model in user.menu.button_text() for model in models), 20)
+        switched, how = self.follow_list(user, models)
         listed = user.menu.lists(models, self.others(models), lambda: self.shots.take(user.driver, f"{user.name}-menu"))
-        return switched and listed, f"menu lists exactly {models}: {listed}; {user.menu.describe()}"
+        return switched and listed, f"{how}; menu lists exactly {models}: {listed}; {user.menu.describe()}"
 
     def chat(self, user: User, model: str, menu: ModelMenu | None = None, answer: str | None = None) -> tuple[bool, str]:
         from selenium.webdriver.common.by import By
@@ -729,21 +845,26 @@ class LiveCheck:
         self.step("alice registers", alice, lambda: self.register(alice))
         self.step("alice logs in and sees the defaults", alice, lambda: self._login_defaults(alice))
         self.step("alice saves her key: the menu shows its models without a reload", alice, lambda: self._save(alice, self.keys.alice, ALICE_MODELS))
-        self.step("alice picks a model, sends a message and gets the mock's answer", alice, lambda: self.chat(alice, ALICE_MODELS[1]))
+        self.step("alice's menu: her models' context, price and badges from the gateway's /model/info", alice, lambda: self._menu_meta(alice, ALICE_MODELS, BOB_MODELS))
+        self.step("alice picks a model, sends a message and gets the mock's answer", alice, lambda: self._first_chat(alice, ALICE_MODELS[1]))
         bob = self.user("bob")
         self.step("bob registers", bob, lambda: self.register(bob))
         self.step("bob logs in and sees the defaults", bob, lambda: self._login_defaults(bob))
         self.step("bob saves his key: only his models, never alice's", bob, lambda: self._save(bob, self.keys.bob, BOB_MODELS))
+        self.step("bob's menu: his models' metadata from /model/info with his key, never alice's", bob, lambda: self._menu_meta(bob, BOB_MODELS, ALICE_MODELS))
         self.step("bob chats with his model", bob, lambda: self.chat(bob, BOB_MODELS[0]))
-        self.step("the server refuses bob's chat naming alice's model", None, lambda: self._refuses_other_model(bob))
+        self.step("the server refuses bob's chat naming alice's model", bob, lambda: self._refuses_other_model(bob))
         self.step("alice saves a wrong key: the defaults and the reason", alice, lambda: self._wrong_key(alice))
         self.step("alice replaces her key: the list switches", alice, lambda: self._save(alice, self.keys.alice_next, ALICE_NEXT))
+        self.step("alice opens her earlier chat: the went-away notice, nothing sent, the closest model on her click", alice, lambda: self._went_away(alice))
         self.step("alice revokes her key: the defaults and a listed selected model", alice, lambda: self._revoke(alice))
         self.step("alice saves her key again after the revoke", alice, lambda: self._save(alice, self.keys.alice, ALICE_MODELS))
         self.step("reload: one refresh and the user's list", alice, lambda: self._reload(alice))
         self.step("log out and in: the user's list again", alice, lambda: self._relogin(alice))
+        self.step("the menu's refresh control: spinner, one forced fetch, 'Updated just now'", alice, lambda: self._menu_refresh(alice))
         self.step("tab hidden 5 minutes: one refresh; 4 minutes: none", alice, lambda: self._hidden(alice))
         self.step("bob gives his own URL (OpenRouter-shaped) and key: its models", bob, lambda: self._own_url(bob))
+        self.step("bob's own-URL menu: the OpenRouter-shaped names, context and prices", bob, lambda: self._own_url_meta(bob))
         self.step("bob saves a key for the Ollama-named endpoint: its /api/tags list", bob, lambda: self._ollama_list(bob))
         self.step("bob chats with an Ollama model", bob, lambda: self._ollama_chat(bob))
         if self.second is not None:
@@ -770,6 +891,139 @@ class LiveCheck:
         ok, detail = self.shows_models(user, models)
         state = self.last_fetch_state(user, ENDPOINT)
         return ok and status in (200, 201), f"PUT /api/keys {status}; {detail}; fetch says {state}"
+
+    def _first_chat(self, user: User, model: str) -> tuple[bool, str]:
+        ok, detail = self.chat(user, model)
+        if user.menu.wait(lambda: "/c/" in user.driver.current_url and not user.driver.current_url.endswith("/c/new"), 10):
+            self.chat_url[user.name] = user.driver.current_url
+        # a new chat, as a user starts one: this conversation keeps its model while the key changes,
+        # so that opening it later shows the went-away notice (_went_away)
+        user.driver.get(f"{self.base}/c/new")
+        user.menu.wait(lambda: user.menu.button_text(), 60)
+        self.settle(user)
+        return ok, f"{detail}; conversation {self.chat_url.get(user.name, 'not saved')}; then a new chat"
+
+    # -- issue 28's client parts: metadata badges, the refresh control, the went-away notice
+    def need_menu_glue(self) -> None:
+        if not self.menu_glue:
+            raise StepNotApplicable(NO_MENU_GLUE)
+
+    def rows(self, user: User, endpoint: str, models: list[str]) -> dict[str, Row]:
+        """Each model's row in the endpoint's submenu that carries metadata (label and badges, what
+        of them shows, its tooltip); a screenshot with the submenu open."""
+        from selenium.webdriver.common.by import By
+
+        menu = ModelMenu(user.driver, endpoint)
+
+        def found() -> dict[str, list[Any]]:
+            return {
+                model: [el for el in user.driver.find_elements(By.CSS_SELECTOR, f'[data-model-id="{model}"]') if el.is_displayed()]
+                for model in models
+            }
+
+        try:
+            menu.show_models(models[0])
+            menu.wait(lambda: all(found().values()), 10)
+            rows = {
+                model: Row(
+                    [str(part.get_attribute("textContent") or "").strip() for part in els[-1].find_elements(By.XPATH, "./span[1] | ./span[2]/span")],
+                    str(els[-1].text).replace("\n", " "),
+                    str(els[-1].get_attribute("title") or ""),
+                )
+                for model, els in found().items()
+                if els
+            }
+            self.shots.take(user.driver, f"{user.name}-{endpoint}-badges")
+        finally:
+            menu.escape(2)
+        return rows
+
+    def _menu_meta(self, user: User, mine: list[str], theirs: list[str]) -> tuple[bool, str]:
+        self.need_menu_glue()
+        assert self.calls_log is not None
+        rows = self.rows(user, ENDPOINT, mine)
+        # exactly the badges of the user's own models' /model/info entries (the other user's models are not listed: shows_models)
+        wrong = {model: rows[model].parts[1:] if model in rows else "no row" for model in mine if model not in rows or rows[model].parts[1:] != BADGES[model]}
+        clipped = {model: row.clipped() for model, row in rows.items() if row.clipped()}
+        info, lists = gateway_calls(self.calls_log, user.name, "/model/info"), gateway_calls(self.calls_log, user.name)
+        ok = not wrong and 1 <= info <= lists
+        return ok, (
+            f"rows {[str(row) for row in rows.values()]}; not the badges of {user.name}'s own models: {wrong or 'none'}; "
+            f"clipped by the menu's width: {clipped or 'none'}; gateway requests with {user.name}'s key: /model/info {info}, /models {lists}"
+        )
+
+    def _went_away(self, user: User) -> tuple[bool, str]:
+        self.need_menu_glue()  # before selenium's import: the step says so without it
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        if user.name not in self.chat_url:
+            raise StepNotRun(f"{user.name}'s chat was not saved (step before): no conversation to open")
+        user.driver.get(self.chat_url[user.name])
+        shown = user.menu.wait(lambda: self.away_notice(user) is not None, 30)
+        notice = self.away_notice(user)
+        text = str(notice.text).replace("\n", " ") if notice is not None else ""
+        wanted = f'The model "{ALICE_MODELS[1]}" is not in your {ENDPOINT} list since your key changed.'
+        chats = self.processes.log("litellm").count("POST /v1/chat/completions")
+        sent_before = len(user.net.calls("POST", f"/api/agents/chat/{ENDPOINT}"))
+        box = user.driver.find_element(By.CSS_SELECTOR, 'textarea[data-testid="text-input"], #prompt-textarea')
+        box.send_keys("is anyone there?")
+        box.send_keys(Keys.ENTER)
+        time.sleep(4)  # a message the page sent reaches the server and the gateway within this
+        sent = len(user.net.calls("POST", f"/api/agents/chat/{ENDPOINT}")) - sent_before
+        forwarded = self.processes.log("litellm").count("POST /v1/chat/completions") - chats
+        self.shots.take(user.driver, f"{user.name}-went-away-notice")
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE)
+        picked, how = self.follow_list(user, ALICE_NEXT)
+        ok = shown and wanted in text and f"Use {ALICE_NEXT[0]}" in text and not sent and not forwarded and picked
+        return ok, f"notice shown: {shown} {text!r}; a message typed and Enter: {sent} chat request(s), {forwarded} to the gateway; {how}"
+
+    def _menu_refresh(self, user: User) -> tuple[bool, str]:
+        self.need_menu_glue()  # before selenium's import: the step says so without it
+        from selenium.webdriver.common.by import By
+
+        assert self.calls_log is not None
+        css = f'[data-dynamic-models-refresh="{ENDPOINT}"]'
+        before = self.last_fetch_state(user, ENDPOINT)
+        fetches = len(user.net.calls("POST", "/api/models/fetch"))
+        upstream = gateway_calls(self.calls_log, user.name)
+        try:
+            user.menu.show_models(ALICE_MODELS[0])
+            user.menu.wait(lambda: user.driver.find_elements(By.CSS_SELECTOR, css), 10)
+            item = [el for el in user.driver.find_elements(By.CSS_SELECTOR, css) if el.is_displayed()][-1]
+            label, text_before = item.get_attribute("aria-label"), str(item.text).replace("\n", " ")
+            user.driver.execute_script(WATCH_SPINNER_JS, css)
+            item.click()
+            self.settle(user)
+            item = [el for el in user.driver.find_elements(By.CSS_SELECTOR, css) if el.is_displayed()]
+            text_after = str(item[-1].text).replace("\n", " ") if item else ""
+            spinner = user.driver.execute_script("return window.__spinner || ''")
+            self.shots.take(user.driver, f"{user.name}-refresh-control")
+        finally:
+            user.menu.escape(2)
+        bodies = [json.loads(call["post"] or "{}") for call in user.net.calls("POST", "/api/models/fetch")[fetches:]]
+        after = self.last_fetch_state(user, ENDPOINT)
+        fetched = gateway_calls(self.calls_log, user.name) - upstream
+        newer = int(after.get("fetchedAt") or 0) > int(before.get("fetchedAt") or 0)
+        ok = bool(spinner) and bodies == [{"endpoint": ENDPOINT, "force": True}] and fetched == 1 and newer and bool(item) and "Updated just now" in text_after
+        return ok, (
+            f"{label!r}: {text_before!r} -> spinner {spinner!r} -> {text_after!r} (menu still open: {bool(item)}); "
+            f"requests {bodies}; upstream /models fetches with {user.name}'s key: {fetched}; fetchedAt {before.get('fetchedAt')} -> {after.get('fetchedAt')}"
+        )
+
+    def _own_url_meta(self, user: User) -> tuple[bool, str]:
+        self.need_menu_glue()
+        rows = self.rows(user, OWN_URL, OPENROUTER_MODELS)
+        wrong = {model: rows[model].parts if model in rows else "no row" for model in OPENROUTER_MODELS if model not in rows or rows[model].parts != OPENROUTER_BADGES[model]}
+        first = OPENROUTER_MODELS[0]
+        tooltip = rows[first].title if first in rows else ""
+        described = first in tooltip and str(OPENROUTER_ITEMS[first]["description"]) in tooltip
+        clipped = {model: row.clipped() for model, row in rows.items() if row.clipped()}
+        return not wrong and described, (
+            f"rows {[str(row) for row in rows.values()]}; not the provider's label and badges: {wrong or 'none'}; "
+            f"clipped by the menu's width: {clipped or 'none'}; {first}'s tooltip names its id and description: {described}"
+        )
 
     def _refuses_other_model(self, bob: User) -> tuple[bool, str]:
         token = self.token(bob)
@@ -802,17 +1056,17 @@ class LiveCheck:
 
     def _wrong_key(self, user: User) -> tuple[bool, str]:
         self.save_key(user, self.keys.wrong)
-        back = user.menu.wait(lambda: DEFAULTS[ENDPOINT][0] in user.menu.button_text(), 20)
+        back, how = self.follow_list(user, DEFAULTS[ENDPOINT])
         listed = user.menu.lists(DEFAULTS[ENDPOINT], self.others(DEFAULTS[ENDPOINT]))
         state = self.last_fetch_state(user, ENDPOINT)
         reason = state.get("source") == "default" and state.get("error") == "unauthorized"
-        return back and listed and reason, f"{user.menu.describe()}; menu lists the defaults: {listed}; fetch says {state}"
+        return back and listed and reason, f"{how}; {user.menu.describe()}; menu lists the defaults: {listed}; fetch says {state}"
 
     def _revoke(self, user: User) -> tuple[bool, str]:
         self.revoke_key(user)
-        back = user.menu.wait(lambda: DEFAULTS[ENDPOINT][0] in user.menu.button_text(), 20)
+        back, how = self.follow_list(user, DEFAULTS[ENDPOINT])
         listed = user.menu.lists(DEFAULTS[ENDPOINT], self.others(DEFAULTS[ENDPOINT]))
-        return back and listed, f"{user.menu.describe()}; menu lists the defaults: {listed}; fetch says {self.last_fetch_state(user, ENDPOINT)}"
+        return back and listed, f"{how}; {user.menu.describe()}; menu lists the defaults: {listed}; fetch says {self.last_fetch_state(user, ENDPOINT)}"
 
     def _reload(self, user: User) -> tuple[bool, str]:
         self.settle(user)
@@ -1130,6 +1384,7 @@ def main(argv: list[str] | None = None) -> int:
 
         check = LiveCheck(base, keys, shots, processes, own, args)
         check.ollama, check.second, check.calls_log = ollama, second, calls_log
+        check.menu_glue = menu_glue(args.tree)
         check.redis_port = redis_port if redis_uri else None
         check.run()
     except NotReady as error:
@@ -1144,7 +1399,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stopped: {', '.join(stopped)}", flush=True)
 
     steps = check.steps if check else []
-    passed = sum(step.status == "pass" for step in steps)
+    passed, counted, skipped = tally(steps)
     summary = {
         "release": release,
         "tree": str(args.tree),
@@ -1154,14 +1409,25 @@ def main(argv: list[str] | None = None) -> int:
         "install_substitutions": _substitutions(args.tree),
         "agents_repairs": repairs,
         "steps": [step.__dict__ for step in steps],
+        "menu_glue": bool(check and check.menu_glue),
         "passed": passed,
-        "total": len(steps),
+        "total": counted,
+        "not_applicable": skipped,
     }
     target = args.json or args.work / "summary.json"
     target.write_text(json.dumps(summary, indent=2))
     print(f"summary: {target}; screenshots: {shots.folder}")
-    print(f"{passed}/{len(steps)} live steps pass")
-    return 0 if steps and passed == len(steps) else 1
+    if skipped:
+        print(f"{skipped} step(s) not applicable ({NO_MENU_GLUE.removeprefix('not applicable ')}), not counted")
+    print(f"{passed}/{counted} live steps pass")
+    return 0 if counted and passed == counted else 1
+
+
+def tally(steps: list[Step]) -> tuple[int, int, int]:
+    """Passed, counted and not-applicable steps: a step about a part the series does not carry is
+    neither passed nor failed; one that did not run counts and is not passed."""
+    skipped = sum(step.status == "not applicable" for step in steps)
+    return sum(step.status == "pass" for step in steps), len(steps) - skipped, skipped
 
 
 def repair_agents(tree: Path, log: Path) -> list[str]:

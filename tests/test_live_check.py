@@ -366,3 +366,98 @@ def test_the_ollama_steps_are_not_run_with_a_reason_without_an_ollama_server() -
     check.step("chat", None, lambda: check._ollama_chat(None))
     assert [step.status for step in check.steps] == ["not run", "not run"]
     assert "/api/tags" in check.steps[0].detail
+
+
+def test_the_gateway_config_gives_each_model_its_model_info_for_the_menu_badges() -> None:
+    config = live.litellm_config(live.Keys.fresh().models())
+    info = {entry["model_name"]: entry.get("model_info") for entry in config["model_list"]}
+    assert info["alpha-one"]["max_input_tokens"] == 200000 and info["alpha-one"]["supports_vision"] is True
+    assert info["beta-one"]["input_cost_per_token"] == 2.5e-06
+    assert info[live.DEFAULTS["LiteLLM"][0]] is None  # the default model has none: no row badge expected
+    # every model a badge is expected for has the metadata it comes from
+    assert set(live.BADGES) <= {name for name, entry in info.items() if entry}
+
+
+def test_litellm_metadata_is_configured_only_where_the_series_validates_it(tmp_path: Path) -> None:
+    schema = tmp_path / "packages/data-provider/src"
+    schema.mkdir(parents=True)
+    (schema / "config.ts").write_text("models: z.object({ default: z.array(z.string()) })")
+    plain = live.librechat_config(tmp_path, "http://127.0.0.1:1/v1", "127.0.0.1:2")
+    assert "metadata" not in plain["endpoints"]["custom"][0]["models"]
+    (schema / "config.ts").write_text("models: z.object({ ...dynamicModelsConfigShape })")
+    patched = live.librechat_config(tmp_path, "http://127.0.0.1:1/v1", "127.0.0.1:2")
+    by_name = {endpoint["name"]: endpoint for endpoint in patched["endpoints"]["custom"]}
+    assert by_name["LiteLLM"]["models"]["metadata"] == "litellm"
+    assert "metadata" not in by_name["OwnURL"]["models"]  # its metadata comes with the list
+
+
+def write_client(tree: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = tree / "client/src" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+FEATURE_FILES = {
+    "components/DynamicModels/DynamicModelName.tsx": "export default function DynamicModelName() {}",
+    "components/DynamicModels/index.ts": "import DynamicModelsRefresh from './DynamicModelsRefresh';",
+    "components/Chat/Input/ModelAwayNotice.tsx": "export default function ModelAwayNotice() {}",
+    "components/Chat/Input/__tests__/ModelAwayNotice.spec.tsx": "import ModelAwayNotice from '../ModelAwayNotice';",
+}
+
+
+def test_menu_glue_is_absent_where_only_the_feature_files_name_its_parts(tmp_path: Path) -> None:
+    write_client(tmp_path, FEATURE_FILES)
+    assert live.menu_glue(tmp_path) is False
+    assert live.menu_glue(tmp_path / "no-such-tree") is False
+
+
+def test_menu_glue_needs_badges_refresh_control_and_notice_imported_by_librechat_files(tmp_path: Path) -> None:
+    write_client(tmp_path, FEATURE_FILES)
+    menu = "import { DynamicModelName, DynamicModelsRefresh } from '~/components/DynamicModels';\n"
+    write_client(tmp_path, {"components/Chat/Menus/Endpoints/components/EndpointModelItem.tsx": menu})
+    assert live.menu_glue(tmp_path) is False  # no went-away notice wired
+    write_client(tmp_path, {"components/Chat/Input/ChatForm.tsx": "import ModelAwayNotice from './ModelAwayNotice';\n"})
+    assert live.menu_glue(tmp_path) is True
+
+
+def test_a_step_about_a_part_the_series_lacks_is_not_applicable_and_not_counted() -> None:
+    check = object.__new__(live.LiveCheck)
+    check.steps, check.menu_glue = [], False
+    check.step("passes", None, lambda: (True, "fine"))
+    check.step("badges", None, lambda: check._menu_meta(None, live.ALICE_MODELS, live.BOB_MODELS))
+    check.step("refresh", None, lambda: check._menu_refresh(None))
+    check.step("went away", None, lambda: check._went_away(None))
+    check.step("own URL metadata", None, lambda: check._own_url_meta(None))
+    check.step("cannot run", None, lambda: (_ for _ in ()).throw(live.StepNotRun("no database operation")))
+    assert [step.status for step in check.steps] == ["pass"] + ["not applicable"] * 4 + ["not run"]
+    assert check.steps[1].detail == "not applicable (series has no menu glue)"
+    assert live.tally(check.steps) == (1, 2, 4)  # passed, counted (a step not run counts), not applicable
+
+
+def test_the_openrouter_shaped_server_gives_names_context_and_prices_for_its_key_only() -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    server = live.OpenRouterShaped("sk-own")
+    try:
+        request = urllib.request.Request(server.url + "/models", headers={"Authorization": "Bearer sk-own"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            items = {item["id"]: item for item in json.loads(answer.read())["data"]}
+        assert list(items) == live.OPENROUTER_MODELS
+        first = items[live.OPENROUTER_MODELS[0]]
+        assert (first["name"], first["context_length"], first["pricing"]["prompt"]) == ("OR Model A", 8192, "0.000001")
+        wrong = urllib.request.Request(server.url + "/models", headers={"Authorization": "Bearer sk-other"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(wrong, timeout=5)
+        assert refused.value.code == 401
+    finally:
+        server.server.shutdown()
+
+
+def test_a_menu_row_names_the_badges_its_width_cuts_off() -> None:
+    row = live.Row(["alpha-one", "200K context", "Vision", "Tools"], "alpha-one 200K context Visio", "")
+    assert row.clipped() == ["Vision", "Tools"]
+    assert live.Row(["OR Model A", "8K context"], "OR Model A 8K context", "openrouter/or-model-a").clipped() == []
+    assert str(row) == "alpha-one · 200K context · Vision · Tools"

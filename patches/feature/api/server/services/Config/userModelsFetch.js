@@ -370,11 +370,14 @@ function metaOfLiteLLMInfo(info) {
   if (!info || typeof info !== 'object') {
     return null;
   }
+  /** LiteLLM answers 0 for a price it does not have ("Defaulting to 0", litellm.get_model_info):
+   * a 0 there is unknown, never free (OpenRouter's "0" is a real price: metaOfListItem) */
+  const price = (value) => perMillion(value) || undefined;
   const meta = {
     contextWindow: tokens(info.max_input_tokens) ?? tokens(info.max_tokens),
     maxOutputTokens: tokens(info.max_output_tokens),
-    inputPrice: perMillion(info.input_cost_per_token),
-    outputPrice: perMillion(info.output_cost_per_token),
+    inputPrice: price(info.input_cost_per_token),
+    outputPrice: price(info.output_cost_per_token),
   };
   const flag = (capability, value) => {
     if (typeof value === 'boolean') {

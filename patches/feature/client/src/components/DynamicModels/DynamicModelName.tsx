@@ -34,7 +34,7 @@ export default function DynamicModelName({ endpoint, modelId, children }: Dynami
     >
       <span className="max-w-[60%] shrink-0 truncate">{meta.label || children}</span>
       {badges.length > 0 && (
-        <span className="flex min-w-0 items-center gap-1 overflow-hidden">
+        <span className="flex min-w-0 flex-wrap items-center gap-1">
           {badges.map((badge) => (
             <span
               key={badge.key}

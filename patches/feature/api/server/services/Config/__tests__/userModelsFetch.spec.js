@@ -606,6 +606,31 @@ describe('fetchUserModelList: what the provider says about each model', () => {
     expect(JSON.stringify(result)).not.toContain('sk-upstream');
   });
 
+  it('reads no price from LiteLLM’s 0, its default for a model it has no price for (never "free")', async () => {
+    routes['/v1/models'] = json({ data: [{ id: 'self-hosted' }, { id: 'gpt-4o' }] });
+    /** What LiteLLM 1.80.0 answers for a deployment configured without prices: get_model_info
+     * "has no input_cost_per_token in model_cost_map. Defaulting to 0." */
+    routes['/v1/model/info'] = json({
+      data: [
+        {
+          model_name: 'self-hosted',
+          model_info: { max_input_tokens: 32768, input_cost_per_token: 0, output_cost_per_token: 0 },
+        },
+        {
+          model_name: 'gpt-4o',
+          model_info: { max_input_tokens: 128000, input_cost_per_token: 0.0000025, output_cost_per_token: 0 },
+        },
+      ],
+    });
+    const result = await call({ metadata: 'litellm' });
+    expect(result.meta['self-hosted']).toEqual({ contextWindow: 32768 });
+    expect(result.meta['gpt-4o']).toEqual({ contextWindow: 128000, inputPrice: 2.5 });
+    expect(result.tokenConfig).toEqual({
+      'self-hosted': { context: 32768 },
+      'gpt-4o': { context: 128000 },
+    });
+  });
+
   it('asks /model/info for models.metadata: litellm even when the answer does not name LiteLLM', async () => {
     routes['/v1/models'] = json({ data: [{ id: 'gpt-4o' }] });
     routes['/v1/model/info'] = json(liteLLMInfo);

@@ -84,6 +84,20 @@ describe('DynamicModelName', () => {
     expect(screen.queryByText('openai/gpt-4o')).toBeNull();
   });
 
+  it('wraps the badges of a narrow menu onto the next line, never cuts one off', () => {
+    renderWith(
+      <DynamicModelName endpoint="MyProxy" modelId="openai/gpt-4o">
+        openai/gpt-4o
+      </DynamicModelName>,
+      { MyProxy: proxy },
+    );
+    /** In the real menu (v0.8.7, 1280 px) four badges did not fit: "Vision" showed as "Visio"
+     * and "Tools" not at all, with nothing to show them on hover */
+    const badges = screen.getByText(t.com_ui_dynamic_models_tools).parentElement;
+    expect(badges).toHaveClass('flex-wrap');
+    expect(badges).not.toHaveClass('overflow-hidden');
+  });
+
   it('keeps the id as the name when no label is given, and shows only what is known', () => {
     renderWith(
       <DynamicModelName endpoint="MyProxy" modelId="meta/llama">
