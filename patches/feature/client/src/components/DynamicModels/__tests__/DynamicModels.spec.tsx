@@ -67,14 +67,18 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
+/** The proxy's openai/gpt-4o row, the one with every kind of metadata */
+const renderProxyGpt4o = () =>
+  renderWith(
+    <DynamicModelName endpoint="MyProxy" modelId="openai/gpt-4o">
+      openai/gpt-4o
+    </DynamicModelName>,
+    { MyProxy: proxy },
+  );
+
 describe('DynamicModelName', () => {
   it('shows the label, the id and description on hover, context, prices and badges', () => {
-    renderWith(
-      <DynamicModelName endpoint="MyProxy" modelId="openai/gpt-4o">
-        openai/gpt-4o
-      </DynamicModelName>,
-      { MyProxy: proxy },
-    );
+    renderProxyGpt4o();
     const name = screen.getByText('GPT-4o');
     expect(name.parentElement).toHaveAttribute('title', 'openai/gpt-4o\nThe omni model');
     expect(screen.getByText('128K context')).toBeInTheDocument();
@@ -85,12 +89,7 @@ describe('DynamicModelName', () => {
   });
 
   it('wraps the badges of a narrow menu onto the next line, never cuts one off', () => {
-    renderWith(
-      <DynamicModelName endpoint="MyProxy" modelId="openai/gpt-4o">
-        openai/gpt-4o
-      </DynamicModelName>,
-      { MyProxy: proxy },
-    );
+    renderProxyGpt4o();
     /** In the real menu (v0.8.7, 1280 px) four badges did not fit: "Vision" showed as "Visio"
      * and "Tools" not at all, with nothing to show them on hover */
     const badges = screen.getByText(t.com_ui_dynamic_models_tools).parentElement;
