@@ -8,9 +8,10 @@ user-provided key and `models.fetch`, and the feature's contract (`GET /api/mode
 appear. Then, in headless Chromium through selenium:
 
   1. defaults: the model button shows `gpt-4o-mini`;
-  2. key saved (through the page's own key mutation): the menu lists the user's models and the
-     selected model switches to the first of them, without a reload;
-  3. key revoked: the defaults come back and the selected model is a listed one again;
+  2. key saved (through the page's own key mutation): the menu lists the user's models without a
+     reload; the selected model is not switched silently: the went-away notice offers the first
+     of them and its button selects it;
+  3. key revoked: the defaults come back; the notice offers a listed model again;
   4. reload: exactly one `POST /api/models/fetch`;
   5. tab hidden 5 minutes or more, then visible: one refresh; hidden less: none (the page's clock
      is moved forward for the hidden time, nothing waits);
@@ -19,7 +20,12 @@ appear. Then, in headless Chromium through selenium:
      and description as its tooltip), and the refresh control says "Updated just now";
   7. the refresh control in the menu: one forced `POST /api/models/fetch` for that endpoint, the
      menu stays open; on a 429 it says when it can be tried again;
-  8. the key dialog's refresh control, with the provider refusing the key: the reason is shown.
+  8. the key dialog's refresh control, with the provider refusing the key: the reason is shown;
+  9. models that went away (issue 28 item 5): a preset whose model the user's list lacks is
+     selected from the presets menu: one notice, the model kept (no silent switch), sending
+     blocked; a conversation with a saved agent whose dynamic provider no longer lists its model:
+     the notice names the agent, the API's `model_not_listed` refusal in that conversation is shown
+     localised, and the owner's "Use X for this agent" saves X on the agent (one PATCH).
 
 Screenshots of each step go to the folder given with --shots. Never part of the default tests.
 
@@ -73,6 +79,65 @@ ENDPOINTS = {
         "modelDisplayLabel": "LiteLLM",
     }
 }
+GONE = "alice-model-gone"
+PRESET = {
+    "presetId": "preset-gone",
+    "title": "Gone preset",
+    "endpoint": "LiteLLM",
+    "endpointType": "custom",
+    "model": GONE,
+}
+AGENT = {
+    "_id": "a1",
+    "id": "agent_gone",
+    "name": "Research",
+    "provider": "LiteLLM",
+    "model": GONE,
+    "author": USER["id"],
+    "model_parameters": {},
+    "updatedAt": "2026-12-01T00:00:00.000Z",
+}
+AGENT_CONVO = {
+    "conversationId": "convo-agent",
+    "title": "With an agent",
+    "endpoint": "agents",
+    "agent_id": AGENT["id"],
+    "createdAt": "2026-12-01T00:00:00.000Z",
+    "updatedAt": "2026-12-01T00:00:00.000Z",
+}
+# What the agents initialization throws for it (describeAgentModelRefusal), as the error message
+REFUSAL = {
+    "type": "model_not_listed",
+    "message": "Illegal model request",
+    "model": GONE,
+    "endpoint": "LiteLLM",
+    "reason": "not_listed",
+    "info": f"LiteLLM|{GONE}",
+    "agent_id": AGENT["id"],
+    "agent": AGENT["name"],
+}
+AGENT_MESSAGES = [
+    {
+        "messageId": "m-user",
+        "conversationId": "convo-agent",
+        "parentMessageId": "00000000-0000-0000-0000-000000000000",
+        "isCreatedByUser": True,
+        "sender": "User",
+        "text": "Hello",
+        "createdAt": "2026-12-01T00:00:00.000Z",
+    },
+    {
+        "messageId": "m-error",
+        "conversationId": "convo-agent",
+        "parentMessageId": "m-user",
+        "isCreatedByUser": False,
+        "sender": "Research",
+        "endpoint": "agents",
+        "error": True,
+        "text": json.dumps(REFUSAL),
+        "createdAt": "2026-12-01T00:00:01.000Z",
+    },
+]
 
 
 class StandInAPI:
@@ -84,6 +149,10 @@ class StandInAPI:
         self.with_meta = False
         self.rate_limited = False
         self.key_refused = False
+        self.with_preset = False
+        self.with_agent = False
+        self.agent = dict(AGENT)
+        self.agent_patches: list[Any] = []
         self.fetch_bodies: list[Any] = []
         self.requests: list[tuple[str, str]] = []
         self.missing: set[str] = set()
@@ -120,7 +189,8 @@ class StandInAPI:
                 "interface": {"modelSelect": True, "parameters": True, "presets": True, "endpointsMenu": True},
             }
         if path == "/api/endpoints":
-            return 200, ENDPOINTS
+            agents = {"agents": {"order": 1, "userProvide": False, "disableBuilder": False}}
+            return 200, {**ENDPOINTS, **(agents if self.with_agent else {})}
         if path == "/api/models":
             return 200, self.models()
         if path == "/api/models/fetch" and method == "POST":
@@ -147,16 +217,32 @@ class StandInAPI:
             return 204, None
         if path == "/api/keys" and method == "GET":
             return 200, {"expiresAt": "never"} if self.key_saved else {}
+        if path == f"/api/convos/{AGENT_CONVO['conversationId']}" and self.with_agent:
+            return 200, AGENT_CONVO
+        if path == f"/api/messages/{AGENT_CONVO['conversationId']}" and self.with_agent:
+            return 200, AGENT_MESSAGES
+        if path == f"/api/agents/{AGENT['id']}" and method == "PATCH":
+            with self.lock:
+                self.agent_patches.append(body)
+                self.agent = {**self.agent, **(body or {})}
+            return 200, self.agent
+        if path == f"/api/agents/{AGENT['id']}" and self.with_agent:
+            return 200, self.agent
+        if path == "/api/agents" and self.with_agent:
+            return 200, {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+        if path == "/api/presets":
+            return 200, [PRESET] if self.with_preset else []
         if path.startswith("/api/convos"):
             return 200, {"conversations": [], "pages": 1, "pageNumber": 1, "pageSize": 25, "nextCursor": None}
-        if path in ("/api/presets", "/api/files", "/api/prompts/groups", "/api/agents/tools"):
+        if path in ("/api/files", "/api/prompts/groups", "/api/agents/tools"):
             return 200, []
         if path == "/api/user/terms":
             return 200, {"termsAccepted": True}
         if path == "/api/search/enable":
             return 200, False
         if path.startswith("/api/roles/"):
-            return 200, {"name": "USER", "permissions": {}}
+            agents = {"AGENTS": {"USE": True, "CREATE": True, "SHARE": False}}
+            return 200, {"name": "USER", "permissions": agents if self.with_agent else {}}
         if path in ("/api/banner", "/api/balance"):
             return 200, None
         if path == "/health":
@@ -206,6 +292,9 @@ def make_handler(api: StandInAPI) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._handle("DELETE")
 
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
     return Handler
 
 
@@ -218,6 +307,7 @@ class Check:
         self.driver = chromium(chromium_path, chromedriver)
         self.menu = ModelMenu(self.driver, "LiteLLM")
         self.results: list[tuple[str, bool, str]] = []
+        self.last_notice = ""
 
     def close(self) -> None:
         close_chromium(self.driver)
@@ -268,17 +358,25 @@ class Check:
         self.open_key_dialog()
         self.driver.find_element(By.CSS_SELECTOR, "input#apiKey").send_keys("sk-browser-check")
         self.button_with_text("Submit").click()
-        switched = self.wait(lambda: USER_MODELS[0] in self.model_button_text())
+        switched = self.take_offer(USER_MODELS[0])
         self.settle()
-        self.record("key saved: selected model and menu switch without a reload", switched and self.menu_lists(USER_MODELS), self._button())
+        self.record(
+            "key saved: menu switches without a reload, the model only by the notice's offer",
+            switched and self.menu_lists(USER_MODELS),
+            f"{self._button()}; notice said {self.last_notice!r}",
+        )
 
         self.open_key_dialog()
         self.button_with_text("Revoke").click()
         self.wait(lambda: len(self.driver.find_elements(By.XPATH, '//button[normalize-space()="Revoke"]')) > 1, 5)
         self.button_with_text("Revoke").click()
-        back = self.wait(lambda: "gpt-4o-mini" in self.model_button_text())
+        back = self.take_offer("gpt-4o-mini")
         self.settle()
-        self.record("key revoked: defaults and a listed selected model", back and self.menu_lists(DEFAULTS), self._button())
+        self.record(
+            "key revoked: defaults, a listed model only by the notice's offer",
+            back and self.menu_lists(DEFAULTS),
+            f"{self._button()}; notice said {self.last_notice!r}",
+        )
 
         before = self.fetches()
         self.driver.refresh()
@@ -294,6 +392,7 @@ class Check:
             got = self.fetches() - before
             self.record(label, got == expected, f"{got} POST /api/models/fetch")
         self.run_menu_extras()
+        self.run_models_away()
         return all(ok for _, ok, _ in self.results)
 
     def submenu_text(self) -> str:
@@ -319,7 +418,7 @@ class Check:
         self.open_key_dialog()
         self.driver.find_element(By.CSS_SELECTOR, "input#apiKey").send_keys("sk-browser-check")
         self.button_with_text("Submit").click()
-        self.wait(lambda: USER_MODELS[0] in self.model_button_text())
+        self.take_offer(USER_MODELS[0])
         self.settle()
         self.menu.show_models(USER_MODELS[0])
         shown = self.wait(lambda: "128K context" in self.submenu_text() and "Alice Two" in self.submenu_text(), 10)
@@ -365,6 +464,98 @@ class Check:
         dialog_text = str(self.driver.find_element(By.CSS_SELECTOR, '[role="dialog"] [data-dynamic-models-refresh="LiteLLM"]').text)
         self.record("key dialog refresh: reason for the defaults", reason, dialog_text.replace("\n", " "))
         self.api.key_refused = False
+
+    def take_offer(self, model: str) -> bool:
+        """After the list changed: the selected model is not switched silently (issue 28 item 5); the
+        went-away notice offers `model`, and its button (the user's choice) selects it."""
+        from selenium.webdriver.common.by import By
+
+        self.last_notice = ""
+        if not self.wait(lambda: f"Use {model}" in self.notice_text(), 20):
+            return False
+        self.last_notice = self.notice_text()
+        if model in self.model_button_text():
+            return False  # switched without the user's choice
+        self.menu.escape(3)
+        for button in self.driver.find_elements(By.XPATH, f'//button[normalize-space()="Use {model}"]'):
+            self.driver.execute_script("arguments[0].click()", button)
+            break
+        return self.wait(lambda: model in self.model_button_text() and not self.notice_text(), 10)
+
+    def notice_text(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return " | ".join(
+            str(el.text).replace("\n", " ")
+            for el in self.driver.find_elements(By.CSS_SELECTOR, '[data-testid="model-away-notice"]')
+            if el.is_displayed()
+        )
+
+    def send_disabled(self) -> bool:
+        from selenium.webdriver.common.by import By
+
+        buttons = self.driver.find_elements(By.CSS_SELECTOR, '[data-testid="send-button"]')
+        return bool(buttons) and all(not b.is_enabled() for b in buttons)
+
+    def run_models_away(self) -> None:
+        """Issue 28 item 5: a preset's and an agent's model that the user's list lacks."""
+        from selenium.webdriver.common.by import By
+
+        self.menu.escape(3)
+        self.api.with_preset = True
+        self.driver.get(f"{self.base}/c/new")
+        self.wait(lambda: USER_MODELS[0] in self.model_button_text(), 60)
+        self.settle()
+        self.menu.click_js('[data-testid="presets-button"]')
+        self.wait(lambda: self.driver.find_elements(By.XPATH, '//*[@role="menuitem"][contains(., "Gone preset")]'), 10)
+        items = self.driver.find_elements(By.XPATH, '//*[@role="menuitem"][contains(., "Gone preset")]')
+        if items:
+            self.driver.execute_script("arguments[0].click()", items[0])
+        noticed = self.wait(lambda: GONE in self.notice_text(), 10)
+        self.settle()
+        text = self.notice_text()
+        kept = GONE in self.model_button_text()
+        self.record(
+            "preset away: one notice, model kept, sending blocked, closest offered",
+            noticed
+            and kept
+            and len(self.driver.find_elements(By.CSS_SELECTOR, '[data-testid="model-away-notice"]')) == 1
+            and f"Use {USER_MODELS[0]}" in text
+            and self.send_disabled(),
+            f"{text[:200]} | {self._button()} | send disabled {self.send_disabled()}",
+        )
+
+        self.api.with_preset = False
+        self.api.with_agent = True
+        self.driver.get(f"{self.base}/c/{AGENT_CONVO['conversationId']}")
+        noticed = self.wait(lambda: "Research" in self.notice_text(), 60)
+        self.settle()
+        text = self.notice_text()
+        page = str(self.driver.find_element(By.TAG_NAME, "main").text) if self.driver.find_elements(By.TAG_NAME, "main") else ""
+        refusal = f'Agent "Research": The model "{GONE}" is no longer listed by LiteLLM for your key.'
+        self.record(
+            "agent away: notice names agent and model, refusal localised, sending blocked",
+            noticed
+            and GONE in text
+            and f"Use {USER_MODELS[0]} for this agent" in text
+            and refusal in page
+            and self.send_disabled(),
+            f"{text[:220]} | refusal shown {refusal in page} | send disabled {self.send_disabled()}",
+        )
+
+        before = len(self.api.agent_patches)
+        use = self.driver.find_elements(By.XPATH, f'//button[normalize-space()="Use {USER_MODELS[0]} for this agent"]')
+        if use:
+            use[0].click()
+        gone = self.wait(lambda: not self.notice_text(), 10)
+        self.settle()
+        patches = self.api.agent_patches[before:]
+        self.record(
+            "agent owner: the offer saved on the agent (one PATCH), notice gone",
+            gone and len(patches) == 1 and (patches[0] or {}).get("model") == USER_MODELS[0],
+            f"PATCH bodies {patches}, notice {self.notice_text()!r}",
+        )
+        self.api.with_agent = False
 
     def _button(self) -> str:
         return self.menu.describe()

@@ -245,6 +245,64 @@ const givesReasons = require('fs')
   });
 });
 
+/** The agents initialization throws the same reason on the series that wire it (v0.8.7 and later) */
+const agentsInitialize = (() => {
+  try {
+    return require('fs').readFileSync(
+      require.resolve('~/server/services/Endpoints/agents/initialize'),
+      'utf8',
+    );
+  } catch {
+    return '';
+  }
+})();
+
+(agentsInitialize.includes('describeAgentModelRefusal') ? describe : describe.skip)(
+  'the agents path refuses an agent’s unlisted model with the same reason', () => {
+  const { describeAgentModelRefusal } = require('~/server/services/Config/userModels');
+  /** What the agents initialization throws: LibreChat's own check, then the feature's reason */
+  const agentRefusal = async (userId, agent) => {
+    const { validateAgentModel } = require('@librechat/api');
+    const { getModelsConfig } = require('~/server/controllers/ModelController');
+    const req = requestOf(userId, { endpoint: 'agents', agent_id: agent.id });
+    const result = await validateAgentModel({
+      req,
+      res: recordingResponse(),
+      agent,
+      modelsConfig: await getModelsConfig(req),
+      logViolation,
+    });
+    if (result.isValid) {
+      return null;
+    }
+    const message = result.error?.message;
+    return JSON.parse((await describeAgentModelRefusal(req, agent, message)) ?? message);
+  };
+  const agent = { id: 'agent_1', name: 'Research', provider: 'LiteLLM', model: 'gone-model' };
+
+  it('names the agent, the model and why, as validateModel does', async () => {
+    expect(await agentRefusal('alice', agent)).toEqual({
+      type: 'model_not_listed',
+      message: 'Illegal model request',
+      model: 'gone-model',
+      endpoint: 'LiteLLM',
+      reason: 'not_listed',
+      info: 'LiteLLM|gone-model',
+      agent_id: 'agent_1',
+      agent: 'Research',
+    });
+    expect(logViolation).toHaveBeenCalled();
+    expect((await agentRefusal('bob', agent)).reason).toBe('no_key');
+  });
+
+  it('lets a listed model through and keeps LibreChat’s answer elsewhere', async () => {
+    expect(await agentRefusal('alice', { ...agent, model: 'alice-private-model' })).toBeNull();
+    const openAI = await agentRefusal('alice', { ...agent, provider: 'openAI', model: 'gone' });
+    expect(openAI).toEqual({ type: ViolationTypes.ILLEGAL_MODEL_REQUEST, info: 'openAI|gone' });
+    expect(await describeAgentModelRefusal({}, agent, '{ "type": "no_user_key" }')).toBeNull();
+  });
+});
+
 describe('validateModel without the filter module (data provider not rebuilt)', () => {
   const filters = { exclude: ['admin-embedding'] };
   let isolated;

@@ -1081,6 +1081,40 @@ async function describeModelRefusal(req, endpoint, model) {
 }
 
 /**
+ * The agents path's refusal of an agent's model that its dynamic endpoint's list lacks, with
+ * the same machine-readable reason as `validateModel`'s (`describeModelRefusal`) and the agent's
+ * id and name: what the agents initialization throws instead of LibreChat's bare
+ * `{ type: 'illegal_model_request', info }` (the violation is already logged by then).
+ * @param {ServerRequest} req
+ * @param {{ id?: string, name?: string, provider?: string, model?: string } | undefined} agent
+ * @param {string | undefined} message - LibreChat's refusal (`validateAgentModel`'s error).
+ * @returns {Promise<string | null>} the JSON text, or null when LibreChat's refusal is not an
+ *   illegal model request or the agent's endpoint is not dynamic.
+ */
+async function describeAgentModelRefusal(req, agent, message) {
+  if (typeof message !== 'string' || !message.includes(ViolationTypes.ILLEGAL_MODEL_REQUEST)) {
+    return null;
+  }
+  /** What LibreChat's `validateAgentModel` checked */
+  const endpoint = agent?.provider;
+  const model = agent?.model;
+  if (typeof endpoint !== 'string' || typeof model !== 'string') {
+    return null;
+  }
+  const refusal = await describeModelRefusal(req, endpoint, model);
+  if (!refusal) {
+    return null;
+  }
+  if (typeof agent.id === 'string') {
+    refusal.agent_id = agent.id;
+  }
+  if (typeof agent.name === 'string' && agent.name) {
+    refusal.agent = agent.name;
+  }
+  return JSON.stringify(refusal);
+}
+
+/**
  * Drops a user's cached lists for one endpoint, or for every dynamic endpoint when `name` is
  * omitted (then from `appConfig`, or the config of `user`, else of the user's role and tenant).
  * Never throws.
@@ -1212,6 +1246,7 @@ module.exports = {
   refuseUnlistedAgentModel,
   MODEL_NOT_LISTED,
   describeModelRefusal,
+  describeAgentModelRefusal,
   resolveEndpointModels,
   overlayUserModels,
   overlayUserModelsWithState,

@@ -14,7 +14,8 @@ type DynamicModelNameProps = {
 /**
  * The name of a model row in the model menu: for a model of a dynamic endpoint with metadata,
  * its label (the raw id on hover), the description as its tooltip, and beside it the context
- * window, the price per 1M input / output tokens and vision / tools badges where known.
+ * window, the price per 1M input / output tokens and vision / tools badges where known. In a
+ * narrow row the label is truncated and the badges wrap onto a second line: a badge is never cut.
  * Anything else is rendered exactly as LibreChat does (`<span className="truncate">`).
  */
 export default function DynamicModelName({ endpoint, modelId, children }: DynamicModelNameProps) {
@@ -32,9 +33,15 @@ export default function DynamicModelName({ endpoint, modelId, children }: Dynami
       title={tooltip || undefined}
       data-model-id={modelId}
     >
-      <span className="max-w-[60%] shrink-0 truncate">{meta.label || children}</span>
+      {/* The label gives way first (truncated, down to a third); badges wrap, never cut */}
+      <span className="min-w-[35%] flex-1 truncate" data-dynamic-model-label="">
+        {meta.label || children}
+      </span>
       {badges.length > 0 && (
-        <span className="flex min-w-0 flex-wrap items-center gap-1">
+        <span
+          className="flex min-w-0 flex-wrap items-center justify-end gap-1"
+          data-dynamic-model-badges=""
+        >
           {badges.map((badge) => (
             <span
               key={badge.key}

@@ -1,5 +1,7 @@
-import { useCallback, useEffect, useMemo } from 'react';
+import { useCallback, useContext, useEffect, useMemo } from 'react';
 import { atom, useRecoilState, useSetRecoilState } from 'recoil';
+import { defaultContext } from '@tanstack/react-query';
+import { DYNAMIC_MODELS_QUERY_KEY } from 'librechat-data-provider';
 import { useGetModelsQuery } from 'librechat-data-provider/react-query';
 import type {
   TDynamicModelsState,
@@ -17,7 +19,21 @@ export type TModelAway = {
   reason: TModelNotListedReason;
   /** The listed model `closestModel` offers; null when the list is empty */
   closest: string | null;
+  /** Set when the model is a saved agent's (its `provider` is the dynamic endpoint) */
+  agent?: TModelAwayAgent;
 };
+
+/** The agent whose model went away: who may change it (only its owner is sent `author`) */
+export type TModelAwayAgent = { id: string; name: string; owner: boolean };
+
+type TAgentLike = {
+  id?: string | null;
+  name?: string | null;
+  provider?: string | null;
+  model?: string | null;
+  author?: string | null;
+  updatedAt?: string | null;
+} | null;
 
 type TConversationLike = {
   endpoint?: string | null;
@@ -60,6 +76,83 @@ export function findModelAway(
     reason = 'key_changed';
   }
   return { endpoint, model, reason, closest: closestModel(model, list) };
+}
+
+/**
+ * The same rule for a saved agent (a conversation on the agents endpoint): its `model` on its
+ * `provider`, dated by the agent's last update; `owner` when the API sent the agent's `author`
+ * (it sends it to the author only) and it is `userId` when that is known.
+ */
+export function findAgentModelAway(
+  agent: TAgentLike | undefined,
+  modelsConfig: TModelsConfig | undefined,
+  dynamic: TDynamicModelsState | undefined,
+  userId?: string | null,
+): TModelAway | null {
+  if (!agent?.id) {
+    return null;
+  }
+  const away = findModelAway(
+    { endpoint: agent.provider, model: agent.model, updatedAt: agent.updatedAt ?? undefined },
+    modelsConfig,
+    dynamic,
+  );
+  if (!away) {
+    return null;
+  }
+  const owner = !!agent.author && (!userId || agent.author === userId);
+  return { ...away, agent: { id: agent.id, name: agent.name || agent.id, owner } };
+}
+
+/**
+ * What a new conversation built from a preset or a model spec keeps: LibreChat's
+ * `buildDefaultConvo` replaces a model its endpoint's list lacks with the list's first model;
+ * on a dynamic endpoint (one with fetch state) the preset's model is kept instead, so that the
+ * notice says it went away and offers the closest one. Nothing changes elsewhere.
+ */
+export function keepPresetModel<T extends { endpoint?: string | null; model?: string | null }>(
+  conversation: T,
+  preset: { endpoint?: string | null; model?: string | null } | null | undefined,
+  modelsConfig: TModelsConfig | undefined,
+  dynamic: TDynamicModelsState | undefined,
+): T {
+  const endpoint = conversation?.endpoint;
+  const model = preset?.model;
+  const list = endpoint ? modelsConfig?.[endpoint] : undefined;
+  if (
+    !endpoint ||
+    !model ||
+    preset?.endpoint !== endpoint ||
+    !dynamic?.[endpoint] ||
+    !Array.isArray(list) ||
+    list.includes(model) ||
+    conversation.model === model
+  ) {
+    return conversation;
+  }
+  return { ...conversation, model };
+}
+
+/**
+ * `keepPresetModel` with the fetch state read when it is called (for `useNewConvo`, which
+ * builds the conversation of a preset or a model spec): a stable function.
+ */
+export function useKeepPresetModel() {
+  const queryClient = useContext(defaultContext);
+  return useCallback(
+    <T extends { endpoint?: string | null; model?: string | null }>(
+      conversation: T,
+      preset: { endpoint?: string | null; model?: string | null } | null | undefined,
+      modelsConfig: TModelsConfig | undefined,
+    ): T =>
+      keepPresetModel(
+        conversation,
+        preset,
+        modelsConfig,
+        queryClient?.getQueryData<TDynamicModelsState>([...DYNAMIC_MODELS_QUERY_KEY]),
+      ),
+    [queryClient],
+  );
 }
 
 /**

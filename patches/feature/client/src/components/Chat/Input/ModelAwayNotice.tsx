@@ -11,13 +11,33 @@ const reasonKeys: Record<TModelNotListedReason, string> = {
   no_key: 'com_ui_model_away_no_key',
 };
 
-/** The sentence for a model the user's list lacks (the notice and the API's refusal) */
+/**
+ * The sentence for a model the user's list lacks (the notice and the API's refusal), after the
+ * agent's name when the model is a saved agent's.
+ */
 export function modelAwayMessage(
-  away: Pick<TModelAway, 'model' | 'endpoint' | 'reason'>,
+  away: Pick<TModelAway, 'model' | 'endpoint' | 'reason'> & { agentName?: string },
   localize: Localize,
 ): string {
   const key = (reasonKeys[away.reason] ?? reasonKeys.not_listed) as Parameters<Localize>[0];
-  return localize(key, { 0: away.model, 1: away.endpoint });
+  const sentence = localize(key, { 0: away.model, 1: away.endpoint });
+  if (!away.agentName) {
+    return sentence;
+  }
+  const agent = localize('com_ui_model_away_agent' as Parameters<Localize>[0], {
+    0: away.agentName,
+  });
+  return `${agent} ${sentence}`;
+}
+
+/** What the notice says may be done: choose a model, or (an agent's) ask its owner */
+function nextStep(away: TModelAway): Parameters<Localize>[0] {
+  if (!away.agent) {
+    return 'com_ui_model_away_choose' as Parameters<Localize>[0];
+  }
+  return (
+    away.agent.owner ? 'com_ui_model_away_agent_owner' : 'com_ui_model_away_agent_not_owner'
+  ) as Parameters<Localize>[0];
 }
 
 /**
@@ -25,18 +45,25 @@ export function modelAwayMessage(
  * (`{ type, model, endpoint, reason }`, see `describeModelRefusal` in userModels.js).
  */
 export const modelNotListedError = (
-  json: { model?: string; endpoint?: string; reason?: TModelNotListedReason },
+  json: { model?: string; endpoint?: string; reason?: TModelNotListedReason; agent?: string },
   localize: Localize,
 ) =>
   modelAwayMessage(
-    { model: json.model ?? '', endpoint: json.endpoint ?? '', reason: json.reason ?? 'not_listed' },
+    {
+      model: json.model ?? '',
+      endpoint: json.endpoint ?? '',
+      reason: json.reason ?? 'not_listed',
+      agentName: typeof json.agent === 'string' ? json.agent : undefined,
+    },
     localize,
   );
 
 /**
  * One notice above the chat input when the conversation's model is not in its dynamic
  * endpoint's list: the model, why, that nothing is sent until a listed model is chosen, and a
- * button to use the closest listed model. Nothing switches without that click.
+ * button to use the closest listed model. Nothing switches without that click. For a saved
+ * agent's model: the agent's name too, and the button (saving the model on the agent) for its
+ * owner only; anyone else is told that only the owner can change it.
  */
 export default function ModelAwayNotice({
   away,
@@ -57,16 +84,21 @@ export default function ModelAwayNotice({
       className="mx-2 mb-2 flex flex-wrap items-center gap-2 rounded-xl border border-amber-500/30 bg-amber-500/5 px-3 py-2 text-sm text-gray-700 dark:text-gray-200"
     >
       <span className="flex-1">
-        {modelAwayMessage(away, localize)}{' '}
-        {localize('com_ui_model_away_choose' as Parameters<Localize>[0])}
+        {modelAwayMessage({ ...away, agentName: away.agent?.name }, localize)}{' '}
+        {localize(nextStep(away))}
       </span>
-      {away.closest != null && (
+      {away.closest != null && (!away.agent || away.agent.owner) && (
         <button
           type="button"
           className="btn btn-neutral shrink-0 px-3 py-1 text-sm"
           onClick={() => selectModel(away.closest as string)}
         >
-          {localize('com_ui_model_away_use' as Parameters<Localize>[0], { 0: away.closest })}
+          {localize(
+            (away.agent
+              ? 'com_ui_model_away_agent_use'
+              : 'com_ui_model_away_use') as Parameters<Localize>[0],
+            { 0: away.closest },
+          )}
         </button>
       )}
     </div>

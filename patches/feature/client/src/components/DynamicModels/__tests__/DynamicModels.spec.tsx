@@ -88,15 +88,6 @@ describe('DynamicModelName', () => {
     expect(screen.queryByText('openai/gpt-4o')).toBeNull();
   });
 
-  it('wraps the badges of a narrow menu onto the next line, never cuts one off', () => {
-    renderProxyGpt4o();
-    /** In the real menu (v0.8.7, 1280 px) four badges did not fit: "Vision" showed as "Visio"
-     * and "Tools" not at all, with nothing to show them on hover */
-    const badges = screen.getByText(t.com_ui_dynamic_models_tools).parentElement;
-    expect(badges).toHaveClass('flex-wrap');
-    expect(badges).not.toHaveClass('overflow-hidden');
-  });
-
   it('keeps the id as the name when no label is given, and shows only what is known', () => {
     renderWith(
       <DynamicModelName endpoint="MyProxy" modelId="meta/llama">
@@ -107,6 +98,28 @@ describe('DynamicModelName', () => {
     expect(screen.getByText('meta/llama')).toBeInTheDocument();
     expect(screen.getByText('128K context')).toBeInTheDocument();
     expect(screen.queryByText(/per 1M/)).toBeNull();
+  });
+
+  it('in a full row truncates the label, never a badge: the badges wrap, nothing clips them', () => {
+    const long = { ...proxy.meta?.['openai/gpt-4o'], label: 'A very long label '.repeat(8) };
+    renderWith(
+      <DynamicModelName endpoint="MyProxy" modelId="openai/gpt-4o">
+        openai/gpt-4o
+      </DynamicModelName>,
+      { MyProxy: { ...proxy, meta: { 'openai/gpt-4o': long } } },
+    );
+    /** In the real menu (v0.8.7, 1280 px) four badges did not fit: "Vision" showed as "Visio"
+     * and "Tools" not at all. jsdom has no layout: the classes are what the browser check measures */
+    const label = screen.getByText(/A very long label/);
+    expect(label).toHaveClass('truncate', 'flex-1');
+    const tools = screen.getByText(t.com_ui_dynamic_models_tools);
+    expect(tools).toHaveClass('shrink-0', 'whitespace-nowrap');
+    for (let box = tools.parentElement; box && box !== label.parentElement; box = box.parentElement) {
+      expect(box).not.toHaveClass('overflow-hidden');
+      expect(box).not.toHaveClass('truncate');
+      expect(box).toHaveClass('flex-wrap');
+    }
+    expect(label).not.toHaveClass('shrink-0');
   });
 
   it("renders LibreChat's own name for models without metadata and other endpoints", () => {
