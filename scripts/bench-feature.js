@@ -3,7 +3,7 @@
  * Feature benchmark: per-user dynamic models on a patched LibreChat tree (v0.8.0 and later).
  *
  *   node scripts/bench-feature.js /path/to/patched/LibreChat [--users 50] [--requests 200] [--sessions 6]
- *     [--delay 2000] [--openrouter 300]
+ *     [--delay 2000] [--openrouter 300] [--redis redis://127.0.0.1:PORT]
  *
  * The tree must be installed (npm dependencies, `npm run build:packages`) and patched with
  * `librechat-dynmodels apply`; the unpatched `getModelsConfig` is loaded from the tool's backup
@@ -30,6 +30,11 @@
  * cache, and it prints the size of one cached entry with its metadata and the upstream requests one
  * list fetch makes, for an OpenRouter-shaped answer and for a LiteLLM proxy (`/model/info`).
  *
+ * With `--redis URI` LibreChat's caches (and the feature's `USER_MODELS` store) live in that Redis
+ * (`USE_REDIS=true`, `REDIS_URI`), as with several API instances: only the warm-cache latency is
+ * measured then (Redis keeps time by its own clock, so the simulated day would not expire anything),
+ * on the real clock, after one fetch per user. Use an empty, throwaway Redis: the run writes to it.
+ *
  * On a native release (v0.8.5 and later, patched with the native extras series) the unpatched
  * controller runs LibreChat's own per-user loader (`createLoadConfigModels` with its own
  * `fetchModels`) against the same fake provider, so its upstream count is measured, not computed.
@@ -42,12 +47,14 @@ const path = require('path');
 const Module = require('module');
 
 function parseArgs(argv) {
-  const options = { users: 50, requests: 200, sessions: 6, samples: 5000, delay: 0, openrouter: 0 };
+  const options = { users: 50, requests: 200, sessions: 6, samples: 5000, delay: 0, openrouter: 0, redis: '' };
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
     const match = /^--(users|requests|sessions|samples|delay|openrouter)$/.exec(argv[i]);
     if (match) {
       options[match[1]] = parseInt(argv[++i], 10);
+    } else if (argv[i] === '--redis') {
+      options.redis = argv[++i] ?? '';
     } else {
       rest.push(argv[i]);
     }
@@ -62,6 +69,11 @@ function parseArgs(argv) {
 }
 
 const options = parseArgs(process.argv.slice(2));
+if (options.redis) {
+  /* Read by LibreChat's cache modules when they load, below */
+  process.env.USE_REDIS = 'true';
+  process.env.REDIS_URI = options.redis;
+}
 const api = path.join(options.tree, 'api');
 const backup = path.join(
   options.tree,
@@ -211,6 +223,13 @@ async function main() {
 
   const modelRequests = events.filter((event) => event.kind === 'models').length;
 
+  if (options.redis) {
+    Date.now = realNow;
+    await warmLatencyOnRedis(patched, unpatched, users);
+    server.close();
+    process.exit(0);
+  }
+
   /** Runs the day through one controller; answers its upstream fetches and the worst 5-minute window. */
   async function simulateDay(controller, refresh) {
     upstreamCalls.clear();
@@ -318,6 +337,46 @@ async function main() {
   }
   server.close();
   process.exit(0);
+}
+
+/**
+ * `--redis`: getModelsConfig on a warm per-user cache held in Redis, patched against unpatched, on
+ * the real clock; the same samples and figures as the in-memory run.
+ */
+async function warmLatencyOnRedis(patched, unpatched, users) {
+  const req = { user: users[0] };
+  upstreamCalls.clear();
+  await patched.getModelsConfig(req);
+  await settleBackgroundFetches();
+  const config = await patched.getModelsConfig(req);
+  if (!config[endpointName]?.includes(`${keyOf(users[0].id)}-model-1`)) {
+    throw new Error(`${users[0].id} did not get its own models through Redis`);
+  }
+  await unpatched.getModelsConfig(req);
+  const before = upstreamCalls.get(keyOf(users[0].id)) ?? 0;
+  const timings = { patched: [], unpatched: [] };
+  for (let i = 0; i < options.samples; i++) {
+    for (const [name, controller] of [
+      ['patched', patched],
+      ['unpatched', unpatched],
+    ]) {
+      const t0 = process.hrtime.bigint();
+      await controller.getModelsConfig(req);
+      timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  const patchedOnly = (upstreamCalls.get(keyOf(users[0].id)) ?? 0) - before;
+  const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))];
+  const ms = (value) => `${value.toFixed(3)} ms`;
+  console.log(`getModelsConfig, warm cache in Redis ${options.redis} (${options.samples} samples each):`);
+  for (const name of ['unpatched', 'patched']) {
+    console.log(`  ${name.padEnd(9)}  median ${ms(quantile(timings[name], 0.5))}  p99 ${ms(quantile(timings[name], 0.99))}`);
+  }
+  console.log(
+    `  added      median ${ms(quantile(timings.patched, 0.5) - quantile(timings.unpatched, 0.5))}` +
+      ' (target: under 1 ms median)',
+  );
+  console.log(`upstream fetches during the samples (both controllers): ${patchedOnly}`);
 }
 
 /** Waits until the fake provider has had no request for 200 ms (real time). */
