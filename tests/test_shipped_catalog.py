@@ -62,3 +62,14 @@ def test_every_series_validates_and_keeps_the_model_filters_in_the_config_schema
         assert "export * from './modelFilters';" in added, series.id
         installed = {shared.path for shared in series.shared_files()}
         assert "packages/data-provider/src/modelFilters.ts" in installed, series.id
+
+
+def test_every_native_series_that_guards_the_send_guards_voice_input_too() -> None:
+    """Voice input submits through AudioRecorder's `ask`: unguarded, it sends with a model that went away."""
+    for series in CATALOG.series.values():
+        if not series.id.startswith("dynmodels-native-"):
+            continue
+        glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
+        added = [line[1:].strip() for line in glue.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        if any("modelAway.guard(" in line for line in added):
+            assert "ask={modelAway.guard(submitMessage)}" in added, series.id
