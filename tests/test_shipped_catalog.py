@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
+import re
+
+import pytest
 
 from librechat_dynmodels.catalog import default_catalog_dir, load_catalog
 
@@ -73,3 +77,40 @@ def test_every_native_series_that_guards_the_send_guards_voice_input_too() -> No
         added = [line[1:].strip() for line in glue.splitlines() if line.startswith("+") and not line.startswith("+++")]
         if any("modelAway.guard(" in line for line in added):
             assert "ask={modelAway.guard(submitMessage)}" in added, series.id
+
+
+# static imports (`from './x'`, `import './x'`) and unconditional requires (`= require('./x')`); a
+# require behind a condition (`layout.ownCache ? require('../userModelsCache') : null`) is optional
+RELATIVE_IMPORT = re.compile(r"""(?:\bfrom\s+|^import\s+|=\s*require\()['"](\.\.?/[^'"]+)['"]""", re.M)
+MODULE_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.tsx", "/index.js")
+FEATURE_PATHS = {shared.path for series in CATALOG.series.values() for shared in series.shared_files()}
+
+
+@pytest.mark.parametrize(
+    "series_id",
+    [
+        pytest.param(
+            sid,
+            marks=pytest.mark.xfail(strict=True, reason="useKeepListedModel.ts without ./useModelAway (v0.7.x owner)"),
+        )
+        if sid == "dynmodels-v0.7.5"
+        else sid
+        for sid in sorted(CATALOG.series)
+    ],
+)
+def test_every_feature_file_a_series_imports_is_installed_by_that_series(series_id: str) -> None:
+    """A relative import of an installed feature file that names another feature file needs that file too.
+
+    dynmodels-v0.8.0 and v0.8.2 installed useKeepListedModel.ts, which imports './useModelAway', without
+    useModelAway.ts: "Cannot find module" in the client build and its spec. An import of one of
+    LibreChat's own files (no series installs it) is not checked here: that needs the release's tree.
+    """
+    installed = {shared.path: shared.source for shared in CATALOG.series[series_id].shared_files()}
+    missing = []
+    for path, source in installed.items():
+        for spec in RELATIVE_IMPORT.findall((FEATURE / source).read_text()):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), spec))
+            candidates = [target + suffix for suffix in MODULE_SUFFIXES]
+            if any(c in FEATURE_PATHS for c in candidates) and not any(c in installed for c in candidates):
+                missing.append(f"{path} imports {spec}")
+    assert missing == []
