@@ -977,6 +977,9 @@ class LiveCheck:
         chats = self.processes.log("litellm").count("POST /v1/chat/completions")
         sent_before = len(user.net.calls("POST", f"/api/agents/chat/{ENDPOINT}"))
         box = user.driver.find_element(By.CSS_SELECTOR, 'textarea[data-testid="text-input"], #prompt-textarea')
+        # the page loaded anew: the input stays disabled ("Set your Key ...") until the key query answers
+        if not user.menu.wait(lambda: box.is_enabled(), 30):
+            return False, f"notice shown: {shown} {text!r}; the chat input stays disabled ({box.get_attribute('placeholder')!r})"
         box.send_keys("is anyone there?")
         box.send_keys(Keys.ENTER)
         time.sleep(4)  # a message the page sent reaches the server and the gateway within this
