@@ -24,7 +24,10 @@ function useConversationWithGuard(isAuthenticated: boolean) {
 }
 
 /** A conversation on an endpoint (a custom endpoint's name, which older releases do not type) */
-function renderGuard(conversation: { endpoint: string; model: string }, isAuthenticated = true) {
+function renderGuard(
+  conversation: { endpoint: string; model: string; conversationId?: string | null },
+  isAuthenticated = true,
+) {
   const wrapper = ({ children }: { children: React.ReactNode }) => (
     <RecoilRoot initializeState={({ set }) => set(modelAwayNoticeMounted, noticeMounted)}>
       {children}
@@ -54,11 +57,39 @@ describe('useKeepListedModel', () => {
     noticeMounted = 0;
   });
 
-  it('switches nothing while the chat form shows the model-away notice (it offers the switch)', () => {
+  it('switches a new chat whose default the key change took away, even with the notice shown', () => {
     noticeMounted = 1;
     const view = renderGuard({ endpoint: 'LiteLLM', model: 'gpt-4o-mini' });
     listsChange(view, ALICE);
+    expect(selectedModel(view)).toBe('alice-1');
+  });
+
+  it('switches a new chat without an id yet after the key is revoked, with the notice shown', () => {
+    noticeMounted = 1;
+    mockModels = ALICE;
+    const view = renderGuard({ endpoint: 'LiteLLM', model: 'alice-2', conversationId: null });
+    listsChange(view, DEFAULTS);
     expect(selectedModel(view)).toBe('gpt-4o-mini');
+  });
+
+  it('switches nothing in an existing conversation while the notice is shown (it offers the switch)', () => {
+    noticeMounted = 1;
+    const view = renderGuard({ endpoint: 'LiteLLM', model: 'gpt-4o-mini', conversationId: 'c-1' });
+    listsChange(view, ALICE);
+    expect(selectedModel(view)).toBe('gpt-4o-mini');
+  });
+
+  it('keeps a new chat’s preset model that was unlisted before the change while the notice is shown', () => {
+    noticeMounted = 1;
+    const view = renderGuard({ endpoint: 'LiteLLM', model: 'preset-gone' });
+    listsChange(view, ALICE);
+    expect(selectedModel(view)).toBe('preset-gone');
+  });
+
+  it('switches an existing conversation when no notice is mounted', () => {
+    const view = renderGuard({ endpoint: 'LiteLLM', model: 'gpt-4o-mini', conversationId: 'c-1' });
+    listsChange(view, ALICE);
+    expect(selectedModel(view)).toBe('alice-1');
   });
 
   it('switches the selected model to the first of the user’s list after a key is saved', () => {
