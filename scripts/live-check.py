@@ -793,11 +793,14 @@ class LiveCheck:
         shown = [el for el in user.driver.find_elements(By.CSS_SELECTOR, '[data-testid="model-away-notice"]') if el.is_displayed()]
         return shown[0] if shown else None
 
-    def follow_list(self, user: User, models: list[str]) -> tuple[bool, str]:
-        """The selected model becomes one of ``models`` once the list changed: the page switches it
-        where the series has no went-away notice; where it has (menu_glue), nothing switches by
-        itself: the notice names the unlisted model and offers a listed one, and the user's click
-        on its "Use MODEL" selects it (which this does)."""
+    def follow_list(self, user: User, models: list[str], click_notice: bool = False) -> tuple[bool, str]:
+        """The selected model becomes one of ``models`` once the list changed. In a new chat the
+        page switches it by itself, with no went-away notice (useKeepListedModel: the key change
+        took the default away, the user never chose it), also where the series has the notice
+        (menu_glue): a notice there fails the step. ``click_notice`` is for an existing
+        conversation whose model went away (menu_glue): nothing switches by itself, the notice
+        names the model and offers a listed one, and the user's click on its "Use MODEL" selects
+        it (which this does)."""
         from selenium.webdriver.common.by import By
 
         def selected() -> bool:
@@ -805,10 +808,17 @@ class LiveCheck:
 
         if not self.menu_glue:
             return user.menu.wait(selected, 20), "the page switched the selected model"
-        if not user.menu.wait(lambda: selected() or self.away_notice(user) is not None, 20):
-            return False, "neither a listed selected model nor the went-away notice"
-        if selected():
-            return True, "the selected model is listed (no notice)"
+        if not click_notice:
+            switched = user.menu.wait(selected, 20)
+            notice = self.away_notice(user)
+            if notice is not None:
+                text = str(notice.text).replace("\n", " ")
+                return False, f"a new chat shows the went-away notice {text!r} (selected {user.menu.button_text()!r}): the page should have switched to one of {models} by itself"
+            if not switched:
+                return False, f"the page did not switch the selected model to one of {models} (selected {user.menu.button_text()!r})"
+            return True, "the page switched the selected model by itself, no notice, no click"
+        if not user.menu.wait(lambda: self.away_notice(user) is not None, 20):
+            return False, f"no went-away notice (selected {user.menu.button_text()!r})"
         notice = self.away_notice(user)
         text = str(notice.text).replace("\n", " ")
         buttons = notice.find_elements(By.TAG_NAME, "button")
@@ -975,9 +985,13 @@ class LiveCheck:
         self.shots.take(user.driver, f"{user.name}-went-away-notice")
         box.send_keys(Keys.CONTROL, "a")
         box.send_keys(Keys.DELETE)
-        picked, how = self.follow_list(user, ALICE_NEXT)
+        picked, how = self.follow_list(user, ALICE_NEXT, click_notice=True)
         ok = shown and wanted in text and f"Use {ALICE_NEXT[0]}" in text and not sent and not forwarded and picked
-        return ok, f"notice shown: {shown} {text!r}; a message typed and Enter: {sent} chat request(s), {forwarded} to the gateway; {how}"
+        # back to a new chat, where the next key changes (revoke, save again) switch by themselves
+        user.driver.get(f"{self.base}/c/new")
+        user.menu.wait(lambda: user.menu.button_text(), 60)
+        self.settle(user)
+        return ok, f"notice shown: {shown} {text!r}; a message typed and Enter: {sent} chat request(s), {forwarded} to the gateway; {how}; then a new chat"
 
     def _menu_refresh(self, user: User) -> tuple[bool, str]:
         self.need_menu_glue()  # before selenium's import: the step says so without it
