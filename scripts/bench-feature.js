@@ -284,22 +284,7 @@ async function main() {
   const req = { user: users[0] };
   await patched.getModelsConfig(req);
   await unpatched.getModelsConfig(req);
-  const timings = { patched: [], unpatched: [] };
-  for (let i = 0; i < options.samples; i++) {
-    for (const [name, controller] of [
-      ['patched', patched],
-      ['unpatched', unpatched],
-    ]) {
-      const t0 = process.hrtime.bigint();
-      await controller.getModelsConfig(req);
-      timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    await new Promise((resolve) => setImmediate(resolve)); // as a server does between requests
-  }
-  const quantile = (values, q) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  };
+  const timings = await timeWarmPath(patched, unpatched, req);
   const ms = (value) => `${value.toFixed(3)} ms`;
   const median = { patched: quantile(timings.patched, 0.5), unpatched: quantile(timings.unpatched, 0.5) };
   const p99 = { patched: quantile(timings.patched, 0.99), unpatched: quantile(timings.unpatched, 0.99) };
@@ -339,6 +324,28 @@ async function main() {
   process.exit(0);
 }
 
+/** `getModelsConfig` of both controllers, interleaved, `options.samples` times each (ms) */
+async function timeWarmPath(patched, unpatched, req) {
+  const timings = { patched: [], unpatched: [] };
+  for (let i = 0; i < options.samples; i++) {
+    for (const [name, controller] of [
+      ['patched', patched],
+      ['unpatched', unpatched],
+    ]) {
+      const t0 = process.hrtime.bigint();
+      await controller.getModelsConfig(req);
+      timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // as a server does between requests
+  }
+  return timings;
+}
+
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
 /**
  * `--redis`: getModelsConfig on a warm per-user cache held in Redis, patched against unpatched, on
  * the real clock; the same samples and figures as the in-memory run.
@@ -354,19 +361,8 @@ async function warmLatencyOnRedis(patched, unpatched, users) {
   }
   await unpatched.getModelsConfig(req);
   const before = upstreamCalls.get(keyOf(users[0].id)) ?? 0;
-  const timings = { patched: [], unpatched: [] };
-  for (let i = 0; i < options.samples; i++) {
-    for (const [name, controller] of [
-      ['patched', patched],
-      ['unpatched', unpatched],
-    ]) {
-      const t0 = process.hrtime.bigint();
-      await controller.getModelsConfig(req);
-      timings[name].push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  }
+  const timings = await timeWarmPath(patched, unpatched, req);
   const patchedOnly = (upstreamCalls.get(keyOf(users[0].id)) ?? 0) - before;
-  const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))];
   const ms = (value) => `${value.toFixed(3)} ms`;
   console.log(`getModelsConfig, warm cache in Redis ${options.redis} (${options.samples} samples each):`);
   for (const name of ['unpatched', 'patched']) {
