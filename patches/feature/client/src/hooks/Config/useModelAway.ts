@@ -1,7 +1,7 @@
 import { useCallback, useContext, useEffect, useMemo } from 'react';
 import { atom, useRecoilState, useSetRecoilState } from 'recoil';
 import { defaultContext } from '@tanstack/react-query';
-import { DYNAMIC_MODELS_QUERY_KEY } from 'librechat-data-provider';
+import { Constants, DYNAMIC_MODELS_QUERY_KEY, QueryKeys } from 'librechat-data-provider';
 import { useGetModelsQuery } from 'librechat-data-provider/react-query';
 import type {
   TDynamicModelsState,
@@ -155,6 +155,9 @@ export function useKeepPresetModel() {
   );
 }
 
+/** Saved conversations already checked against `keepPresetModel` in this page (see below) */
+const checkedConversations = new Set<string>();
+
 /**
  * The model of conversation `index` when its dynamic endpoint's list lacks it: what the notice
  * shows, `selectModel` to switch to a listed model (the user's choice, never automatic), and
@@ -170,6 +173,36 @@ export default function useModelAway(index = 0) {
     setMounted((count) => count + 1);
     return () => setMounted((count) => count - 1);
   }, [setMounted]);
+
+  /**
+   * A saved conversation opened by a page load is built (`useNewConvo`) before the page's first
+   * `POST /api/models/fetch` answers; without fetch state `keepPresetModel` cannot tell the
+   * endpoint is dynamic, and `buildDefaultConvo` has swapped an unlisted model for the list's first.
+   * Once the state arrives, each saved conversation is checked once against its saved copy (the
+   * conversation query LibreChat's route reads), so the notice shows instead of the silent swap;
+   * a model the user picks afterwards is never undone.
+   */
+  const queryClient = useContext(defaultContext);
+  useEffect(() => {
+    const id = conversation?.conversationId;
+    const endpoint = conversation?.endpoint;
+    if (
+      !conversation ||
+      !id ||
+      id === Constants.NEW_CONVO ||
+      !endpoint ||
+      !dynamic?.[endpoint] ||
+      checkedConversations.has(id)
+    ) {
+      return;
+    }
+    checkedConversations.add(id);
+    const saved = queryClient?.getQueryData<TConversationLike>([QueryKeys.conversation, id]);
+    const kept = keepPresetModel(conversation, saved, modelsConfig, dynamic);
+    if (kept !== conversation) {
+      setConversation(kept);
+    }
+  }, [conversation, dynamic, modelsConfig, queryClient, setConversation]);
 
   const away = useMemo(
     () => findModelAway(conversation as TConversationLike, modelsConfig, dynamic),

@@ -160,7 +160,7 @@ describe('a preset or model spec whose dynamic endpoint no longer lists its mode
     keepPresetModel(
       buildDefaultConvo({
         models: LISTS.LiteLLM,
-        conversation: { conversationId: 'new', endpoint: 'LiteLLM' } as TConversation,
+        conversation: { conversationId: 'new', endpoint: 'LiteLLM' } as unknown as TConversation,
         endpoint: 'LiteLLM' as EModelEndpoint,
         lastConversationSetup: preset as unknown as TConversation,
       }),

@@ -1,9 +1,9 @@
 import React from 'react';
 import { RecoilRoot, useRecoilValue } from 'recoil';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { render, renderHook, screen } from '@testing-library/react';
+import { act, render, renderHook, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { storeDynamicModelsState } from 'librechat-data-provider';
+import { QueryKeys, storeDynamicModelsState } from 'librechat-data-provider';
 import type { TConversation, TDynamicModelsState, TModelsConfig } from 'librechat-data-provider';
 
 let mockModels: TModelsConfig | undefined;
@@ -111,6 +111,34 @@ describe('ModelAwayNotice with useModelAway', () => {
     expect(screen.queryByRole('alert')).toBeNull();
     await user.click(screen.getByRole('button', { name: 'send' }));
     expect(onSubmit).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives a reopened chat its saved model back once the fetch state arrives, then never again', async () => {
+    /** A page load built the saved chat before the first fetch answered: buildDefaultConvo had
+     * swapped its unlisted model for the list's first, and nothing said so */
+    const queryClient = new QueryClient();
+    queryClient.setQueryData([QueryKeys.conversation, 'reopened'], conversationOf('openai/gpt-4o'));
+    const swapped = conversationOf('openai/gpt-4o-mini', { conversationId: 'reopened' });
+    const user = userEvent.setup();
+    render(<Form onSubmit={jest.fn()} />, {
+      wrapper: ({ children }: { children: React.ReactNode }) => (
+        <QueryClientProvider client={queryClient}>
+          <RecoilRoot initializeState={({ set }) => set(store.conversationByIndex(0), swapped)}>
+            {children}
+          </RecoilRoot>
+        </QueryClientProvider>
+      ),
+    });
+    expect(screen.queryByRole('alert')).toBeNull();
+
+    act(() => storeDynamicModelsState(queryClient, KEYED));
+    expect(screen.getByTestId('model').textContent).toBe('openai/gpt-4o');
+    expect(screen.getAllByRole('alert')).toHaveLength(1);
+
+    await user.click(screen.getByRole('button', { name: /openai\/gpt-4o-mini/ }));
+    act(() => storeDynamicModelsState(queryClient, { LiteLLM: { source: 'user', fetchedAt: 2000 } }));
+    expect(screen.getByTestId('model').textContent).toBe('openai/gpt-4o-mini');
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 
   it('says why: no key, key changed, not listed (localized)', () => {
