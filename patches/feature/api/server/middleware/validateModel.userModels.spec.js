@@ -191,19 +191,22 @@ const givesReasons = require('fs')
   .readFileSync(require.resolve('./validateModel'), 'utf8')
   .includes('describeModelRefusal');
 
+/** What the API answers for alice's `gone-model`, which her key does not list */
+const GONE_MODEL_REFUSAL = {
+  type: 'model_not_listed',
+  message: 'Illegal model request',
+  model: 'gone-model',
+  endpoint: 'LiteLLM',
+  reason: 'not_listed',
+  info: 'LiteLLM|gone-model',
+};
+
 (givesReasons ? describe : describe.skip)(
   'validateModel refuses a dynamic endpoint’s missing model with its reason', () => {
   it('not_listed: the user’s key does not list the model', async () => {
     const { next, res } = await run('alice', 'gone-model');
     expect(next).not.toHaveBeenCalled();
-    expect(refusalOf(res)).toEqual({
-      type: 'model_not_listed',
-      message: 'Illegal model request',
-      model: 'gone-model',
-      endpoint: 'LiteLLM',
-      reason: 'not_listed',
-      info: 'LiteLLM|gone-model',
-    });
+    expect(refusalOf(res)).toEqual(GONE_MODEL_REFUSAL);
     /** LibreChat's violation is logged as before */
     expectViolation('alice');
   });
@@ -282,12 +285,7 @@ const agentsInitialize = (() => {
 
   it('names the agent, the model and why, as validateModel does', async () => {
     expect(await agentRefusal('alice', agent)).toEqual({
-      type: 'model_not_listed',
-      message: 'Illegal model request',
-      model: 'gone-model',
-      endpoint: 'LiteLLM',
-      reason: 'not_listed',
-      info: 'LiteLLM|gone-model',
+      ...GONE_MODEL_REFUSAL,
       agent_id: 'agent_1',
       agent: 'Research',
     });
