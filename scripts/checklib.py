@@ -264,26 +264,52 @@ class ModelMenu:
             chain.send_keys(Keys.ESCAPE)
         chain.perform()
 
+    def settled(self, element: Any) -> bool:
+        """Whether an element is fully shown: not fading in or out (a menu closed by the step before
+        stays in the page while it fades; a hover or click on it lands on nothing)."""
+        return bool(self.driver.execute_script(
+            "for (let e = arguments[0]; e; e = e.parentElement) {"
+            " if (e.getAnimations().some((a) => a.playState === 'running')) return false; } return true;", element))
+
     def open(self) -> None:
         """Opens the model menu (closing whatever menu or dialog is open first)."""
         from selenium.webdriver.common.by import By
 
         menu = f"#endpoint-{self.endpoint}-menu"
+        def shown() -> bool:
+            return any(row.is_displayed() and self.settled(row) for row in self.driver.find_elements(By.CSS_SELECTOR, menu))
+
         for _ in range(3):
-            if self.driver.find_elements(By.CSS_SELECTOR, menu):
+            if shown():
                 return
             self.escape()
+            self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, menu), 3)  # one fading out
             self.click_js('button[aria-label="Select a model"]')
-            if self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, menu), 5):
+            if self.wait(shown, 5):
                 return
         raise RuntimeError("the model menu does not open")
 
     def open_key_dialog(self) -> None:
+        """Opens the endpoint's key dialog from its gear in the model menu. A click that lands while
+        the menu still animates (in, or out after the step before closed it) opens nothing: then the
+        menu is closed and opened again, up to three times."""
         from selenium.webdriver.common.by import By
 
-        self.open()
-        self.click_js(f"#endpoint-{self.endpoint}-settings")
-        self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, "input#apiKey"))
+        def dialog_shown() -> bool:
+            return any(field.is_displayed() for field in self.driver.find_elements(By.CSS_SELECTOR, "input#apiKey"))
+
+        for _ in range(3):
+            self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, f"#endpoint-{self.endpoint}-menu") or dialog_shown(), 3)
+            if dialog_shown():
+                return
+            self.open()
+            self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, f"#endpoint-{self.endpoint}-settings"), 5)
+            time.sleep(0.3)  # the menu's open animation
+            self.click_js(f"#endpoint-{self.endpoint}-settings")
+            if self.wait(dialog_shown, 8):
+                return
+            self.escape(2)
+        raise RuntimeError(f"the key dialog of {self.endpoint} does not open from its gear in the model menu")
 
     def items(self, model: str) -> list[Any]:
         from selenium.webdriver.common.by import By

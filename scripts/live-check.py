@@ -1006,9 +1006,17 @@ class LiveCheck:
         fetches = len(user.net.calls("POST", "/api/models/fetch"))
         upstream = gateway_calls(self.calls_log, user.name)
         try:
-            user.menu.show_models(ALICE_MODELS[0])
-            user.menu.wait(lambda: user.driver.find_elements(By.CSS_SELECTOR, css), 10)
-            item = [el for el in user.driver.find_elements(By.CSS_SELECTOR, css) if el.is_displayed()][-1]
+            def shown() -> list[Any]:
+                return [el for el in user.driver.find_elements(By.CSS_SELECTOR, css) if el.is_displayed() and user.menu.settled(el)]
+
+            for _ in range(3):
+                user.menu.show_models(ALICE_MODELS[0])
+                if user.menu.wait(shown, 10):
+                    break
+                user.menu.escape(2)
+            else:
+                raise RuntimeError(f"the refresh control of {ENDPOINT} is not shown in the model menu")
+            item = shown()[-1]
             label, text_before = item.get_attribute("aria-label"), str(item.text).replace("\n", " ")
             user.driver.execute_script(WATCH_SPINNER_JS, css)
             item.click()
