@@ -107,6 +107,16 @@ OPENROUTER_ITEMS = {
 }  # fmt: skip
 OPENROUTER_BADGES = {"openrouter/or-model-a": ["OR Model A", "8K context", "$1.00 / $2.00 per 1M", "Vision"], "openrouter/or-model-b": ["OR Model B", "128K context", "Free"]}
 NO_MENU_GLUE = "not applicable (series has no menu glue)"
+# the label and badges of a model's name (arguments[0]) drawn outside its menu row's box
+OUTSIDE_ROW_JS = """
+const name = arguments[0];
+const row = name.closest('[role="option"], [role="menuitem"], [role="menuitemradio"]') || name.parentElement;
+const box = row.getBoundingClientRect();
+return Array.from(name.querySelectorAll(':scope > span:first-child, :scope > span:nth-child(2) > span'))
+  .filter((part) => { const r = part.getBoundingClientRect();
+    return r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5 || r.left < box.left - 0.5 || r.right > box.right + 0.5; })
+  .map((part) => part.textContent.trim());
+"""
 
 
 # ----------------------------------------------------------------------------- set-up, pure parts
@@ -577,14 +587,16 @@ class User:
 @dataclass
 class Row:
     """A model row with metadata in the menu: its label and badges (as the page holds them), what of
-    it shows (a badge clipped by the menu's width does not), and its tooltip."""
+    it shows (a badge clipped by the menu's width does not), its tooltip, and the parts drawn outside
+    the row's own box (over the row above or below: a row of fixed height with badges wrapped)."""
 
     parts: list[str]
     shown: str
     title: str
+    outside: list[str] = field(default_factory=list)
 
     def clipped(self) -> list[str]:
-        return [part for part in self.parts if part not in self.shown]
+        return [part for part in self.parts if part not in self.shown or part in self.outside]
 
     def __str__(self) -> str:
         return " · ".join(self.parts) + (f" (title {self.title!r})" if self.title else "")
@@ -939,6 +951,7 @@ class LiveCheck:
                     [str(part.get_attribute("textContent") or "").strip() for part in els[-1].find_elements(By.XPATH, "./span[1] | ./span[2]/span")],
                     str(els[-1].text).replace("\n", " "),
                     str(els[-1].get_attribute("title") or ""),
+                    list(user.driver.execute_script(OUTSIDE_ROW_JS, els[-1]) or []),
                 )
                 for model, els in found().items()
                 if els
@@ -956,10 +969,10 @@ class LiveCheck:
         wrong = {model: rows[model].parts[1:] if model in rows else "no row" for model in mine if model not in rows or rows[model].parts[1:] != BADGES[model]}
         clipped = {model: row.clipped() for model, row in rows.items() if row.clipped()}
         info, lists = gateway_calls(self.calls_log, user.name, "/model/info"), gateway_calls(self.calls_log, user.name)
-        ok = not wrong and 1 <= info <= lists
+        ok = not wrong and not clipped and 1 <= info <= lists
         return ok, (
             f"rows {[str(row) for row in rows.values()]}; not the badges of {user.name}'s own models: {wrong or 'none'}; "
-            f"clipped by the menu's width: {clipped or 'none'}; gateway requests with {user.name}'s key: /model/info {info}, /models {lists}"
+            f"cut off or outside its row: {clipped or 'none'}; gateway requests with {user.name}'s key: /model/info {info}, /models {lists}"
         )
 
     def _went_away(self, user: User) -> tuple[bool, str]:
@@ -1045,9 +1058,9 @@ class LiveCheck:
         tooltip = rows[first].title if first in rows else ""
         described = first in tooltip and str(OPENROUTER_ITEMS[first]["description"]) in tooltip
         clipped = {model: row.clipped() for model, row in rows.items() if row.clipped()}
-        return not wrong and described, (
+        return not wrong and not clipped and described, (
             f"rows {[str(row) for row in rows.values()]}; not the provider's label and badges: {wrong or 'none'}; "
-            f"clipped by the menu's width: {clipped or 'none'}; {first}'s tooltip names its id and description: {described}"
+            f"cut off or outside its row: {clipped or 'none'}; {first}'s tooltip names its id and description: {described}"
         )
 
     def _refuses_other_model(self, bob: User) -> tuple[bool, str]:
