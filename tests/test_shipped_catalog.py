@@ -90,22 +90,11 @@ MODULE_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.tsx", 
 FEATURE_PATHS = {shared.path for series in CATALOG.series.values() for shared in series.shared_files()}
 
 
-@pytest.mark.parametrize(
-    "series_id",
-    [
-        pytest.param(
-            sid,
-            marks=pytest.mark.xfail(strict=True, reason="useKeepListedModel.ts without ./useModelAway (v0.7.x owner)"),
-        )
-        if sid == "dynmodels-v0.7.5"
-        else sid
-        for sid in sorted(CATALOG.series)
-    ],
-)
+@pytest.mark.parametrize("series_id", sorted(CATALOG.series))
 def test_every_feature_file_a_series_imports_is_installed_by_that_series(series_id: str) -> None:
     """A relative import of an installed feature file that names another feature file needs that file too.
 
-    dynmodels-v0.8.0 and v0.8.2 installed useKeepListedModel.ts, which imports './useModelAway', without
+    dynmodels-v0.8.0, v0.8.2 and v0.7.5 installed useKeepListedModel.ts, which imports './useModelAway', without
     useModelAway.ts: "Cannot find module" in the client build and its spec. An import of one of
     LibreChat's own files (no series installs it) is not checked here: that needs the release's tree.
     """
