@@ -68,15 +68,19 @@ def test_every_series_validates_and_keeps_the_model_filters_in_the_config_schema
         assert "packages/data-provider/src/modelFilters.ts" in installed, series.id
 
 
-def test_every_native_series_that_guards_the_send_guards_voice_input_too() -> None:
-    """Voice input submits through AudioRecorder's `ask`: unguarded, it sends with a model that went away."""
+def test_every_series_that_guards_the_send_guards_voice_input_too() -> None:
+    """Voice input submits through AudioRecorder's `ask`: unguarded, it sends with a model that went away.
+
+    Every release the catalog covers renders AudioRecorder with `ask={submitMessage}` in ChatForm.tsx
+    (v0.7.5 to main), so a series whose chat form guards the send guards `ask` too.
+    """
+    unguarded = []
     for series in CATALOG.series.values():
-        if not series.id.startswith("dynmodels-native-"):
-            continue
         glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
         added = [line[1:].strip() for line in glue.splitlines() if line.startswith("+") and not line.startswith("+++")]
-        if any("modelAway.guard(" in line for line in added):
-            assert "ask={modelAway.guard(submitMessage)}" in added, series.id
+        if any("modelAway.guard(" in line for line in added) and "ask={modelAway.guard(submitMessage)}" not in added:
+            unguarded.append(series.id)
+    assert unguarded == []
 
 
 # static imports (`from './x'`, `import './x'`) and unconditional requires (`= require('./x')`); a
@@ -86,22 +90,11 @@ MODULE_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.tsx", 
 FEATURE_PATHS = {shared.path for series in CATALOG.series.values() for shared in series.shared_files()}
 
 
-@pytest.mark.parametrize(
-    "series_id",
-    [
-        pytest.param(
-            sid,
-            marks=pytest.mark.xfail(strict=True, reason="useKeepListedModel.ts without ./useModelAway (v0.7.x owner)"),
-        )
-        if sid == "dynmodels-v0.7.5"
-        else sid
-        for sid in sorted(CATALOG.series)
-    ],
-)
+@pytest.mark.parametrize("series_id", sorted(CATALOG.series))
 def test_every_feature_file_a_series_imports_is_installed_by_that_series(series_id: str) -> None:
     """A relative import of an installed feature file that names another feature file needs that file too.
 
-    dynmodels-v0.8.0 and v0.8.2 installed useKeepListedModel.ts, which imports './useModelAway', without
+    dynmodels-v0.8.0, v0.8.2 and v0.7.5 installed useKeepListedModel.ts, which imports './useModelAway', without
     useModelAway.ts: "Cannot find module" in the client build and its spec. An import of one of
     LibreChat's own files (no series installs it) is not checked here: that needs the release's tree.
     """

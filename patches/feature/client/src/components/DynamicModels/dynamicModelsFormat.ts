@@ -1,7 +1,35 @@
 import type { TDynamicModelMeta, TDynamicModelsSource } from 'librechat-data-provider';
 
-/** A localisation request: the key of client/src/locales/en/translation.json and its values */
+/**
+ * A localisation request: a key of the release's English strings (client/src/locales/en/translation.json
+ * from v0.7.7, client/src/localization/languages/Eng.ts before) and its values
+ */
 export type TDynamicModelsPhrase = { key: string; values?: Record<string, string | number> };
+
+/** LibreChat's `localize` of any release, asked for a key alone (see {@link localizePhrase}) */
+export type TLocalizeKey = (phraseKey: never) => unknown;
+
+const PLACEHOLDER = /\{\{\s*(\w+)\s*\}\}|\{(\d+)\}/g;
+
+/**
+ * The text of a phrase: LibreChat's string for its key through the release's own `localize`
+ * (its language and fallback), asked without values, then its placeholders filled here in one
+ * pass (a value that looks like a placeholder stays as it is). The releases disagree on how values
+ * are passed: i18next's `localize(key, { 0: value })` with `{{0}}` in the strings from v0.7.7,
+ * `localize(key, ...values)` with `{0}` before (it prints an object of values as "[object Object]").
+ * Asked for the key alone, both give the string as written: i18next leaves a variable it was not
+ * given, v0.7.5's `format` a position it was not given.
+ */
+export function localizePhrase(localize: TLocalizeKey, { key, values }: TDynamicModelsPhrase): string {
+  const text = String(localize(key as never) ?? '');
+  if (!values) {
+    return text;
+  }
+  return text.replace(PLACEHOLDER, (match, name?: string, position?: string) => {
+    const value = values[(name ?? position) as string];
+    return value === undefined ? match : String(value);
+  });
+}
 
 /** Context windows in tokens: 131072 as "128K", 200000 as "200K", 1048576 as "1M" */
 export function formatTokenCount(tokens: number): string {

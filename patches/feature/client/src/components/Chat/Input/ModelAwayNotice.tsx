@@ -2,6 +2,7 @@ import React from 'react';
 import type { TModelNotListedReason } from 'librechat-data-provider';
 import type { TModelAway } from '~/hooks/Config/useModelAway';
 import { useLocalize } from '~/hooks';
+import { localizePhrase } from '~/components/DynamicModels/dynamicModelsFormat';
 
 type Localize = ReturnType<typeof useLocalize>;
 
@@ -19,13 +20,14 @@ export function modelAwayMessage(
   away: Pick<TModelAway, 'model' | 'endpoint' | 'reason'> & { agentName?: string },
   localize: Localize,
 ): string {
-  const key = (reasonKeys[away.reason] ?? reasonKeys.not_listed) as Parameters<Localize>[0];
-  const sentence = localize(key, { 0: away.model, 1: away.endpoint });
+  const key = reasonKeys[away.reason] ?? reasonKeys.not_listed;
+  const sentence = localizePhrase(localize, { key, values: { 0: away.model, 1: away.endpoint } });
   if (!away.agentName) {
     return sentence;
   }
-  const agent = localize('com_ui_model_away_agent' as Parameters<Localize>[0], {
-    0: away.agentName,
+  const agent = localizePhrase(localize, {
+    key: 'com_ui_model_away_agent',
+    values: { 0: away.agentName },
   });
   return `${agent} ${sentence}`;
 }
@@ -93,12 +95,10 @@ export default function ModelAwayNotice({
           className="btn btn-neutral shrink-0 px-3 py-1 text-sm"
           onClick={() => selectModel(away.closest as string)}
         >
-          {localize(
-            (away.agent
-              ? 'com_ui_model_away_agent_use'
-              : 'com_ui_model_away_use') as Parameters<Localize>[0],
-            { 0: away.closest },
-          )}
+          {localizePhrase(localize, {
+            key: away.agent ? 'com_ui_model_away_agent_use' : 'com_ui_model_away_use',
+            values: { 0: away.closest },
+          })}
         </button>
       )}
     </div>

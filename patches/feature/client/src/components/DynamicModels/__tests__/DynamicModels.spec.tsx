@@ -4,7 +4,6 @@ import userEvent from '@testing-library/user-event';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { storeDynamicModelsState } from 'librechat-data-provider';
 import type { TDynamicModelsSource } from 'librechat-data-provider';
-import translation from '~/locales/en/translation.json';
 
 const mockMutate = jest.fn();
 let mockIsLoading = false;
@@ -13,22 +12,25 @@ jest.mock('librechat-data-provider/react-query', () => ({
   useFetchUserModelsMutation: () => ({ mutate: mockMutate, isLoading: mockIsLoading }),
 }));
 
-/** LibreChat's i18n with its English strings, as `useLocalize` renders them */
+/** The release's English strings: locales/en/translation.json from v0.7.7, localization/languages/Eng.ts before */
+function mockEnglishStrings(): Record<string, string> {
+  try {
+    return jest.requireActual('~/locales/en/translation.json');
+  } catch {
+    return jest.requireActual('~/localization/languages/Eng').default;
+  }
+}
+
+/** LibreChat's `useLocalize` with its English strings, asked for a key (the feature fills the values) */
 jest.mock('~/hooks', () => ({
-  useLocalize:
-    () =>
-    (key: string, values?: Record<string, string | number>) =>
-      Object.entries(values ?? {}).reduce(
-        (text, [name, value]) => text.replace(`{{${name}}}`, String(value)),
-        (jest.requireActual('~/locales/en/translation.json') as Record<string, string>)[key] ?? key,
-      ),
+  useLocalize: () => (key: string) => mockEnglishStrings()[key] ?? key,
 }));
 
 import { DynamicModelGroups, DynamicModelName, DynamicModelsRefresh } from '..';
 
 const MINUTE = 60 * 1000;
 const NOW = new Date('2026-12-07T12:00:00Z').getTime();
-const t = translation as Record<string, string>;
+const t = mockEnglishStrings();
 
 let queryClient: QueryClient;
 

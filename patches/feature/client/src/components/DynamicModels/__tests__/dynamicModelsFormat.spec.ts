@@ -1,4 +1,3 @@
-import translation from '~/locales/en/translation.json';
 import {
   DYNAMIC_MODELS_REASONS,
   describeDefaultsReason,
@@ -7,6 +6,7 @@ import {
   formatPrice,
   formatTokenCount,
   groupModelsByPrefix,
+  localizePhrase,
   modelTooltip,
   retryAfterSeconds,
 } from '../dynamicModelsFormat';
@@ -14,6 +14,15 @@ import type { TDynamicModelsPhrase } from '../dynamicModelsFormat';
 
 const MINUTE = 60 * 1000;
 const NOW = 1_700_000_000_000;
+
+/** The release's English strings: locales/en/translation.json from v0.7.7, localization/languages/Eng.ts before */
+function englishStrings(): Record<string, string> {
+  try {
+    return jest.requireActual('~/locales/en/translation.json');
+  } catch {
+    return jest.requireActual('~/localization/languages/Eng').default;
+  }
+}
 
 describe('formatTokenCount', () => {
   it.each([
@@ -145,7 +154,7 @@ describe('retryAfterSeconds', () => {
 });
 
 describe('every phrase is a key of the English translation', () => {
-  it('names no key that client/src/locales/en/translation.json lacks', () => {
+  it('names no key that the release’s English strings lack', () => {
     const phrases: TDynamicModelsPhrase[] = [
       ...describeModelMeta({ contextWindow: 1, inputPrice: 1, outputPrice: 1, capabilities: ['vision', 'tools'] }),
       ...describeModelMeta({ inputPrice: 0, outputPrice: 0 }),
@@ -160,7 +169,43 @@ describe('every phrase is a key of the English translation', () => {
       { key: 'com_ui_dynamic_models_rate_limited' },
       { key: 'com_ui_dynamic_models_group_other' },
     ];
-    const missing = phrases.map(({ key }) => key).filter((key) => !(key in translation));
+    const english = englishStrings();
+    const missing = phrases.map(({ key }) => key).filter((key) => !(key in english));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('localizePhrase', () => {
+  /** LibreChat's i18next `localize` (v0.7.7 and later): `{{0}}`, a variable it is not given stays */
+  const i18next = (key: string, options?: Record<string, unknown>) =>
+    ({ price: '{{0}} / {{1}} per 1M', refresh: 'Refresh the models of {{0}}' })[key]?.replace(
+      /\{\{(\w+)\}\}/g,
+      (match, name) => (options?.[name] === undefined ? match : String(options[name])),
+    ) ?? key;
+  /** LibreChat's `localize(key, ...values)` of v0.7.5 and v0.7.6 (`String.prototype.format`): `{0}` */
+  const positional = (key: string, ...values: string[]) =>
+    ({ price: '{0} / {1} per 1M', refresh: 'Refresh the models of {0}' })[key]?.replace(
+      /{(\d+)}/g,
+      (match, position) => (typeof values[position] !== 'undefined' ? values[position] : match),
+    ) ?? key;
+
+  it.each([
+    ['i18next', i18next],
+    ['positional', positional],
+  ])('fills the values into the %s strings', (_, localize) => {
+    expect(localizePhrase(localize, { key: 'price', values: { 0: '$2.50', 1: '$10.00' } })).toBe(
+      '$2.50 / $10.00 per 1M',
+    );
+    expect(localizePhrase(localize, { key: 'refresh', values: { 0: 'LiteLLM' } })).toBe(
+      'Refresh the models of LiteLLM',
+    );
+    expect(localizePhrase(localize, { key: 'refresh' })).toMatch(/^Refresh the models of \{+0\}+$/);
+  });
+
+  it('never reads a value as a placeholder, and keeps one it has no value for', () => {
+    expect(localizePhrase(positional, { key: 'price', values: { 0: '{1}' } })).toBe('{1} / {1} per 1M');
+    expect(localizePhrase(i18next, { key: 'price', values: { 0: '{{1}}', 1: 'x' } })).toBe(
+      '{{1}} / x per 1M',
+    );
   });
 });
