@@ -465,5 +465,6 @@ def test_a_menu_row_names_the_badges_its_width_cuts_off() -> None:
 
 def test_a_menu_row_names_the_badges_drawn_outside_its_box() -> None:
     """v0.7.9's rows are 2rem high: badges wrapped onto a second line overlap the next row, all text shown."""
-    row = live.Row(["OR Model A", "8K context", "Vision"], "OR Model A 8K context Vision", "", outside=["8K context", "Vision"])
+    parts = ["OR Model A", "8K context", "Vision"]
+    row = live.Row(parts, "OR Model A 8K context Vision", "", outside=["8K context", "Vision"])
     assert row.clipped() == ["8K context", "Vision"]
