@@ -107,3 +107,26 @@ def test_every_feature_file_a_series_imports_is_installed_by_that_series(series_
             if any(c in FEATURE_PATHS for c in candidates) and not any(c in installed for c in candidates):
                 missing.append(f"{path} imports {spec}")
     assert missing == []
+
+
+# the feature's own i18n keys: a literal in an installed client file, added by the series' glue
+FEATURE_I18N_KEY = re.compile(r"""['"`](com_ui_(?:dynamic_models|model_away)_\w+)['"`]""")
+ADDED_I18N_KEY = re.compile(r"""^\+\s*['"]?(com_ui_(?:dynamic_models|model_away)_\w+)['"]?\s*:""", re.M)
+
+
+def test_every_i18n_key_an_installed_feature_file_names_is_added_by_that_series() -> None:
+    """A key missing from the release's strings renders as the key itself: v0.7.9's agent refusal read
+    "com_ui_model_away_agent The model ..." (ModelAwayNotice's modelNotListedError, native-only keys)."""
+    missing: dict[str, list[str]] = {}
+    for series in CATALOG.series.values():
+        used = {
+            key
+            for shared in series.shared_files()
+            if shared.path.startswith("client/") and ".spec." not in shared.path and "__tests__" not in shared.path
+            for key in FEATURE_I18N_KEY.findall((FEATURE / shared.source).read_text())
+        }
+        glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
+        absent = sorted(used - set(ADDED_I18N_KEY.findall(glue)))
+        if absent:
+            missing[series.id] = absent
+    assert missing == {}
