@@ -8,10 +8,10 @@ user-provided key and `models.fetch`, and the feature's contract (`GET /api/mode
 appear. Then, in headless Chromium through selenium:
 
   1. defaults: the model button shows `gpt-4o-mini`;
-  2. key saved (through the page's own key mutation): the menu lists the user's models without a
-     reload; the selected model is not switched silently: the went-away notice offers the first
-     of them and its button selects it;
-  3. key revoked: the defaults come back; the notice offers a listed model again;
+  2. key saved (through the page's own key mutation) in a new chat: the menu lists the user's
+     models without a reload and the page selects the first of them by itself, with no went-away
+     notice (the key change took the new chat's default away; the user never chose it);
+  3. key revoked: the defaults come back, a listed model selected the same way;
   4. reload: exactly one `POST /api/models/fetch`;
   5. tab hidden 5 minutes or more, then visible: one refresh; hidden less: none (the page's clock
      is moved forward for the hidden time, nothing waits);
@@ -25,7 +25,9 @@ appear. Then, in headless Chromium through selenium:
      selected from the presets menu: one notice, the model kept (no silent switch), sending
      blocked; a conversation with a saved agent whose dynamic provider no longer lists its model:
      the notice names the agent, the API's `model_not_listed` refusal in that conversation is shown
-     localised, and the owner's "Use X for this agent" saves X on the agent (one PATCH).
+     localised, and the owner's "Use X for this agent" saves X on the agent (one PATCH). Where the
+     series' chat form has no agent notice (before the native series), only the refusal's
+     localised text is checked and the notice steps say "not applicable", not counted.
 
 Screenshots of each step go to the folder given with --shots. Never part of the default tests.
 
@@ -301,8 +303,9 @@ def make_handler(api: StandInAPI) -> type[BaseHTTPRequestHandler]:
 class Check:
     """One browser session against the stand-in; each step records what it saw."""
 
-    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium_path: str, chromedriver: str) -> None:
+    def __init__(self, base: str, api: StandInAPI, shots: Path, chromium_path: str, chromedriver: str, agent_glue: bool = True) -> None:
         self.base, self.api = base, api
+        self.agent_glue = agent_glue
         self.shots = Shots(shots)
         self.driver = chromium(chromium_path, chromedriver)
         self.menu = ModelMenu(self.driver, "LiteLLM")
@@ -358,10 +361,10 @@ class Check:
         self.open_key_dialog()
         self.driver.find_element(By.CSS_SELECTOR, "input#apiKey").send_keys("sk-browser-check")
         self.button_with_text("Submit").click()
-        switched = self.take_offer(USER_MODELS[0])
+        switched = self.follows_list(USER_MODELS[0])
         self.settle()
         self.record(
-            "key saved: menu switches without a reload, the model only by the notice's offer",
+            "key saved: menu switches without a reload, a listed model selected, no notice",
             switched and self.menu_lists(USER_MODELS),
             f"{self._button()}; notice said {self.last_notice!r}",
         )
@@ -370,10 +373,10 @@ class Check:
         self.button_with_text("Revoke").click()
         self.wait(lambda: len(self.driver.find_elements(By.XPATH, '//button[normalize-space()="Revoke"]')) > 1, 5)
         self.button_with_text("Revoke").click()
-        back = self.take_offer("gpt-4o-mini")
+        back = self.follows_list("gpt-4o-mini")
         self.settle()
         self.record(
-            "key revoked: defaults, a listed model only by the notice's offer",
+            "key revoked: defaults, a listed model selected, no notice",
             back and self.menu_lists(DEFAULTS),
             f"{self._button()}; notice said {self.last_notice!r}",
         )
@@ -418,7 +421,7 @@ class Check:
         self.open_key_dialog()
         self.driver.find_element(By.CSS_SELECTOR, "input#apiKey").send_keys("sk-browser-check")
         self.button_with_text("Submit").click()
-        self.take_offer(USER_MODELS[0])
+        self.follows_list(USER_MODELS[0])
         self.settle()
         self.menu.show_models(USER_MODELS[0])
         shown = self.wait(lambda: "128K context" in self.submenu_text() and "Alice Two" in self.submenu_text(), 10)
@@ -465,22 +468,14 @@ class Check:
         self.record("key dialog refresh: reason for the defaults", reason, dialog_text.replace("\n", " "))
         self.api.key_refused = False
 
-    def take_offer(self, model: str) -> bool:
-        """After the list changed: the selected model is not switched silently (issue 28 item 5); the
-        went-away notice offers `model`, and its button (the user's choice) selects it."""
-        from selenium.webdriver.common.by import By
-
+    def follows_list(self, model: str) -> bool:
+        """After a key change in a new chat: the page selects `model` of the new list by itself and
+        shows no went-away notice (useKeepListedModel's new-chat rule; the notice is for a model the
+        user chose, as in the preset step)."""
         self.last_notice = ""
-        if not self.wait(lambda: f"Use {model}" in self.notice_text(), 20):
-            return False
+        switched = self.wait(lambda: model in self.model_button_text(), 20)
         self.last_notice = self.notice_text()
-        if model in self.model_button_text():
-            return False  # switched without the user's choice
-        self.menu.escape(3)
-        for button in self.driver.find_elements(By.XPATH, f'//button[normalize-space()="Use {model}"]'):
-            self.driver.execute_script("arguments[0].click()", button)
-            break
-        return self.wait(lambda: model in self.model_button_text() and not self.notice_text(), 10)
+        return switched and not self.last_notice
 
     def notice_text(self) -> str:
         from selenium.webdriver.common.by import By
@@ -507,8 +502,10 @@ class Check:
         self.wait(lambda: USER_MODELS[0] in self.model_button_text(), 60)
         self.settle()
         self.menu.click_js('[data-testid="presets-button"]')
-        self.wait(lambda: self.driver.find_elements(By.XPATH, '//*[@role="menuitem"][contains(., "Gone preset")]'), 10)
-        items = self.driver.find_elements(By.XPATH, '//*[@role="menuitem"][contains(., "Gone preset")]')
+        # a preset row is LibreChat's Presets MenuItem: role "option" (v0.8.x), "menuitem" elsewhere
+        preset_row = '//*[@role="menuitem" or @role="option"][contains(., "Gone preset")]'
+        self.wait(lambda: self.driver.find_elements(By.XPATH, preset_row), 10)
+        items = self.driver.find_elements(By.XPATH, preset_row)
         if items:
             self.driver.execute_script("arguments[0].click()", items[0])
         noticed = self.wait(lambda: GONE in self.notice_text(), 10)
@@ -533,6 +530,12 @@ class Check:
         text = self.notice_text()
         page = str(self.driver.find_element(By.TAG_NAME, "main").text) if self.driver.find_elements(By.TAG_NAME, "main") else ""
         refusal = f'Agent "Research": The model "{GONE}" is no longer listed by LiteLLM for your key.'
+        if not self.agent_glue:
+            # the series' chat form has no agent notice (useChatModelAway): the API's refusal still shows, localised
+            self.record("agent away: the API's refusal shown localised", refusal in page, f"refusal shown {refusal in page}: {page[-300:]!r}")
+            print(f"n/a  agent notice and owner's offer: {NO_AGENT_GLUE}", flush=True)
+            self.api.with_agent = False
+            return
         self.record(
             "agent away: notice names agent and model, refusal localised, sending blocked",
             noticed
@@ -561,6 +564,15 @@ class Check:
         return self.menu.describe()
 
 
+NO_AGENT_GLUE = "not applicable (series has no agent glue), not counted"
+
+
+def has_agent_glue(tree: Path) -> bool:
+    """Whether the tree's chat form shows the went-away notice for a conversation's agent (the native series)."""
+    form = tree / "client/src/components/Chat/Input/ChatForm.tsx"
+    return form.is_file() and "useChatModelAway" in form.read_text(errors="replace")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tree", type=Path, help="a patched LibreChat tree with a built client (client/dist)")
@@ -586,7 +598,7 @@ def main() -> int:
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(api))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    check = Check(base, api, args.shots, args.chromium, args.chromedriver)
+    check = Check(base, api, args.shots, args.chromium, args.chromedriver, agent_glue=has_agent_glue(args.tree))
     try:
         ok = check.run()
     finally:
