@@ -186,10 +186,13 @@ const refusalOf = (res) => {
   return null;
 };
 
-/** The refusal's reason is wired into validateModel by the series that carry issue 28's notice */
+/**
+ * Every series that wires the feature into validateModel gives the refusal's reason: the client's
+ * went-away notice reads it (v0.7.5's validateModel is left as released)
+ */
 const givesReasons = require('fs')
   .readFileSync(require.resolve('./validateModel'), 'utf8')
-  .includes('describeModelRefusal');
+  .includes('services/Config/userModels');
 
 /** What the API answers for alice's `gone-model`, which her key does not list */
 const GONE_MODEL_REFUSAL = {
