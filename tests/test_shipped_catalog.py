@@ -130,3 +130,22 @@ def test_every_i18n_key_an_installed_feature_file_names_is_added_by_that_series(
         if absent:
             missing[series.id] = absent
     assert missing == {}
+
+
+def _release(ref: str) -> tuple[int, ...] | None:
+    found = re.match(r"v(\d+)\.(\d+)\.(\d+)", ref)
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def test_every_series_from_v0_8_2_names_the_agent_whose_model_went_away() -> None:
+    """From v0.8.2 the release has what useChatModelAway asks of it (isEphemeralAgentId, the agent
+    query and update mutation): the chat form's notice covers a saved agent's model too, where
+    dynmodels-v0.8.2 and v0.8.3 used to stop at the conversation's own model."""
+    for series in CATALOG.series.values():
+        releases = [_release(ref) for ref in series.librechat]
+        if any(release is not None and release < (0, 8, 2) for release in releases):
+            continue
+        installed = {shared.path for shared in series.shared_files()}
+        assert "client/src/hooks/Config/useChatModelAway.ts" in installed, series.id
+        glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
+        assert "+  const modelAway = useChatModelAway(index);" in glue.splitlines(), series.id
