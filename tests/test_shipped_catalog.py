@@ -137,13 +137,13 @@ def _release(ref: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in found.groups()) if found else None
 
 
-def test_every_series_from_v0_8_2_names_the_agent_whose_model_went_away() -> None:
-    """From v0.8.2 the release has what useChatModelAway asks of it (isEphemeralAgentId, the agent
+def test_every_series_from_v0_8_0_names_the_agent_whose_model_went_away() -> None:
+    """From v0.8.0 the release has what useChatModelAway asks of it (isEphemeralAgent, the agent
     query and update mutation): the chat form's notice covers a saved agent's model too, where
-    dynmodels-v0.8.2 and v0.8.3 used to stop at the conversation's own model."""
+    dynmodels-v0.8.0 to v0.8.3 used to stop at the conversation's own model."""
     for series in CATALOG.series.values():
         releases = [_release(ref) for ref in series.librechat]
-        if any(release is not None and release < (0, 8, 2) for release in releases):
+        if any(release is not None and release < (0, 8, 0) for release in releases):
             continue
         installed = {shared.path for shared in series.shared_files()}
         assert "client/src/hooks/Config/useChatModelAway.ts" in installed, series.id

@@ -1,14 +1,15 @@
 import { useCallback, useMemo } from 'react';
 import { useRecoilValue } from 'recoil';
 import { useGetModelsQuery } from 'librechat-data-provider/react-query';
-import { isAgentsEndpoint, isEphemeralAgentId } from 'librechat-data-provider';
+import { isAgentsEndpoint } from 'librechat-data-provider';
 import { useGetAgentByIdQuery, useUpdateAgentMutation } from '~/data-provider';
+import { isEphemeralAgent } from '~/common';
 import useDynamicModelsState from './useDynamicModelsState';
 import useModelAway, { findAgentModelAway } from './useModelAway';
 import store from '~/store';
 
 /**
- * `useModelAway` for the chat form of releases with saved agents (v0.8.7 and later): also the
+ * `useModelAway` for the chat form of releases with saved agents (v0.8.0 and later): also the
  * model of the conversation's agent when the agent's dynamic `provider` no longer lists it.
  * `selectModel` then saves the closest model on the agent (its owner's click, never automatic:
  * only the owner gets the button); `guard` blocks sending in both cases.
@@ -22,7 +23,7 @@ export default function useChatModelAway(index = 0) {
   const agentId =
     isAgentsEndpoint(conversation?.endpoint) &&
     conversation?.agent_id &&
-    !isEphemeralAgentId(conversation.agent_id)
+    !isEphemeralAgent(conversation.agent_id)
       ? conversation.agent_id
       : null;
   /** The query LibreChat's own chat input reads for the agent (same key, VIEW permission) */
