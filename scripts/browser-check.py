@@ -46,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from checklib import HIDE_TAB_JS, ModelMenu, Shots, chromium, close_chromium, missing_browser
+from checklib import HIDE_TAB_JS, ModelMenu, Shots, chromium, close_chromium, missing_browser, wires
 
 DEFAULTS = ["gpt-4o-mini"]
 USER_MODELS = ["alice-model-1", "alice-model-2"]
@@ -568,9 +568,8 @@ NO_AGENT_GLUE = "not applicable (series has no agent glue), not counted"
 
 
 def has_agent_glue(tree: Path) -> bool:
-    """Whether the tree's chat form shows the went-away notice for a conversation's agent (the native series)."""
-    form = tree / "client/src/components/Chat/Input/ChatForm.tsx"
-    return form.is_file() and "useChatModelAway" in form.read_text(errors="replace")
+    """Whether the tree's chat form shows the went-away notice for a conversation's agent (useChatModelAway)."""
+    return wires(tree, "useChatModelAway")
 
 
 def main() -> int:

@@ -4,7 +4,9 @@
 - ``Processes``: starts each child in its own process group, waits for it to answer, and stops
   each by its PID (its group: ``npm run backend`` forks node) at the end, also on failure or Ctrl-C;
 - ``chromium()``: Debian's headless chromium through selenium, in a throw-away profile;
-- ``Shots``: numbered screenshots in one folder.
+- ``Shots``: numbered screenshots in one folder;
+- ``wires()``: whether a patched tree's own files import the feature's parts named;
+- ``ModelMenu``: LibreChat's model menu driven as a user does.
 
 Standard library only at import time (selenium is imported when a browser is started), so the
 default tests can load it anywhere.
@@ -13,6 +15,7 @@ default tests can load it anywhere.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -165,6 +168,22 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
+def wires(tree: Path, *names: str) -> bool:
+    """Whether the tree's series wires each of these feature parts into LibreChat's own components:
+    each imported by a client file outside the feature's own ones (its DynamicModels folder, specs,
+    and the part's own file)."""
+    client = tree / "client/src"
+    own = {"DynamicModels", "__tests__"}
+    wanted = dict.fromkeys(names, False)
+    for path in client.rglob("*.ts*") if client.is_dir() else []:
+        if own & set(path.relative_to(client).parts) or path.stem in wanted:
+            continue
+        text = path.read_text(errors="replace")
+        for name in wanted:
+            wanted[name] = wanted[name] or bool(re.search(rf"^import[^;]*\b{name}\b", text, re.M))
+    return all(wanted.values())
+
+
 def chromium(chromium_path: str = "/usr/bin/chromium", chromedriver: str = "/usr/bin/chromedriver", network_log: bool = False) -> Any:
     """A headless Chromium driven through selenium; ``driver.quit()`` then ``shutil.rmtree(driver.profile)``."""
     from selenium import webdriver
@@ -271,21 +290,24 @@ class ModelMenu:
             "for (let e = arguments[0]; e; e = e.parentElement) {"
             " if (e.getAnimations().some((a) => a.playState === 'running')) return false; } return true;", element))
 
+    def settled_shown(self, css: str) -> list[Any]:
+        """The elements matching ``css`` that are displayed and settled (see ``settled``)."""
+        from selenium.webdriver.common.by import By
+
+        return [el for el in self.driver.find_elements(By.CSS_SELECTOR, css) if el.is_displayed() and self.settled(el)]
+
     def open(self) -> None:
         """Opens the model menu (closing whatever menu or dialog is open first)."""
         from selenium.webdriver.common.by import By
 
         menu = f"#endpoint-{self.endpoint}-menu"
-        def shown() -> bool:
-            return any(row.is_displayed() and self.settled(row) for row in self.driver.find_elements(By.CSS_SELECTOR, menu))
-
         for _ in range(3):
-            if shown():
+            if self.settled_shown(menu):
                 return
             self.escape()
             self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, menu), 3)  # one fading out
             self.click_js('button[aria-label="Select a model"]')
-            if self.wait(shown, 5):
+            if self.wait(lambda: self.settled_shown(menu), 5):
                 return
         raise RuntimeError("the model menu does not open")
 
@@ -298,14 +320,13 @@ class ModelMenu:
         def dialog_shown() -> bool:
             return any(field.is_displayed() for field in self.driver.find_elements(By.CSS_SELECTOR, "input#apiKey"))
 
+        gear = f"#endpoint-{self.endpoint}-settings"
         for _ in range(3):
-            self.wait(lambda: not self.driver.find_elements(By.CSS_SELECTOR, f"#endpoint-{self.endpoint}-menu") or dialog_shown(), 3)
             if dialog_shown():
                 return
-            self.open()
-            self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, f"#endpoint-{self.endpoint}-settings"), 5)
-            time.sleep(0.3)  # the menu's open animation
-            self.click_js(f"#endpoint-{self.endpoint}-settings")
+            self.open()  # waits out a menu still fading from the step before
+            self.wait(lambda: self.settled_shown(gear), 5)
+            self.click_js(gear)
             if self.wait(dialog_shown, 8):
                 return
             self.escape(2)

@@ -64,6 +64,7 @@ from checklib import (  # noqa: E402
     missing_browser,
     serve_in_thread,
     serve_json,
+    wires,
 )
 
 # litellm 1.107.0 was published compromised: never that one
@@ -211,17 +212,8 @@ def knows(tree: Path, setting: str) -> bool:
 def menu_glue(tree: Path) -> bool:
     """Whether the tree's series wires the feature's menu parts into LibreChat's own components: the
     metadata badges (DynamicModelName), the refresh control (DynamicModelsRefresh) and the
-    went-away notice (ModelAwayNotice) each imported by a file outside the feature's own ones."""
-    client = tree / "client/src"
-    own = {"DynamicModels", "__tests__"}
-    wanted = {"DynamicModelName": False, "DynamicModelsRefresh": False, "ModelAwayNotice": False}
-    for path in client.rglob("*.ts*") if client.is_dir() else []:
-        if own & set(path.relative_to(client).parts) or path.stem in wanted:
-            continue
-        text = path.read_text(errors="replace")
-        for name in wanted:
-            wanted[name] = wanted[name] or bool(re.search(rf"^import[^;]*\b{name}\b", text, re.M))
-    return all(wanted.values())
+    went-away notice (ModelAwayNotice)."""
+    return wires(tree, "DynamicModelName", "DynamicModelsRefresh", "ModelAwayNotice")
 
 
 def librechat_config(tree: Path, proxy_url: str, own_host: str, ollama_url: str | None = None) -> dict[str, Any]:
@@ -1019,17 +1011,14 @@ class LiveCheck:
         fetches = len(user.net.calls("POST", "/api/models/fetch"))
         upstream = gateway_calls(self.calls_log, user.name)
         try:
-            def shown() -> list[Any]:
-                return [el for el in user.driver.find_elements(By.CSS_SELECTOR, css) if el.is_displayed() and user.menu.settled(el)]
-
             for _ in range(3):
                 user.menu.show_models(ALICE_MODELS[0])
-                if user.menu.wait(shown, 10):
+                if user.menu.wait(lambda: user.menu.settled_shown(css), 10):
                     break
                 user.menu.escape(2)
             else:
                 raise RuntimeError(f"the refresh control of {ENDPOINT} is not shown in the model menu")
-            item = shown()[-1]
+            item = user.menu.settled_shown(css)[-1]
             label, text_before = item.get_attribute("aria-label"), str(item.text).replace("\n", " ")
             user.driver.execute_script(WATCH_SPINNER_JS, css)
             item.click()

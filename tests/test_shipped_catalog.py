@@ -8,10 +8,21 @@ import re
 
 import pytest
 
-from librechat_dynmodels.catalog import default_catalog_dir, load_catalog
+from librechat_dynmodels.catalog import Series, default_catalog_dir, load_catalog
 
 CATALOG = load_catalog(default_catalog_dir())
 FEATURE = CATALOG.directory / "feature"
+
+
+def glue_of(series: Series, component: str) -> str:
+    """The text of the series' patch files for one component."""
+    return "".join((series.directory / p.file).read_text() for p in series.patches if p.component == component)
+
+
+def added_lines(series: Series, component: str) -> list[str]:
+    """The lines the series' glue for one component adds, stripped."""
+    lines = glue_of(series, component).splitlines()
+    return [line[1:].strip() for line in lines if line.startswith("+") and not line.startswith("+++")]
 
 
 def feature_files() -> list[str]:
@@ -56,10 +67,7 @@ def test_every_series_holds_glue_not_a_copy_of_the_feature() -> None:
 
 def test_every_series_validates_and_keeps_the_model_filters_in_the_config_schema() -> None:
     for series in CATALOG.series.values():
-        glue = "".join(
-            (series.directory / p.file).read_text() for p in series.patches if p.component == "data-provider"
-        )
-        added = [line[1:].strip() for line in glue.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        added = added_lines(series, "data-provider")
         assert "include: z.array(z.string()).optional()," in added, series.id
         assert "exclude: z.array(z.string()).optional()," in added, series.id
         assert ".array(endpointSchema.partial().superRefine(refineModelPatterns))" in added, series.id
@@ -76,8 +84,7 @@ def test_every_series_that_guards_the_send_guards_voice_input_too() -> None:
     """
     unguarded = []
     for series in CATALOG.series.values():
-        glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
-        added = [line[1:].strip() for line in glue.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        added = added_lines(series, "client")
         if any("modelAway.guard(" in line for line in added) and "ask={modelAway.guard(submitMessage)}" not in added:
             unguarded.append(series.id)
     assert unguarded == []
@@ -125,8 +132,7 @@ def test_every_i18n_key_an_installed_feature_file_names_is_added_by_that_series(
             if shared.path.startswith("client/") and ".spec." not in shared.path and "__tests__" not in shared.path
             for key in FEATURE_I18N_KEY.findall((FEATURE / shared.source).read_text())
         }
-        glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
-        absent = sorted(used - set(ADDED_I18N_KEY.findall(glue)))
+        absent = sorted(used - set(ADDED_I18N_KEY.findall(glue_of(series, "client"))))
         if absent:
             missing[series.id] = absent
     assert missing == {}
@@ -147,5 +153,4 @@ def test_every_series_from_v0_8_0_names_the_agent_whose_model_went_away() -> Non
             continue
         installed = {shared.path for shared in series.shared_files()}
         assert "client/src/hooks/Config/useChatModelAway.ts" in installed, series.id
-        glue = "".join((series.directory / p.file).read_text() for p in series.patches if p.component == "client")
-        assert "+  const modelAway = useChatModelAway(index);" in glue.splitlines(), series.id
+        assert "+  const modelAway = useChatModelAway(index);" in glue_of(series, "client").splitlines(), series.id
